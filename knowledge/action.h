@@ -1,0 +1,86 @@
+#pragma once
+// Actions, Plans, Outcomes and Overrides: what Plan decides, Execute applies,
+// Knowledge records, and the operator steers. Plain value types (issue 5 owns
+// the detail; Execute consumes them).
+
+#include "common/prefix.h"
+#include "knowledge/attach_mode.h"
+#include "knowledge/symptom.h"
+#include "knowledge/time.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace reflex {
+
+// An optional L4 narrowing of a prefix rule.
+struct L4Match {
+  std::optional<std::uint8_t> proto;  // IPPROTO_TCP, IPPROTO_UDP, ...
+  std::optional<std::uint16_t> port;  // destination port, host order
+  auto operator<=>(const L4Match&) const = default;
+};
+
+struct BlockPrefix { std::string iface; Prefix prefix; L4Match l4; };
+struct ShadowPrefix { std::string iface; Prefix prefix; L4Match l4; };
+struct RateLimitPrefix { std::string iface; Prefix prefix; std::uint64_t pps = 0; std::uint64_t burst = 0; L4Match l4; };
+struct Unblock { std::string iface; Prefix prefix; L4Match l4; };
+struct ShapeInterface { std::string iface; std::optional<Prefix> prefix; std::uint64_t rate_bps = 0; std::uint64_t burst_bytes = 0; };
+struct SetAttachMode { std::string iface; AttachMode mode = AttachMode::native; };
+struct SwapProgram { std::string iface; std::string program; };
+struct Alert { std::string message; };
+
+using ActionSpec = std::variant<BlockPrefix, ShadowPrefix, RateLimitPrefix, Unblock, ShapeInterface,
+                                SetAttachMode, SwapProgram, Alert>;
+
+// Why an action exists: which rule, which symptom, what evidence, what trimmed it.
+struct Rationale {
+  std::string rule_id;
+  std::optional<SymptomKind> symptom;
+  Subject subject;
+  Evidence evidence;
+  std::vector<std::string> guardrails;  // guardrails that trimmed or shaped it
+  std::string note;
+};
+
+struct Action {
+  std::string id;
+  ActionSpec spec;
+  TimeNs ttl_ns = 0;  // 0: no expiry
+  bool dry_run = false;
+  Rationale rationale;
+};
+
+struct Plan {
+  std::string id;
+  std::uint64_t snapshot_version = 0;
+  TimeNs ts_ns = 0;
+  std::vector<Action> actions;
+  std::vector<std::string> notes;  // decisions not to act, with reasons
+};
+
+enum class OutcomeStatus { applied, failed, rolled_back, expired, dry_run, skipped };
+
+struct Outcome {
+  std::string action_id;
+  OutcomeStatus status = OutcomeStatus::applied;
+  std::string error;
+  double effect = 0;  // measured change in the symptom's value (negative is better)
+  TimeNs ts_ns = 0;
+};
+
+struct Override {
+  enum class Kind { pause_all, forbid, pin, manual };
+  std::string id;
+  Kind kind = Kind::pause_all;
+  std::string who;
+  TimeNs created_ns = 0;
+  TimeNs expires_ns = 0;  // 0: until removed
+  std::string action_kind;  // for forbid: "block", "rate_limit", ...
+  Subject subject;          // for forbid/pin
+  std::optional<Action> action;  // for pin/manual
+};
+
+}  // namespace reflex

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages reflex needs, only those missing (idempotent),
+# and mounts bpffs if it is not mounted. Run as root.
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake ninja-build pkg-config git
+  clang llvm libclang-rt-14-dev          # BPF objects, libFuzzer
+  libbpf-dev libelf-dev zlib1g-dev bpftool linux-libc-dev
+  xdp-tools                               # xdp-filter, the benchmark's reference
+  libboost1.81-dev libboost-json1.81-dev libboost-system1.81-dev
+  libyaml-cpp-dev libeigen3-dev libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  iproute2 iputils-ping
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  if [[ $EUID -ne 0 ]]; then
+    echo "install-deps: need root to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ $EUID -eq 0 ]] && ! mountpoint -q /sys/fs/bpf; then
+  mount -t bpf bpf /sys/fs/bpf
+fi
