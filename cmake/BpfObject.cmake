@@ -37,7 +37,7 @@ function(bpf_object name source)
   file(GLOB bpf_headers ${CMAKE_CURRENT_SOURCE_DIR}/*.h)
   add_custom_command(
     OUTPUT ${obj}
-    COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_${BPF_TARGET_ARCH}
+    COMMAND ${BPF_CLANG} -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_${BPF_TARGET_ARCH}
             -Wall -Werror -Wno-unused-function
             -I${BPF_GEN_DIR} -I${CMAKE_CURRENT_SOURCE_DIR}
             -c ${src} -o ${obj}

@@ -19,6 +19,12 @@ struct Error {
   std::string hint;  // "use --mode generic, or a driver with native XDP"
   int code = 0;      // errno where one applies, else 0
 
+  // Not an aggregate on purpose: with C++20 parenthesised aggregate init, a
+  // one-string Error would be "constructible" from std::string, and
+  // Result<std::string> could no longer be built from a plain string.
+  Error() = default;
+  Error(std::string w, std::string h, int c) : what(std::move(w)), hint(std::move(h)), code(c) {}
+
   std::string message() const { return hint.empty() ? what : what + " (" + hint + ")"; }
 };
 

@@ -1,0 +1,39 @@
+#pragma once
+// Shared pieces of the reflex-guard subcommands.
+
+#include "common/result.h"
+#include "guard/guard.h"
+
+#include <string>
+#include <vector>
+
+namespace reflex::guard::cli {
+
+struct Context {
+  GuardOptions opts;
+  std::vector<std::string> ifaces;  // --iface; empty = every guarded interface
+  bool json = false;
+};
+
+// Prints "reflex-guard: what (hint)" on stderr; returns the exit code 1.
+int fail(const Error& e);
+
+// The interfaces a rule command applies to: --iface, or all guarded ones.
+Result<std::vector<std::string>> target_interfaces(const Context& ctx);
+
+// Read-modify-swap on every target: edit gets the current rules and changes them.
+int edit_rules(const Context& ctx, const std::string& what,
+               const std::function<Status(std::vector<GuardRule>&)>& edit);
+
+std::string human_bytes(std::uint64_t b);
+std::string human_count(std::uint64_t n);
+
+int cmd_load(const Context& ctx, const std::string& iface, const std::string& mode);
+int cmd_unload(const Context& ctx, const std::string& iface);
+int cmd_status(const Context& ctx);
+int cmd_rules(const Context& ctx);
+int cmd_replace(const Context& ctx, const std::string& file);
+int cmd_events(const Context& ctx, int sample_every, long count, int timeout_s);
+int cmd_demo(const Context& ctx);
+
+}  // namespace reflex::guard::cli

@@ -1,0 +1,579 @@
+#include "guard/guard.h"
+
+#include "common/log.h"
+#include "xdp_guard.skel.h"
+
+#include <fcntl.h>
+#include <linux/membarrier.h>
+#include <net/if.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+#include <unordered_map>
+
+namespace reflex::guard {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kMapNames[Guard::kMapCount] = {
+    "ctl",       "verdicts",  "outer_rules", "outer_rcnt", "outer_v4x", "outer_v4t",
+    "outer_v6x", "outer_v6p", "rl_state",    "talkers",    "events",
+};
+constexpr const char* kPinXdpProg = "prog_xdp";
+constexpr const char* kPinTcProg = "prog_tc";
+constexpr const char* kPinLink = "link";
+
+Result<Fd> dup_fd(int fd, const std::string& what) {
+  if (fd < 0) return make_error("no fd for " + what);
+  int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (d < 0) return errno_error("dup " + what, errno);
+  return Fd(d);
+}
+
+bool exists(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+Status remove_pin_dir(const std::string& dir) {
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  if (ec) return make_error("remove pins in " + dir + ": " + ec.message(), "remove them by hand: rm -r " + dir);
+  return ok();
+}
+
+// Waits until no packet can still be using the generation just retired.
+// XDP and tc programs run inside RCU read-side sections, and
+// MEMBARRIER_CMD_GLOBAL is implemented with synchronize_rcu().
+void wait_for_readers() {
+  if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0) return;
+  // nohz_full kernels refuse CMD_GLOBAL; a packet's pass through the program
+  // takes microseconds, so a generous pause stands in for the grace period.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
+
+// Removes a pin directory unless disarmed: a half-made load leaves nothing.
+struct PinRollback {
+  std::string dir;
+  bool armed = true;
+  ~PinRollback() {
+    if (armed && !dir.empty()) (void)remove_pin_dir(dir);
+  }
+};
+
+template <class T>
+Result<Fd> build_hash(const char* name, const std::vector<std::pair<T, std::uint32_t>>& entries) {
+  if (entries.empty()) return Fd();
+  auto fd = create_map(BPF_MAP_TYPE_HASH, name, sizeof(T), sizeof(std::uint32_t),
+                       static_cast<std::uint32_t>(entries.size()), 0);
+  if (!fd) return fd.error();
+  constexpr std::size_t kBatch = 65536;
+  std::vector<T> keys;
+  std::vector<std::uint32_t> vals;
+  for (std::size_t off = 0; off < entries.size(); off += kBatch) {
+    std::size_t n = std::min(kBatch, entries.size() - off);
+    keys.resize(n);
+    vals.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      keys[i] = entries[off + i].first;
+      vals[i] = entries[off + i].second;
+    }
+    std::uint32_t count = static_cast<std::uint32_t>(n);
+    LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+    if (bpf_map_update_batch(fd->get(), keys.data(), vals.data(), &count, &bopts) < 0)
+      return errno_error(std::string("fill map ") + name, errno);
+  }
+  return fd;
+}
+
+template <class T>
+Result<std::pair<Fd, MapMemory>> build_array(const char* name, const T* data, std::size_t n) {
+  auto fd = create_map(BPF_MAP_TYPE_ARRAY, name, sizeof(std::uint32_t), sizeof(T), static_cast<std::uint32_t>(n),
+                       BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+  if (!fd) return fd.error();
+  auto mem = MapMemory::map(fd->get(), n * sizeof(T), true, name);
+  if (!mem) return mem.error();
+  if (data) std::memcpy(mem->as<T>(), data, n * sizeof(T));
+  return std::make_pair(std::move(*fd), std::move(*mem));
+}
+
+}  // namespace
+
+const char* Guard::map_name(MapId id) { return kMapNames[id]; }
+
+Guard::~Guard() = default;
+
+std::string Guard::pin_dir() const { return pin_root_ + "/" + iface_; }
+
+Status Guard::check_bpffs(const GuardOptions& opts) {
+  fs::path root(opts.pin_root);
+  fs::path mount = root.parent_path();
+  if (!is_bpffs(mount.string()) && !is_bpffs(root.string()))
+    return make_error("bpffs is not mounted at " + mount.string(), "mount it: mount -t bpf bpf " + mount.string());
+  return ok();
+}
+
+std::vector<std::string> Guard::guarded_interfaces(const GuardOptions& opts) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(opts.pin_root, ec))
+    if (e.is_directory() && exists((e.path() / kMapNames[kCtl]).string())) out.push_back(e.path().filename());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<Guard> Guard::load_programs() {
+  struct SkelDeleter {
+    void operator()(xdp_guard* s) const { xdp_guard__destroy(s); }
+  };
+  std::unique_ptr<xdp_guard, SkelDeleter> skel(xdp_guard__open());
+  if (!skel) return errno_error("open xdp_guard BPF object", errno);
+  if (int err = xdp_guard__load(skel.get()); err)
+    return errno_error("load xdp_guard into the kernel", err,
+                       "run as root with CAP_BPF; `reflex-guard -v debug ...` shows the verifier log");
+  Guard g;
+  bpf_map* maps[kMapCount] = {skel->maps.ctl,       skel->maps.verdicts,  skel->maps.outer_rules,
+                              skel->maps.outer_rcnt, skel->maps.outer_v4x, skel->maps.outer_v4t,
+                              skel->maps.outer_v6x,  skel->maps.outer_v6p, skel->maps.rl_state,
+                              skel->maps.talkers,    skel->maps.events};
+  for (int i = 0; i < kMapCount; ++i) {
+    auto fd = dup_fd(bpf_map__fd(maps[i]), kMapNames[i]);
+    if (!fd) return fd.error();
+    g.maps_[i] = std::move(*fd);
+  }
+  auto xdp = dup_fd(bpf_program__fd(skel->progs.xdp_guard), "xdp program");
+  if (!xdp) return xdp.error();
+  auto tc = dup_fd(bpf_program__fd(skel->progs.tc_guard), "tc program");
+  if (!tc) return tc.error();
+  g.xdp_prog_ = std::move(*xdp);
+  g.tc_prog_ = std::move(*tc);
+  if (auto s = g.map_ctl(); !s) return s.error();
+  auto* c = g.ctl_mem_.as<guard_ctl>();
+  c->sample_n = kDefaultSampleEvery;
+  c->flags = GUARD_CF_TALKERS;
+  return g;
+}
+
+Result<Guard> Guard::create_detached() { return load_programs(); }
+
+Status Guard::map_ctl() {
+  auto mem = MapMemory::map(maps_[kCtl].get(), sizeof(guard_ctl), true, "control block");
+  if (!mem) return mem.error();
+  ctl_mem_ = std::move(*mem);
+  return ok();
+}
+
+Status Guard::lock() {
+  if (!pinned_ || lock_fd_.valid()) return ok();
+  int fd = ::open(pin_dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno_error("open " + pin_dir(), errno);
+  lock_fd_ = Fd(fd);
+  if (flock(fd, LOCK_EX) < 0) return errno_error("lock " + pin_dir(), errno);
+  return ok();
+}
+
+Status Guard::pin_all(const std::string& dir) const {
+  for (int i = 0; i < kMapCount; ++i)
+    if (auto s = pin(maps_[i].get(), dir + "/" + kMapNames[i]); !s) return s;
+  if (auto s = pin(xdp_prog_.get(), dir + "/" + kPinXdpProg); !s) return s;
+  return pin(tc_prog_.get(), dir + "/" + kPinTcProg);
+}
+
+Status Guard::open_all(const std::string& dir) {
+  for (int i = 0; i < kMapCount; ++i) {
+    auto fd = open_pinned(dir + "/" + kMapNames[i]);
+    if (!fd) return fd.error();
+    maps_[i] = std::move(*fd);
+  }
+  auto info = map_info(maps_[kCtl].get());
+  if (!info) return info.error();
+  if (info->value_size != sizeof(guard_ctl))
+    return make_error("the guard pinned at " + dir + " was made by an incompatible reflex version",
+                      "unload it (reflex-guard unload " + iface_ + ") and load it again");
+  auto xdp = open_pinned(dir + "/" + kPinXdpProg);
+  if (!xdp) return xdp.error();
+  auto tc = open_pinned(dir + "/" + kPinTcProg);
+  if (!tc) return tc.error();
+  xdp_prog_ = std::move(*xdp);
+  tc_prog_ = std::move(*tc);
+  if (exists(dir + "/" + kPinLink)) {
+    auto link = open_pinned(dir + "/" + kPinLink);
+    if (!link) return link.error();
+    link_ = std::move(*link);
+  }
+  return map_ctl();
+}
+
+Status Guard::pin_link(const Fd& link) {
+  // Pin beside the old link, then rename over it: the pin always names a live link.
+  std::string tmp = pin_dir() + "/" + kPinLink + "_new";  // bpffs refuses dots in names
+  ::unlink(tmp.c_str());
+  if (auto s = pin(link.get(), tmp); !s) return s;
+  if (::rename(tmp.c_str(), (pin_dir() + "/" + kPinLink).c_str()) < 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return errno_error("pin link in " + pin_dir(), err);
+  }
+  return ok();
+}
+
+Result<Guard> Guard::open(const std::string& iface, const GuardOptions& opts) {
+  if (auto s = check_bpffs(opts); !s) return s.error();
+  Guard g;
+  g.iface_ = iface;
+  g.pin_root_ = opts.pin_root;
+  g.pinned_ = true;
+  if (!exists(g.pin_dir() + "/" + kMapNames[kCtl]))
+    return make_error("no reflex guard on " + iface, "load one first: reflex-guard load " + iface);
+  if (auto s = g.open_all(g.pin_dir()); !s) return s.error();
+  return g;
+}
+
+Result<Guard> Guard::attach_new(const std::string& iface, unsigned ifindex, LoadMode mode, const GuardOptions& opts) {
+  std::error_code ec;
+  fs::create_directories(opts.pin_root + "/" + iface, ec);
+  if (ec) return make_error("create " + opts.pin_root + "/" + iface + ": " + ec.message(), "is bpffs mounted and writable?");
+  PinRollback rollback{opts.pin_root + "/" + iface};
+
+  auto loaded = load_programs();
+  if (!loaded) return loaded.error();
+  Guard g = std::move(*loaded);
+  g.iface_ = iface;
+  g.pin_root_ = opts.pin_root;
+  g.pinned_ = true;
+  if (auto s = g.lock(); !s) return s.error();
+  if (auto s = g.pin_all(g.pin_dir()); !s) return s.error();
+
+  auto attached = attach_ladder(mode, g.xdp_prog_.get(), g.tc_prog_.get(), static_cast<int>(ifindex), iface);
+  if (!attached) return attached.error();
+  if (auto s = g.pin_link(attached->link); !s) {
+    (void)detach_link(attached->link.get());
+    return s.error();
+  }
+  auto* c = g.ctl_mem_.as<guard_ctl>();
+  c->ifindex = ifindex;
+  __atomic_store_n(&c->mode, static_cast<std::uint32_t>(attached->mode), __ATOMIC_RELEASE);
+  g.link_ = std::move(attached->link);
+  rollback.armed = false;
+  if (attached->attempts.size() > 1)
+    spdlog::warn("guard on {} attached in {} mode after stepping down: {}", iface, to_string(attached->mode),
+                 describe(attached->attempts));
+  return g;
+}
+
+Result<Guard> Guard::load(const std::string& iface, LoadMode mode, const GuardOptions& opts) {
+  if (auto s = check_bpffs(opts); !s) return s.error();
+  unsigned ifindex = if_nametoindex(iface.c_str());
+  if (!ifindex)
+    return make_error("interface " + iface + " not found",
+                      "check `ip link`; for an interface in a network namespace add --netns NAME");
+  if (!exists(opts.pin_root + "/" + iface + "/" + kMapNames[kCtl])) return attach_new(iface, ifindex, mode, opts);
+
+  // Already guarded: keep the rules, re-attach only if needed.
+  auto g = open(iface, opts);
+  if (!g) return g.error();
+  auto state = g->link();
+  bool live = state && state->attached && state->ifindex == ifindex;
+  bool same_mode = mode == LoadMode::auto_ || to_string(mode) == to_string(g->mode());
+  if (live && same_mode) return g;
+  __atomic_store_n(&g->ctl_mem_.as<guard_ctl>()->ifindex, ifindex, __ATOMIC_RELEASE);
+  auto r = g->reattach(mode);
+  if (!r) return r.error();
+  return g;
+}
+
+Result<LinkState> Guard::link() const {
+  if (!link_.valid()) return LinkState{};
+  return link_state(link_.get());
+}
+
+Result<Attached> Guard::reattach(LoadMode want) {
+  if (!pinned_) return make_error("a detached guard cannot be attached");
+  if (auto s = lock(); !s) return s.error();
+  int ifindex = static_cast<int>(ctl().ifindex);
+  auto* c = ctl_mem_.as<guard_ctl>();
+  AttachMode cur = mode();
+  auto state = link();
+  bool live = state && state->attached;
+  bool xdp_to_xdp = live && (cur == AttachMode::native || cur == AttachMode::generic) &&
+                    (want == LoadMode::native || want == LoadMode::generic || want == LoadMode::auto_);
+
+  // Native and generic XDP cannot be active at once, so an XDP-to-XDP move
+  // breaks the old link before making the new one; a tc link guards the gap.
+  Fd bridge;
+  if (xdp_to_xdp) {
+    auto b = attach_mode(AttachMode::tc, xdp_prog_.get(), tc_prog_.get(), ifindex, iface_);
+    if (!b) return make_error("cannot bridge the mode change with tc: " + b.error().message(),
+                              "the guard stays in " + std::string(to_string(cur)) + " mode");
+    bridge = std::move(*b);
+    if (auto s = detach_link(link_.get()); !s) return s.error();
+  }
+  auto attached = attach_ladder(want, xdp_prog_.get(), tc_prog_.get(), ifindex, iface_);
+  if (!attached) {
+    if (xdp_to_xdp) {
+      // Stay guarded: the bridge becomes the attachment.
+      if (auto s = pin_link(bridge); !s) return s.error();
+      link_ = std::move(bridge);
+      __atomic_store_n(&c->mode, static_cast<std::uint32_t>(AttachMode::tc), __ATOMIC_RELEASE);
+    }
+    return attached.error();
+  }
+  if (auto s = pin_link(attached->link); !s) {
+    (void)detach_link(attached->link.get());
+    return s.error();
+  }
+  if (live && !xdp_to_xdp) (void)detach_link(link_.get());
+  if (bridge.valid()) (void)detach_link(bridge.get());
+  link_ = Fd(dup(attached->link.get()));
+  __atomic_store_n(&c->mode, static_cast<std::uint32_t>(attached->mode), __ATOMIC_RELEASE);
+  return attached;
+}
+
+AttachMode Guard::mode() const {
+  return static_cast<AttachMode>(__atomic_load_n(&ctl_mem_.as<guard_ctl>()->mode, __ATOMIC_ACQUIRE));
+}
+
+Status Guard::unload(const std::string& iface, const GuardOptions& opts) {
+  if (auto s = check_bpffs(opts); !s) return s;
+  std::string dir = opts.pin_root + "/" + iface;
+  if (!exists(dir)) return make_error(iface + " is not guarded by reflex", "see `reflex-guard status`");
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) flock(dfd, LOCK_EX);
+  Fd lock_holder(dfd);
+  for (const char* name : {kPinLink, "link_new"}) {
+    std::string p = dir + "/" + name;
+    if (!exists(p)) continue;
+    auto link = open_pinned(p);
+    if (link) {
+      if (auto s = detach_link(link->get()); !s) return s;
+    }
+  }
+  return remove_pin_dir(dir);
+}
+
+const guard_gen_meta& Guard::active_meta() const {
+  const auto& c = ctl();
+  return c.meta[__atomic_load_n(&c.gen, __ATOMIC_ACQUIRE) & 1];
+}
+
+Result<InstallReport> Guard::replace(std::span<const GuardRule> rules) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto compiled = compile_rules(rules, boottime_ns());
+  if (!compiled) return compiled.error();
+  double compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  auto r = install(std::move(*compiled));
+  if (r) r->compile_ms = compile_ms;
+  return r;
+}
+
+Result<InstallReport> Guard::install(CompiledRuleSet rs) {
+  auto t0 = std::chrono::steady_clock::now();
+  if (auto s = lock(); !s) return s.error();
+  auto* c = ctl_mem_.as<guard_ctl>();
+  std::uint32_t cur = __atomic_load_n(&c->gen, __ATOMIC_ACQUIRE) & 1;
+  std::uint32_t nxt = cur ^ 1;
+  std::size_t n = rs.rules.size();
+
+  // Build the whole next generation off to the side.
+  auto rules = build_array("rules", rs.rules.data(), n);
+  if (!rules) return rules.error();
+  auto rcnt = build_array<guard_counter>("rcnt", nullptr, n);
+  if (!rcnt) return rcnt.error();
+  auto v4x = build_hash("v4x", rs.v4_exact);
+  if (!v4x) return v4x.error();
+  Fd v4t;
+  if (!rs.v4_table.empty()) {
+    // One array element per 256-entry block (see table_entry() in the BPF program).
+    using Block = std::array<std::uint32_t, GUARD_V4_CHUNK>;
+    auto t = build_array("v4t", reinterpret_cast<const Block*>(rs.v4_table.data()), rs.v4_table.size() / GUARD_V4_CHUNK);
+    if (!t) return t.error();
+    v4t = std::move(t->first);
+  }
+  auto v6x = build_hash("v6x", rs.v6_exact);
+  if (!v6x) return v6x.error();
+  auto v6p = build_hash("v6p", rs.v6_prefix);
+  if (!v6p) return v6p.error();
+
+  // Counters of rules that survive the swap carry over (by uid).
+  struct Carry {
+    std::uint32_t old_idx, new_idx;
+    guard_counter seen;
+  };
+  std::vector<Carry> carry;
+  auto old_rules = inner_map(maps_[kOuterRules].get(), cur);
+  auto old_cnt = inner_map(maps_[kOuterRcnt].get(), cur);
+  MapMemory old_cnt_mem;
+  if (old_rules && old_cnt && old_rules->valid() && old_cnt->valid()) {
+    auto info = map_info(old_rules->get());
+    if (info) {
+      auto orules = MapMemory::map(old_rules->get(), info->max_entries * sizeof(guard_rule), false, "old rules");
+      auto ocnt = MapMemory::map(old_cnt->get(), info->max_entries * sizeof(guard_counter), false, "old counters");
+      if (orules && ocnt) {
+        std::unordered_map<std::uint32_t, std::uint32_t> hot;  // uid -> old index, rules that counted something
+        for (std::uint32_t i = 1; i < info->max_entries; ++i)
+          if (ocnt->as<guard_counter>()[i].packets) hot.emplace(orules->as<guard_rule>()[i].uid, i);
+        if (!hot.empty()) {
+          for (std::uint32_t i = 1; i < n; ++i)
+            if (auto it = hot.find(rs.rules[i].uid); it != hot.end()) {
+              guard_counter seen = ocnt->as<guard_counter>()[it->second];
+              rcnt->second.as<guard_counter>()[i] = seen;
+              carry.push_back({it->second, i, seen});
+            }
+        }
+        old_cnt_mem = std::move(*ocnt);
+      }
+    }
+  }
+
+  for (auto [outer, inner] : {std::pair{kOuterRules, &rules->first}, std::pair{kOuterRcnt, &rcnt->first},
+                              std::pair{kOuterV4x, &*v4x}, std::pair{kOuterV4t, &v4t}, std::pair{kOuterV6x, &*v6x},
+                              std::pair{kOuterV6p, &*v6p}}) {
+    if (auto s = set_inner_map(maps_[outer].get(), nxt, *inner); !s) return s.error();
+  }
+  rs.meta.version = c->meta[cur].version + 1;
+  rs.meta.installed_ns = boottime_ns();
+  std::memcpy(&c->meta[nxt], &rs.meta, sizeof(rs.meta));
+  // The flip: one aligned store, ordered after the meta and slot writes.
+  __atomic_store_n(&c->gen, nxt, __ATOMIC_RELEASE);
+  wait_for_readers();
+
+  // Packets counted on the old generation between our copy and the flip.
+  for (const auto& k : carry) {
+    const guard_counter now = old_cnt_mem.as<guard_counter>()[k.old_idx];
+    auto* dst = &rcnt->second.as<guard_counter>()[k.new_idx];
+    __atomic_fetch_add(&dst->packets, now.packets - k.seen.packets, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&dst->bytes, now.bytes - k.seen.bytes, __ATOMIC_RELAXED);
+  }
+  // Retire the old generation so its memory is freed.
+  for (auto outer : {kOuterRules, kOuterRcnt, kOuterV4x, kOuterV4t, kOuterV6x, kOuterV6p})
+    (void)set_inner_map(maps_[outer].get(), cur, Fd());
+
+  InstallReport rep;
+  rep.version = rs.meta.version;
+  rep.rules = n - 1;
+  rep.expired_dropped = rs.expired_dropped;
+  rep.install_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return rep;
+}
+
+Result<std::vector<guard_rule>> Guard::active_entries() const {
+  std::uint32_t gen = __atomic_load_n(&ctl().gen, __ATOMIC_ACQUIRE) & 1;
+  auto inner = inner_map(maps_[kOuterRules].get(), gen);
+  if (!inner) return inner.error();
+  if (!inner->valid()) return std::vector<guard_rule>{};
+  auto info = map_info(inner->get());
+  if (!info) return info.error();
+  auto mem = MapMemory::map(inner->get(), info->max_entries * sizeof(guard_rule), false, "rules");
+  if (!mem) return mem.error();
+  const guard_rule* p = mem->as<guard_rule>();
+  return std::vector<guard_rule>(p, p + info->max_entries);
+}
+
+Result<std::vector<GuardRule>> Guard::rules() const {
+  auto entries = active_entries();
+  if (!entries) return entries.error();
+  return rules_from_entries(*entries);
+}
+
+Result<std::vector<RuleStat>> Guard::rule_stats() const {
+  std::uint32_t gen = __atomic_load_n(&ctl().gen, __ATOMIC_ACQUIRE) & 1;
+  auto entries = active_entries();
+  if (!entries) return entries.error();
+  std::vector<RuleStat> out;
+  if (entries->empty()) return out;
+  auto cnt = inner_map(maps_[kOuterRcnt].get(), gen);
+  if (!cnt) return cnt.error();
+  MapMemory mem;
+  if (cnt->valid()) {
+    auto m = MapMemory::map(cnt->get(), entries->size() * sizeof(guard_counter), false, "rule counters");
+    if (!m) return m.error();
+    mem = std::move(*m);
+  }
+  for (std::size_t i = 1; i < entries->size(); ++i) {
+    const guard_rule& e = (*entries)[i];
+    if (e.action == GUARD_ACT_NONE) continue;
+    RuleStat s{rule_from_entry(e)};
+    if (mem.valid()) {
+      s.packets = mem.as<guard_counter>()[i].packets;
+      s.bytes = mem.as<guard_counter>()[i].bytes;
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+Result<VerdictCounters> Guard::verdicts() const {
+  VerdictCounters out{};
+  for (std::uint32_t i = 0; i < GUARD_R_MAX; ++i) {
+    auto sum = percpu_sum(maps_[kVerdicts].get(), i, 2);
+    if (!sum) return sum.error();
+    out[i] = guard_counter{(*sum)[0], (*sum)[1]};
+  }
+  return out;
+}
+
+Result<std::vector<Talker>> Guard::top_talkers(std::size_t n) const {
+  int fd = maps_[kTalkers].get();
+  int ncpu = possible_cpus();
+  constexpr std::uint32_t kBatch = 1024;
+  std::vector<guard_addr_key> keys(kBatch);
+  std::vector<guard_talker> vals(static_cast<std::size_t>(kBatch) * ncpu);
+  std::vector<Talker> all;
+  std::uint64_t in_batch = 0, out_batch = 0;
+  bool first = true;
+  for (;;) {
+    std::uint32_t count = kBatch;
+    LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+    int err = bpf_map_lookup_batch(fd, first ? nullptr : &in_batch, &out_batch, keys.data(), vals.data(), &count, &bopts);
+    int e = errno;
+    for (std::uint32_t i = 0; i < count; ++i) {
+      Talker t;
+      t.source.family = keys[i].family;
+      t.source.len = keys[i].family == 4 ? 32 : 128;
+      std::memcpy(t.source.addr.data(), keys[i].addr, 16);
+      for (int cpu = 0; cpu < ncpu; ++cpu) {
+        const guard_talker& v = vals[static_cast<std::size_t>(i) * ncpu + cpu];
+        t.packets += v.packets;
+        t.bytes += v.bytes;
+        t.dropped += v.dropped;
+      }
+      all.push_back(t);
+    }
+    if (err < 0) {
+      if (e == ENOENT) break;
+      return errno_error("read talkers", e);
+    }
+    in_batch = out_batch;
+    first = false;
+  }
+  std::sort(all.begin(), all.end(), [](const Talker& a, const Talker& b) {
+    return a.packets != b.packets ? a.packets > b.packets : a.source < b.source;
+  });
+  if (all.size() > n) all.resize(n);
+  return all;
+}
+
+Status Guard::set_sample_every(std::uint32_t n) {
+  __atomic_store_n(&ctl_mem_.as<guard_ctl>()->sample_n, n, __ATOMIC_RELEASE);
+  return ok();
+}
+
+Status Guard::set_talkers(bool on) {
+  auto* c = ctl_mem_.as<guard_ctl>();
+  if (on)
+    __atomic_fetch_or(&c->flags, GUARD_CF_TALKERS, __ATOMIC_RELEASE);
+  else
+    __atomic_fetch_and(&c->flags, ~static_cast<std::uint32_t>(GUARD_CF_TALKERS), __ATOMIC_RELEASE);
+  return ok();
+}
+
+}  // namespace reflex::guard

@@ -1,0 +1,123 @@
+#pragma once
+// One guard instance: the xdp_guard programs and maps for one interface,
+// pinned under <pin_root>/<ifname>/ so they keep enforcing after the process
+// exits and any later process can adopt them. All mutation (attach, rule-set
+// swaps, unload) takes an exclusive flock on the pin directory.
+
+#include "bpf/xdp_guard_kern_user.h"
+#include "common/result.h"
+#include "guard/attach.h"
+#include "guard/bpf_util.h"
+#include "guard/compiler.h"
+#include "guard/rule.h"
+#include "knowledge/attach_mode.h"
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace reflex::guard {
+
+inline constexpr const char* kDefaultPinRoot = "/sys/fs/bpf/reflex";
+inline constexpr std::uint32_t kDefaultSampleEvery = 100;
+
+struct GuardOptions {
+  std::string pin_root = kDefaultPinRoot;
+};
+
+struct InstallReport {
+  std::uint64_t version = 0;
+  std::size_t rules = 0;            // rules in force after the swap
+  std::size_t expired_dropped = 0;  // expired rules garbage-collected
+  double compile_ms = 0, install_ms = 0;
+};
+
+struct RuleStat {
+  GuardRule rule;
+  std::uint64_t packets = 0, bytes = 0;
+};
+
+struct Talker {
+  Prefix source;
+  std::uint64_t packets = 0, bytes = 0, dropped = 0;
+};
+
+using VerdictCounters = std::array<guard_counter, GUARD_R_MAX>;
+
+class Guard {
+ public:
+  // Loads the programs, pins everything under <pin_root>/<iface>/ and attaches
+  // by the ladder. If the interface is already guarded, re-attaches only when
+  // the asked mode differs (never leaving it unguarded in between).
+  static Result<Guard> load(const std::string& iface, LoadMode mode, const GuardOptions& opts = {});
+  // Adopts a guard pinned by an earlier process.
+  static Result<Guard> open(const std::string& iface, const GuardOptions& opts = {});
+  // Programs and maps with no interface and no pins: for BPF_PROG_TEST_RUN.
+  static Result<Guard> create_detached();
+  // Detaches reflex's link and removes the pins. Works when the interface is gone.
+  static Status unload(const std::string& iface, const GuardOptions& opts = {});
+  // Interfaces with a pin directory under pin_root.
+  static std::vector<std::string> guarded_interfaces(const GuardOptions& opts = {});
+  // Checks bpffs is mounted where pin_root lives; the error says how to mount it.
+  static Status check_bpffs(const GuardOptions& opts = {});
+
+  Guard(Guard&&) noexcept = default;
+  Guard& operator=(Guard&&) noexcept = default;
+  ~Guard();
+
+  // Re-attach in another mode, make-before-break (a tc link bridges XDP mode
+  // changes, since native and generic XDP cannot be active together).
+  Result<Attached> reattach(LoadMode mode);
+
+  // Atomic replacement of the whole rule set (expired rules are dropped).
+  Result<InstallReport> replace(std::span<const GuardRule> rules);
+  Result<InstallReport> install(CompiledRuleSet compiled);
+
+  Result<std::vector<GuardRule>> rules() const;
+  Result<std::vector<RuleStat>> rule_stats() const;
+  Result<VerdictCounters> verdicts() const;
+  Result<std::vector<Talker>> top_talkers(std::size_t n) const;
+
+  Status set_sample_every(std::uint32_t n);  // 0 = no events
+  Status set_talkers(bool on);
+
+  const guard_ctl& ctl() const { return *ctl_mem_.as<guard_ctl>(); }
+  const guard_gen_meta& active_meta() const;
+  AttachMode mode() const;  // as recorded at the last attach
+  const std::string& iface() const { return iface_; }
+  std::string pin_dir() const;
+  Result<LinkState> link() const;  // the attach link's state, if attached
+
+  int xdp_prog_fd() const { return xdp_prog_.get(); }
+  int tc_prog_fd() const { return tc_prog_.get(); }
+  // Every map the guard owns, by the name it is pinned under.
+  enum MapId { kCtl, kVerdicts, kOuterRules, kOuterRcnt, kOuterV4x, kOuterV4t, kOuterV6x, kOuterV6p,
+               kRlState, kTalkers, kEvents, kMapCount };
+  static const char* map_name(MapId id);
+  int map_fd(MapId id) const { return maps_[id].get(); }
+  int events_fd() const { return map_fd(kEvents); }
+
+
+ private:
+  Guard() = default;
+  static Result<Guard> load_programs();
+  static Result<Guard> attach_new(const std::string& iface, unsigned ifindex, LoadMode mode, const GuardOptions& opts);
+  Status map_ctl();
+  Status pin_all(const std::string& dir) const;
+  Status open_all(const std::string& dir);
+  Status pin_link(const Fd& link);
+  Result<std::vector<guard_rule>> active_entries() const;
+  Status lock();
+
+  std::string iface_;
+  std::string pin_root_;
+  bool pinned_ = false;
+  Fd lock_fd_;
+  Fd xdp_prog_, tc_prog_, link_;
+  std::array<Fd, kMapCount> maps_;
+  MapMemory ctl_mem_;
+};
+
+}  // namespace reflex::guard
