@@ -8,10 +8,14 @@
  * either the old rule set or the new one, never a mix.
  *
  * Source lookup, per family:
- *   IPv4: exact /32 hash, then a DIR-16-8-8 table (1 to 3 array loads) for
- *         /0../31 prefixes. Cost does not grow with the number of rules.
- *   IPv6: exact /128 hash, then one hash per distinct prefix length present,
- *         longest first (cost grows with distinct lengths, not with rules).
+ *   IPv4: exact /32 hash, then a DIR-16-8 table (1 or 2 array loads) for
+ *         /0../24; /25../31 sit in the prefix hash, probed only for /24s
+ *         that hold some. Cost does not grow with the number of rules.
+ *   IPv6: one hash keyed by (length, masked address), probed once per
+ *         distinct length present, longest first (cost grows with the
+ *         number of distinct lengths, not with rules).
+ * The hashes are open-addressing tables in mmapable arrays (see
+ * xdp_guard_kern_user.h), so a million rules install with a memcpy.
  * The lookup yields the head of a rule chain: the prefix's own rules (most
  * specific L4 filter first) followed by the chains of covering prefixes, so
  * a rule narrowed by port falls back to broader rules when the port differs.
@@ -120,12 +124,27 @@ struct {
 	__uint(max_entries, 2);
 	__type(key, __u32);
 	__array(values, struct {
-		__uint(type, BPF_MAP_TYPE_HASH);
+		__uint(type, BPF_MAP_TYPE_ARRAY);
+		__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
 		__uint(max_entries, 1);
-		__type(key, __u32);
-		__type(value, __u32);
+		__uint(key_size, sizeof(__u32));
+		__uint(value_size, GUARD_V4_CHUNK * sizeof(__u32));
 	});
-} outer_v4x SEC(".maps");
+} outer_v4t SEC(".maps");
+
+/* Exact-match hash tables (see guard_h4_bucket): IPv4 /32, and IPv6 of every length. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct {
+		__uint(type, BPF_MAP_TYPE_ARRAY);
+		__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+		__uint(max_entries, 1);
+		__uint(key_size, sizeof(__u32));
+		__uint(value_size, sizeof(struct guard_h4_bucket));
+	});
+} outer_h4 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
@@ -136,33 +155,9 @@ struct {
 		__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
 		__uint(max_entries, 1);
 		__uint(key_size, sizeof(__u32));
-		__uint(value_size, GUARD_V4_CHUNK * sizeof(__u32));
+		__uint(value_size, sizeof(struct guard_h6_bucket));
 	});
-} outer_v4t SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__array(values, struct {
-		__uint(type, BPF_MAP_TYPE_HASH);
-		__uint(max_entries, 1);
-		__uint(key_size, 16);
-		__uint(value_size, sizeof(__u32));
-	});
-} outer_v6x SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__array(values, struct {
-		__uint(type, BPF_MAP_TYPE_HASH);
-		__uint(max_entries, 1);
-		__uint(key_size, sizeof(struct guard_v6_key));
-		__uint(value_size, sizeof(__u32));
-	});
-} outer_v6p SEC(".maps");
+} outer_h6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -328,33 +323,48 @@ static __always_inline __u32 table_entry(void *tbl, __u32 idx)
 	return e ? e[idx & (GUARD_V4_CHUNK - 1)] : 0;
 }
 
-static __always_inline __u32 head_v4(const struct guard_gen_meta *m, __u32 gen, const struct pkt *p)
+static __always_inline __u32 h4_lookup(const struct guard_gen_meta *m, __u32 gen, __be32 saddr)
 {
-	__be32 saddr;
-
-	__builtin_memcpy(&saddr, p->saddr, 4);
-	if (m->v4_exact) {
-		void *exact = bpf_map_lookup_elem(&outer_v4x, &gen);
-		if (exact) {
-			__u32 *h = bpf_map_lookup_elem(exact, &saddr);
-			if (h)
-				return *h;
+	__u32 mask = m->h4_buckets - 1;
+	void *h4 = bpf_map_lookup_elem(&outer_h4, &gen);
+	if (!h4)
+		return 0;
+	__u32 home = guard_hash_v4(saddr, m->seed);
+	for (__u32 p = 0; p < GUARD_MAX_PROBE; p++) {
+		__u32 b = (home + p) & mask;
+		struct guard_h4_bucket *bk = bpf_map_lookup_elem(h4, &b);
+		if (!bk)
+			return 0;
+#pragma unroll
+		for (int i = 0; i < GUARD_H4_SLOTS; i++) {
+			if (!bk->head[i])
+				return 0; /* slots fill in order: the key is not here or later */
+			if (bk->addr[i] == saddr)
+				return bk->head[i];
 		}
 	}
-	if (!m->v4_table)
-		return 0;
-	void *tbl = bpf_map_lookup_elem(&outer_v4t, &gen);
-	if (!tbl)
-		return 0;
-	__u32 a = bpf_ntohl(saddr);
-	__u32 v = table_entry(tbl, a >> 16);
-	if (!(v & GUARD_V4_CHUNK_BIT))
-		return v;
-	v = table_entry(tbl, GUARD_V4_L1_SIZE + (v & ~GUARD_V4_CHUNK_BIT) * GUARD_V4_CHUNK + ((a >> 8) & 0xff));
-	if (!(v & GUARD_V4_CHUNK_BIT))
-		return v;
-	v = table_entry(tbl, GUARD_V4_L1_SIZE + (v & ~GUARD_V4_CHUNK_BIT) * GUARD_V4_CHUNK + (a & 0xff));
-	return v & GUARD_V4_CHUNK_BIT ? 0 : v;
+	return 0;
+}
+
+static __always_inline __u32 h6_lookup(void *h6, __u32 mask, __u32 seed, const __u32 *w, __u32 plen)
+{
+	__u32 home = guard_hash_v6(w, plen, seed);
+	for (__u32 p = 0; p < GUARD_MAX_PROBE; p++) {
+		__u32 b = (home + p) & mask;
+		struct guard_h6_bucket *bk = bpf_map_lookup_elem(h6, &b);
+		if (!bk)
+			return 0;
+#pragma unroll
+		for (int i = 0; i < GUARD_H6_SLOTS; i++) {
+			struct guard_h6_slot *s = &bk->slot[i];
+			if (!s->head)
+				return 0;
+			if (s->plen == plen && s->addr[0] == w[0] && s->addr[1] == w[1] && s->addr[2] == w[2] &&
+			    s->addr[3] == w[3])
+				return s->head;
+		}
+	}
+	return 0;
 }
 
 static __always_inline __u32 mask_word(__u32 w, int bits)
@@ -366,39 +376,85 @@ static __always_inline __u32 mask_word(__u32 w, int bits)
 	return w & bpf_htonl(0xffffffffu << (32 - bits));
 }
 
-static __always_inline __u32 head_v6(const struct guard_gen_meta *m, __u32 gen, const struct pkt *p)
+/*
+ * Prefix-hash walks, longest length first, one probe per distinct length.
+ * bpf_loop keeps verification to one pass over the body however many
+ * lengths there are (open-coded, 129 lengths blow the verifier's budget).
+ */
+struct pfx_walk {
+	const struct guard_gen_meta *m;
+	void *h6;
+	__u32 w[4];
+	__u32 head;
+};
+
+static int v6_step(__u32 i, struct pfx_walk *c)
 {
-	if (m->v6_exact) {
-		void *exact = bpf_map_lookup_elem(&outer_v6x, &gen);
-		if (exact) {
-			__u32 *h = bpf_map_lookup_elem(exact, p->saddr);
-			if (h)
-				return *h;
+	if (i >= GUARD_V6_LENS_CAP)
+		return 1;
+	int plen = c->m->v6_lens[i];
+	__u32 mw[4] = {
+		mask_word(c->w[0], plen), mask_word(c->w[1], plen - 32),
+		mask_word(c->w[2], plen - 64), mask_word(c->w[3], plen - 96),
+	};
+	c->head = h6_lookup(c->h6, c->m->h6_buckets - 1, c->m->seed, mw, plen);
+	return c->head ? 1 : 0;
+}
+
+static int v4_long_step(__u32 i, struct pfx_walk *c)
+{
+	if (i >= 8)
+		return 1;
+	int len = c->m->v4_long_lens[i];
+	__u32 mw[4] = { mask_word(c->w[0], len), 0, 0, 0 };
+	c->head = h6_lookup(c->h6, c->m->h6_buckets - 1, c->m->seed, mw, GUARD_V4_PLEN_BASE + len);
+	return c->head ? 1 : 0;
+}
+
+static __always_inline __u32 head_v4(const struct guard_gen_meta *m, __u32 gen, const struct pkt *p)
+{
+	__be32 saddr;
+
+	__builtin_memcpy(&saddr, p->saddr, 4);
+	if (m->h4_buckets) {
+		__u32 h = h4_lookup(m, gen, saddr);
+		if (h)
+			return h;
+	}
+	if (!m->v4_table)
+		return 0;
+	void *tbl = bpf_map_lookup_elem(&outer_v4t, &gen);
+	if (!tbl)
+		return 0;
+	__u32 a = bpf_ntohl(saddr);
+	__u32 v = table_entry(tbl, a >> 16);
+	if (v & GUARD_V4_CHUNK_BIT)
+		v = table_entry(tbl, GUARD_V4_L1_SIZE + (v & GUARD_V4_HEAD_MASK) * GUARD_V4_CHUNK + ((a >> 8) & 0xff));
+	if ((v & GUARD_V4_LONG_BIT) && m->h6_buckets) {
+		struct pfx_walk c = { .m = m, .head = 0 };
+		c.h6 = bpf_map_lookup_elem(&outer_h6, &gen);
+		if (c.h6) {
+			c.w[0] = saddr;
+			bpf_loop(m->v4_long_nlens < 8 ? m->v4_long_nlens : 8, v4_long_step, &c, 0);
+			if (c.head)
+				return c.head;
 		}
 	}
+	return v & GUARD_V4_HEAD_MASK;
+}
+
+static __always_inline __u32 head_v6(const struct guard_gen_meta *m, __u32 gen, const struct pkt *p)
+{
 	__u32 n = m->v6_nlens;
-	if (!n)
+	if (!m->h6_buckets || !n)
 		return 0;
-	void *pfx = bpf_map_lookup_elem(&outer_v6p, &gen);
-	if (!pfx)
+	struct pfx_walk c = { .m = m, .head = 0 };
+	c.h6 = bpf_map_lookup_elem(&outer_h6, &gen);
+	if (!c.h6)
 		return 0;
-	__u32 w[4];
-	__builtin_memcpy(w, p->saddr, 16);
-	for (__u32 i = 0; i < GUARD_MAX_V6_LENS; i++) {
-		if (i >= n)
-			break;
-		int plen = m->v6_lens[i];
-		struct guard_v6_key k = { .plen = plen };
-		__u32 mw[4] = {
-			mask_word(w[0], plen), mask_word(w[1], plen - 32),
-			mask_word(w[2], plen - 64), mask_word(w[3], plen - 96),
-		};
-		__builtin_memcpy(k.addr, mw, 16);
-		__u32 *h = bpf_map_lookup_elem(pfx, &k);
-		if (h)
-			return *h;
-	}
-	return 0;
+	__builtin_memcpy(c.w, p->saddr, 16);
+	bpf_loop(n < GUARD_V6_LENS_CAP ? n : GUARD_V6_LENS_CAP, v6_step, &c, 0);
+	return c.head;
 }
 
 static __always_inline __u64 now_ns(__u64 *now)

@@ -55,10 +55,76 @@ enum guard_ctl_flags {
 };
 
 #define GUARD_MAX_CHAIN 32   /* rules walked per packet, at most */
-#define GUARD_MAX_V6_LENS 128 /* distinct IPv6 prefix lengths (< 128) */
-#define GUARD_V4_L1_SIZE 65536u /* DIR-16-8-8: first level indexed by the top 16 bits */
+#define GUARD_V6_LENS_CAP 136 /* room for every IPv6 length 0..128 */
+/*
+ * IPv4 prefixes up to /24 live in a DIR-16-8 table: 65536 first-level entries
+ * indexed by the top 16 bits, and 256-entry chunks for /16s that hold longer
+ * prefixes. An entry is the head of the longest covering prefix's chain, a
+ * chunk reference (CHUNK_BIT), and may carry LONG_BIT: /25../31 prefixes
+ * exist inside this /24, look them up in the prefix hash first. Keeping
+ * those out of the table bounds its size at 64 MiB + 256 KiB, whatever the
+ * rules (a third table level would cost 1 KiB per long prefix).
+ */
+#define GUARD_V4_L1_SIZE 65536u
 #define GUARD_V4_CHUNK 256u
-#define GUARD_V4_CHUNK_BIT 0x80000000u /* table entry points to a chunk, not a rule */
+#define GUARD_V4_CHUNK_BIT 0x80000000u
+#define GUARD_V4_LONG_BIT 0x40000000u
+#define GUARD_V4_HEAD_MASK 0x3fffffffu
+#define GUARD_V4_PLEN_BASE 256u /* prefix-hash plen of an IPv4 /25../31: 256 + len */
+
+/*
+ * Exact-match tables are open-addressing hash tables laid out in mmapable
+ * array maps, one bucket per element: userspace builds them with memcpy (a
+ * million entries in milliseconds, where kernel hash inserts take ~0.5 s),
+ * and a lookup is one array element read plus a few compares. A key lives in
+ * its home bucket or one of the next GUARD_MAX_PROBE - 1; userspace grows
+ * the table until that holds. Slots fill in order, so an empty slot ends the
+ * search. head == 0 marks an empty slot (rule slot 0 is never a head).
+ */
+#define GUARD_MAX_PROBE 8
+#define GUARD_H4_SLOTS 8
+#define GUARD_H6_SLOTS 4
+
+struct guard_h4_bucket {
+	__u32 addr[GUARD_H4_SLOTS]; /* network byte order */
+	__u32 head[GUARD_H4_SLOTS];
+};
+
+/* The prefix hash: IPv6 of every length, and IPv4 /25../31 (plen = 256 + len, addr[0] only). */
+struct guard_h6_slot {
+	__u32 addr[4]; /* masked to the prefix length, network byte order */
+	__u32 plen;
+	__u32 head;
+};
+
+struct guard_h6_bucket {
+	struct guard_h6_slot slot[GUARD_H6_SLOTS];
+};
+
+/* lowbias32 (Chris Wellons): cheap, well mixed, identical in BPF and C++. */
+static inline __u32 guard_mix32(__u32 x)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352du;
+	x ^= x >> 15;
+	x *= 0x846ca68bu;
+	x ^= x >> 16;
+	return x;
+}
+
+static inline __u32 guard_hash_v4(__u32 addr, __u32 seed)
+{
+	return guard_mix32(addr ^ seed);
+}
+
+static inline __u32 guard_hash_v6(const __u32 *w, __u32 plen, __u32 seed)
+{
+	__u32 h = guard_mix32(seed ^ plen);
+	h = guard_mix32(h ^ w[0]);
+	h = guard_mix32(h ^ w[1]);
+	h = guard_mix32(h ^ w[2]);
+	return guard_mix32(h ^ w[3]);
+}
 
 /*
  * One compiled rule: an entry of the per-generation rules array. Index 0 is
@@ -87,15 +153,18 @@ struct guard_rule {
 
 /* Per generation facts the datapath needs before touching the tables. */
 struct guard_gen_meta {
-	__u32 n_rules;   /* entries in the rules array, including slot 0 */
-	__u32 v4_exact;  /* entries in the IPv4 /32 hash */
-	__u32 v4_table;  /* 1 if the IPv4 DIR table holds any prefix */
-	__u32 v6_exact;  /* entries in the IPv6 /128 hash */
-	__u32 v6_nlens;  /* distinct IPv6 prefix lengths in v6_lens */
-	__u32 pad0;
-	__u64 version;   /* rule set version, increases with every install */
+	__u32 n_rules;    /* entries in the rules array, including slot 0 */
+	__u32 h4_buckets; /* IPv4 /32 hash buckets, a power of two; 0 = none */
+	__u32 v4_table;   /* 1 if the IPv4 DIR table holds any prefix */
+	__u32 h6_buckets; /* IPv6 hash buckets (every length), a power of two; 0 = none */
+	__u32 v6_nlens;   /* distinct IPv6 prefix lengths in v6_lens */
+	__u32 seed;       /* hash seed, new for every build */
+	__u64 version;    /* rule set version, increases with every install */
 	__u64 installed_ns; /* CLOCK_BOOTTIME of the install */
-	__u8 v6_lens[GUARD_MAX_V6_LENS]; /* distinct lengths, longest first */
+	__u8 v6_lens[GUARD_V6_LENS_CAP]; /* distinct lengths, longest first */
+	__u32 v4_long_nlens; /* distinct IPv4 lengths /25../31 in v4_long_lens */
+	__u8 v4_long_lens[8]; /* longest first */
+	__u32 pad1;
 };
 
 /*
@@ -117,11 +186,6 @@ struct guard_ctl {
 struct guard_counter {
 	__u64 packets;
 	__u64 bytes;
-};
-
-struct guard_v6_key {
-	__u32 plen;
-	__u8 addr[16];
 };
 
 struct guard_addr_key {

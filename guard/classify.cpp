@@ -6,44 +6,36 @@
 #include <string>
 
 namespace reflex::guard {
-namespace {
-
-std::string v6_key(unsigned len, const std::uint8_t* addr) {
-  std::string k(1, static_cast<char>(len));
-  k.append(reinterpret_cast<const char*>(addr), 16);
-  return k;
-}
-
-}  // namespace
-
-Classifier::Classifier(const CompiledRuleSet& rs) : rs_(rs) {
-  for (auto [addr, head] : rs.v4_exact) v4_exact_[addr] = head;
-  for (const auto& [addr, head] : rs.v6_exact) v6_[v6_key(128, addr.data())] = head;
-  for (const auto& [key, head] : rs.v6_prefix) v6_[v6_key(key.plen, key.addr)] = head;
-}
+Classifier::Classifier(const CompiledRuleSet& rs) : rs_(rs) {}
 
 std::uint32_t Classifier::head(const PacketFacts& p) const {
   if (p.family == 4) {
     std::uint32_t be;
     std::memcpy(&be, p.saddr.data(), 4);
-    if (auto it = v4_exact_.find(be); it != v4_exact_.end()) return it->second;
+    if (std::uint32_t h = h4_find(rs_.h4, rs_.meta.seed, be)) return h;
     if (rs_.v4_table.empty()) return 0;
     std::uint32_t a = ntohl(be);
     std::uint32_t v = rs_.v4_table[a >> 16];
-    if (!(v & GUARD_V4_CHUNK_BIT)) return v;
-    v = rs_.v4_table[GUARD_V4_L1_SIZE + (v & ~GUARD_V4_CHUNK_BIT) * GUARD_V4_CHUNK + ((a >> 8) & 0xff)];
-    if (!(v & GUARD_V4_CHUNK_BIT)) return v;
-    v = rs_.v4_table[GUARD_V4_L1_SIZE + (v & ~GUARD_V4_CHUNK_BIT) * GUARD_V4_CHUNK + (a & 0xff)];
-    return v & GUARD_V4_CHUNK_BIT ? 0 : v;
+    if (v & GUARD_V4_CHUNK_BIT)
+      v = rs_.v4_table[GUARD_V4_L1_SIZE + (v & GUARD_V4_HEAD_MASK) * GUARD_V4_CHUNK + ((a >> 8) & 0xff)];
+    if (v & GUARD_V4_LONG_BIT) {
+      for (std::uint32_t i = 0; i < rs_.meta.v4_long_nlens; ++i) {
+        unsigned len = rs_.meta.v4_long_lens[i];
+        std::uint32_t w[4] = {htonl(a & (~0u << (32 - len))), 0, 0, 0};
+        if (std::uint32_t h = h6_find(rs_.h6, rs_.meta.seed, w, GUARD_V4_PLEN_BASE + len)) return h;
+      }
+    }
+    return v & GUARD_V4_HEAD_MASK;
   }
-  if (auto it = v6_.find(v6_key(128, p.saddr.data())); it != v6_.end()) return it->second;
   for (std::uint32_t i = 0; i < rs_.meta.v6_nlens; ++i) {
     Prefix pf;
     pf.family = 6;
     pf.len = rs_.meta.v6_lens[i];
     pf.addr = p.saddr;
     mask_prefix(pf);
-    if (auto it = v6_.find(v6_key(pf.len, pf.addr.data())); it != v6_.end()) return it->second;
+    std::uint32_t w[4];
+    std::memcpy(w, pf.addr.data(), 16);
+    if (std::uint32_t h = h6_find(rs_.h6, rs_.meta.seed, w, pf.len)) return h;
   }
   return 0;
 }

@@ -9,7 +9,6 @@
 #include <array>
 #include <cstdint>
 #include <optional>
-#include <unordered_map>
 
 namespace reflex::guard {
 
@@ -34,8 +33,6 @@ class Classifier {
   std::uint32_t head(const PacketFacts& p) const;
 
   const CompiledRuleSet& rs_;
-  std::unordered_map<std::uint32_t, std::uint32_t> v4_exact_;
-  std::unordered_map<std::string, std::uint32_t> v6_;  // "len|16 bytes" -> head
 };
 
 }  // namespace reflex::guard

@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
+#include <random>
 #include <string>
 
 namespace reflex::guard {
@@ -16,19 +18,54 @@ constexpr std::uint32_t kChunkBit = GUARD_V4_CHUNK_BIT;
 // More specific L4 filters are tried first: proto+port, port, proto, none.
 int specificity(const L4Filter& f) { return (f.port ? 2 : 0) + (f.proto ? 1 : 0); }
 
+// A rule reduced to what ordering needs: the address as a 128-bit number
+// (IPv4 in the top 32 bits), so sorting a million rules compares integers.
+struct Item {
+  std::uint64_t hi = 0, lo = 0;
+  std::uint8_t family = 0, len = 0;
+  std::uint8_t spec = 0;
+  const GuardRule* rule = nullptr;
+
+  bool same_prefix(const Item& o) const { return family == o.family && len == o.len && hi == o.hi && lo == o.lo; }
+};
+
+Item make_item(const GuardRule& r) {
+  Item it;
+  it.family = r.prefix.family;
+  it.len = r.prefix.len;
+  it.spec = static_cast<std::uint8_t>(specificity(r.l4));
+  it.rule = &r;
+  const auto& a = r.prefix.addr;
+  for (int i = 0; i < 8; ++i) it.hi = (it.hi << 8) | a[i];
+  for (int i = 8; i < 16; ++i) it.lo = (it.lo << 8) | a[i];
+  return it;
+}
+
+bool item_less(const Item& a, const Item& b) {
+  if (a.family != b.family) return a.family < b.family;
+  if (a.hi != b.hi) return a.hi < b.hi;
+  if (a.lo != b.lo) return a.lo < b.lo;
+  if (a.len != b.len) return a.len < b.len;
+  if (a.spec != b.spec) return a.spec > b.spec;
+  return a.rule->l4 < b.rule->l4;
+}
+
+// True if parent's prefix covers child's (same family, shorter or equal length).
+bool covers(const Item& parent, const Item& child) {
+  if (parent.family != child.family || parent.len > child.len) return false;
+  unsigned len = parent.len;
+  std::uint64_t mhi = len >= 64 ? ~0ull : len == 0 ? 0 : ~0ull << (64 - len);
+  std::uint64_t mlo = len <= 64 ? 0 : len >= 128 ? ~0ull : ~0ull << (128 - len);
+  return (child.hi & mhi) == parent.hi && (child.lo & mlo) == parent.lo;
+}
+
 struct Node {
-  Prefix prefix;
+  const Item* item = nullptr;
   std::uint32_t first = 0;  // first entry index
   std::uint32_t count = 0;  // number of own rules
   int parent = -1;          // index into nodes
   std::uint32_t depth = 0;  // entries on the chain from this node's head
 };
-
-bool node_order(const Prefix& a, const Prefix& b) {
-  if (a.family != b.family) return a.family < b.family;
-  if (a.addr != b.addr) return a.addr < b.addr;
-  return a.len < b.len;
-}
 
 guard_rule make_entry(const GuardRule& r) {
   guard_rule e{};
@@ -60,34 +97,29 @@ class DirTable {
  public:
   DirTable() : tbl_(kL1, 0) {}
 
-  void paint(const Prefix& p, std::uint32_t head) {
-    std::uint32_t a = p.v4_host_order();
-    if (p.len <= 16) {
-      std::uint32_t start = a >> 16, n = 1u << (16 - p.len);
-      std::fill_n(tbl_.begin() + start, n, head);
+  // Prefixes up to /24, painted shortest first so longer ones win.
+  void paint(std::uint32_t a, unsigned len, std::uint32_t head) {
+    if (len <= 16) {
+      std::fill_n(tbl_.begin() + (a >> 16), 1u << (16 - len), head);
       return;
     }
-    std::uint32_t l2 = chunk_of(a >> 16);
-    if (p.len <= 24) {
-      std::uint32_t start = (a >> 8) & 0xff, n = 1u << (24 - p.len);
-      std::fill_n(tbl_.begin() + l2 + start, n, head);
-      return;
-    }
-    std::uint32_t l3 = chunk_of(l2 + ((a >> 8) & 0xff));
-    std::uint32_t start = a & 0xff, n = 1u << (32 - p.len);
-    std::fill_n(tbl_.begin() + l3 + start, n, head);
+    std::fill_n(tbl_.begin() + chunk_of(a >> 16) + ((a >> 8) & 0xff), 1u << (24 - len), head);
   }
+
+  // The /24 holding a in its range has /25../31 prefixes: the datapath must
+  // probe the prefix hash there. Called after every paint().
+  void mark_long(std::uint32_t a) { tbl_[chunk_of(a >> 16) + ((a >> 8) & 0xff)] |= GUARD_V4_LONG_BIT; }
 
   std::vector<std::uint32_t> take() { return std::move(tbl_); }
 
  private:
-  // Returns the table offset of the chunk below entry `slot`, creating it
+  // The table offset of the chunk below first-level entry `slot`, created
   // filled with the entry's current value (the covering prefix's head).
   // Prefixes are painted shortest first, so a new chunk never hides a
   // longer prefix.
   std::uint32_t chunk_of(std::uint32_t slot) {
     std::uint32_t v = tbl_[slot];
-    if (v & kChunkBit) return kL1 + (v & ~kChunkBit) * kChunk;
+    if (v & kChunkBit) return kL1 + (v & GUARD_V4_HEAD_MASK) * kChunk;
     std::uint32_t id = next_chunk_++;
     tbl_.resize(tbl_.size() + kChunk, v);
     tbl_[slot] = kChunkBit | id;
@@ -98,46 +130,96 @@ class DirTable {
   std::uint32_t next_chunk_ = 0;
 };
 
+// Open addressing over buckets of Slots; grows until every key sits within
+// GUARD_MAX_PROBE buckets of home (at load <= 1/2 that takes one try).
+template <class Bucket, int Slots, class HashFn, class PutFn>
+Result<std::vector<Bucket>> build_buckets(std::size_t n, HashFn hash, PutFn put) {
+  std::size_t buckets = std::bit_ceil(std::max<std::size_t>(1, (2 * n + Slots - 1) / Slots));
+  for (int attempt = 0; attempt < 8; ++attempt, buckets *= 2) {
+    if (buckets > (1u << 28)) break;
+    std::vector<Bucket> t(buckets);
+    std::vector<std::uint8_t> fill(buckets, 0);
+    std::size_t mask = buckets - 1;
+    bool ok = true;
+    for (std::size_t k = 0; k < n && ok; ++k) {
+      std::size_t home = hash(k);
+      ok = false;
+      for (int p = 0; p < GUARD_MAX_PROBE; ++p) {
+        std::size_t b = (home + p) & mask;
+        if (fill[b] < Slots) {
+          put(t[b], fill[b]++, k);
+          ok = true;
+          break;
+        }
+      }
+    }
+    if (ok) return t;
+  }
+  return make_error("cannot fit " + std::to_string(n) + " exact-match entries in a hash table",
+                    "this should not happen; report it with the rule set");
+}
+
 }  // namespace
 
-Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> input, std::uint64_t now_ns) {
+std::uint32_t h4_find(std::span<const guard_h4_bucket> t, std::uint32_t seed, std::uint32_t addr_be) {
+  if (t.empty()) return 0;
+  std::uint32_t mask = static_cast<std::uint32_t>(t.size() - 1), home = guard_hash_v4(addr_be, seed);
+  for (std::uint32_t p = 0; p < GUARD_MAX_PROBE; ++p) {
+    const auto& bk = t[(home + p) & mask];
+    for (int i = 0; i < GUARD_H4_SLOTS; ++i) {
+      if (!bk.head[i]) return 0;
+      if (bk.addr[i] == addr_be) return bk.head[i];
+    }
+  }
+  return 0;
+}
+
+std::uint32_t h6_find(std::span<const guard_h6_bucket> t, std::uint32_t seed, const std::uint32_t* w, std::uint32_t plen) {
+  if (t.empty()) return 0;
+  std::uint32_t mask = static_cast<std::uint32_t>(t.size() - 1), home = guard_hash_v6(w, plen, seed);
+  for (std::uint32_t p = 0; p < GUARD_MAX_PROBE; ++p) {
+    const auto& bk = t[(home + p) & mask];
+    for (const auto& s : bk.slot) {
+      if (!s.head) return 0;
+      if (s.plen == plen && std::memcmp(s.addr, w, 16) == 0) return s.head;
+    }
+  }
+  return 0;
+}
+
+Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> input, std::uint64_t now_ns, std::uint32_t seed) {
   CompiledRuleSet out;
-  std::vector<const GuardRule*> rules;
-  rules.reserve(input.size());
+  std::vector<Item> items;
+  items.reserve(input.size());
   for (const auto& r : input) {
     if (auto s = validate_rule(r); !s) return s.error();
     if (r.expires_ns && r.expires_ns <= now_ns) {
       ++out.expired_dropped;
       continue;
     }
-    rules.push_back(&r);
+    items.push_back(make_item(r));
   }
-  // Group by prefix; within a prefix, most specific filter first.
-  std::sort(rules.begin(), rules.end(), [](const GuardRule* a, const GuardRule* b) {
-    if (a->prefix != b->prefix) return node_order(a->prefix, b->prefix);
-    int sa = specificity(a->l4), sb = specificity(b->l4);
-    if (sa != sb) return sa > sb;
-    return a->l4 < b->l4;
-  });
-  for (std::size_t i = 1; i < rules.size(); ++i)
-    if (rules[i]->key() == rules[i - 1]->key())
-      return make_error("duplicate rule for " + rules[i]->prefix.to_string() + " with the same L4 match",
+  // Group by prefix (covering prefixes first); within a prefix, most specific filter first.
+  std::sort(items.begin(), items.end(), item_less);
+  for (std::size_t i = 1; i < items.size(); ++i)
+    if (items[i].same_prefix(items[i - 1]) && items[i].rule->l4 == items[i - 1].rule->l4)
+      return make_error("duplicate rule for " + items[i].rule->prefix.to_string() + " with the same L4 match",
                         "keep one of them");
 
-  out.rules.reserve(rules.size() + 1);
+  out.rules.reserve(items.size() + 1);
   out.rules.push_back(guard_rule{});  // slot 0: no rule
   std::vector<Node> nodes;
-  for (const GuardRule* r : rules) {
-    if (nodes.empty() || nodes.back().prefix != r->prefix)
-      nodes.push_back(Node{r->prefix, static_cast<std::uint32_t>(out.rules.size()), 0});
-    out.rules.push_back(make_entry(*r));
+  for (const Item& it : items) {
+    if (nodes.empty() || !nodes.back().item->same_prefix(it))
+      nodes.push_back(Node{&it, static_cast<std::uint32_t>(out.rules.size())});
+    out.rules.push_back(make_entry(*it.rule));
     ++nodes.back().count;
   }
 
-  // Nearest covering node, by a stack sweep over (family, address, length) order.
+  // Nearest covering node, by a stack sweep in address order.
   std::vector<int> stack;
   for (int i = 0; i < static_cast<int>(nodes.size()); ++i) {
-    while (!stack.empty() && !nodes[stack.back()].prefix.contains(nodes[i].prefix)) stack.pop_back();
+    while (!stack.empty() && !covers(*nodes[stack.back()].item, *nodes[i].item)) stack.pop_back();
     nodes[i].parent = stack.empty() ? -1 : stack.back();
     stack.push_back(i);
   }
@@ -149,7 +231,7 @@ Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> input, std::uin
     bool allow_after = tail_next && (out.rules[tail_next].flags & GUARD_RF_ALLOW_AFTER);
     n.depth = n.count + (n.parent >= 0 ? nodes[n.parent].depth : 0);
     if (n.depth > GUARD_MAX_CHAIN)
-      return make_error("rules nest too deep at " + n.prefix.to_string() + ": " + std::to_string(n.depth) +
+      return make_error("rules nest too deep at " + n.item->rule->prefix.to_string() + ": " + std::to_string(n.depth) +
                             " rules cover it, the datapath walks at most " + std::to_string(GUARD_MAX_CHAIN),
                         "merge overlapping prefixes or drop some L4-narrowed variants");
     for (std::uint32_t k = n.count; k-- > 0;) {
@@ -161,44 +243,83 @@ Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> input, std::uin
   }
 
   // Lookup structures.
-  std::vector<const Node*> v4_prefixes;
-  std::vector<std::uint8_t> v6_lens;
+  std::vector<const Node*> v4_exact, v4_prefix, v4_long, pfx;  // pfx: the prefix hash's entries
   for (const auto& n : nodes) {
-    const Prefix& p = n.prefix;
-    if (p.family == 4) {
-      if (p.len == 32) {
-        std::uint32_t be;
-        std::memcpy(&be, p.addr.data(), 4);
-        out.v4_exact.emplace_back(be, n.first);
-      } else {
-        v4_prefixes.push_back(&n);
-      }
-    } else if (p.len == 128) {
-      out.v6_exact.emplace_back(p.addr, n.first);
+    if (n.item->family == 6) {
+      pfx.push_back(&n);
+    } else if (n.item->len == 32) {
+      v4_exact.push_back(&n);
+    } else if (n.item->len > 24) {
+      v4_long.push_back(&n);
+      pfx.push_back(&n);
     } else {
-      guard_v6_key k{};
-      k.plen = p.len;
-      std::memcpy(k.addr, p.addr.data(), 16);
-      out.v6_prefix.emplace_back(k, n.first);
-      v6_lens.push_back(p.len);
+      v4_prefix.push_back(&n);
     }
   }
-  if (!v4_prefixes.empty()) {
-    std::stable_sort(v4_prefixes.begin(), v4_prefixes.end(),
-                     [](const Node* a, const Node* b) { return a->prefix.len < b->prefix.len; });
+  if (seed == 0) seed = std::random_device{}() | 1;
+  out.meta.seed = seed;
+  auto v4_addr = [](const Node* n) { return static_cast<std::uint32_t>(n->item->hi >> 32); };
+  if (!v4_exact.empty()) {
+    auto t = build_buckets<guard_h4_bucket, GUARD_H4_SLOTS>(
+        v4_exact.size(), [&](std::size_t k) { return guard_hash_v4(htonl(v4_addr(v4_exact[k])), seed); },
+        [&](guard_h4_bucket& b, int slot, std::size_t k) {
+          b.addr[slot] = htonl(v4_addr(v4_exact[k]));
+          b.head[slot] = v4_exact[k]->first;
+        });
+    if (!t) return t.error();
+    out.h4 = std::move(*t);
+  }
+  if (!v4_prefix.empty() || !v4_long.empty()) {
+    // Paint shortest first (a counting sort: there are only 25 lengths).
+    std::vector<const Node*> by_len[25];
+    for (const Node* n : v4_prefix) by_len[n->item->len].push_back(n);
     DirTable dir;
-    for (const Node* n : v4_prefixes) dir.paint(n->prefix, n->first);
+    for (const auto& same_len : by_len)
+      for (const Node* n : same_len) dir.paint(v4_addr(n), n->item->len, n->first);
+    for (const Node* n : v4_long) dir.mark_long(v4_addr(n));
     out.v4_table = dir.take();
   }
-  std::sort(v6_lens.begin(), v6_lens.end(), std::greater<>());
-  v6_lens.erase(std::unique(v6_lens.begin(), v6_lens.end()), v6_lens.end());
+  if (!pfx.empty()) {
+    // Key words and hash-plen of a prefix-hash entry (IPv4 /25../31 shifted past IPv6 lengths).
+    auto key = [&](std::size_t k, std::uint32_t* w) -> std::uint32_t {
+      const Node* n = pfx[k];
+      if (n->item->family == 4) {
+        w[0] = htonl(v4_addr(n));
+        w[1] = w[2] = w[3] = 0;
+        return GUARD_V4_PLEN_BASE + n->item->len;
+      }
+      std::memcpy(w, n->item->rule->prefix.addr.data(), 16);
+      return n->item->len;
+    };
+    auto t = build_buckets<guard_h6_bucket, GUARD_H6_SLOTS>(
+        pfx.size(),
+        [&](std::size_t k) {
+          std::uint32_t w[4];
+          std::uint32_t plen = key(k, w);
+          return guard_hash_v6(w, plen, seed);
+        },
+        [&](guard_h6_bucket& b, int slot, std::size_t k) {
+          b.slot[slot].plen = key(k, b.slot[slot].addr);
+          b.slot[slot].head = pfx[k]->first;
+        });
+    if (!t) return t.error();
+    out.h6 = std::move(*t);
+    std::vector<std::uint8_t> v6_lens, long_lens;
+    for (const Node* n : pfx) (n->item->family == 6 ? v6_lens : long_lens).push_back(n->item->len);
+    for (auto* lens : {&v6_lens, &long_lens}) {
+      std::sort(lens->begin(), lens->end(), std::greater<>());
+      lens->erase(std::unique(lens->begin(), lens->end()), lens->end());
+    }
+    std::copy(v6_lens.begin(), v6_lens.end(), out.meta.v6_lens);
+    out.meta.v6_nlens = static_cast<std::uint32_t>(v6_lens.size());
+    std::copy(long_lens.begin(), long_lens.end(), out.meta.v4_long_lens);
+    out.meta.v4_long_nlens = static_cast<std::uint32_t>(long_lens.size());
+  }
 
   out.meta.n_rules = static_cast<std::uint32_t>(out.rules.size());
-  out.meta.v4_exact = static_cast<std::uint32_t>(out.v4_exact.size());
+  out.meta.h4_buckets = static_cast<std::uint32_t>(out.h4.size());
   out.meta.v4_table = out.v4_table.empty() ? 0 : 1;
-  out.meta.v6_exact = static_cast<std::uint32_t>(out.v6_exact.size());
-  out.meta.v6_nlens = static_cast<std::uint32_t>(v6_lens.size());
-  std::copy(v6_lens.begin(), v6_lens.end(), out.meta.v6_lens);
+  out.meta.h6_buckets = static_cast<std::uint32_t>(out.h6.size());
   return out;
 }
 

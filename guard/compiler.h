@@ -4,37 +4,36 @@
 //
 // Each distinct prefix is a node; a node's own rules form a run of entries,
 // most specific L4 filter first, whose last entry links to the head of the
-// nearest covering node. Host prefixes (/32, /128) go to exact-match hashes;
-// IPv4 prefixes up to /31 are painted into a DIR-16-8-8 table (prefix
-// expansion, longest prefix painted last); IPv6 prefixes go to one hash keyed
-// by (length, masked address) with the distinct lengths listed longest first.
+// nearest covering node. IPv4 /32s go to an exact-match hash; IPv4 prefixes
+// up to /31 are painted into a DIR-16-8-8 table (prefix expansion, shortest
+// painted first so longer ones win); IPv6 nodes of every length go to one
+// hash keyed by (length, masked address), with the distinct lengths listed
+// longest first.
 
 #include "bpf/xdp_guard_kern_user.h"
 #include "common/result.h"
 #include "guard/rule.h"
 
-#include <array>
 #include <cstdint>
 #include <span>
-#include <utility>
 #include <vector>
 
 namespace reflex::guard {
 
 struct CompiledRuleSet {
-  std::vector<guard_rule> rules;  // slot 0 is reserved ("no rule")
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> v4_exact;  // network-order address -> head
-  std::vector<std::uint32_t> v4_table;                            // empty when no IPv4 prefix < /32
-  std::vector<std::pair<std::array<std::uint8_t, 16>, std::uint32_t>> v6_exact;
-  std::vector<std::pair<guard_v6_key, std::uint32_t>> v6_prefix;
+  std::vector<guard_rule> rules;           // slot 0 is reserved ("no rule")
+  std::vector<guard_h4_bucket> h4;         // empty when there is no IPv4 /32
+  std::vector<std::uint32_t> v4_table;     // empty when there is no IPv4 prefix < /32
+  std::vector<guard_h6_bucket> h6;         // empty when there is no IPv6 rule
   guard_gen_meta meta{};
   std::size_t expired_dropped = 0;  // rules left out because their expiry had passed
 };
 
 // Rules whose expiry is at or before now_ns are left out (garbage collection
 // of expired temporary rules). Fails on duplicate keys, invalid rules, or a
-// chain deeper than the datapath walks (GUARD_MAX_CHAIN).
-Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> rules, std::uint64_t now_ns);
+// chain deeper than the datapath walks (GUARD_MAX_CHAIN). seed 0 picks a
+// random hash seed.
+Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> rules, std::uint64_t now_ns, std::uint32_t seed = 0);
 
 // The inverse: the operator-level rules stored in a rules array (slot 0 skipped,
 // entries with no action ignored).
@@ -42,5 +41,10 @@ std::vector<GuardRule> rules_from_entries(std::span<const guard_rule> entries);
 
 // A rule array entry back to its rule.
 GuardRule rule_from_entry(const guard_rule& e);
+
+// Hash probes, shared by the compiler's reference classifier and tests; they
+// mirror h4_lookup()/h6_lookup() in the BPF program.
+std::uint32_t h4_find(std::span<const guard_h4_bucket> t, std::uint32_t seed, std::uint32_t addr_be);
+std::uint32_t h6_find(std::span<const guard_h6_bucket> t, std::uint32_t seed, const std::uint32_t* w, std::uint32_t plen);
 
 }  // namespace reflex::guard

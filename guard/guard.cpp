@@ -25,8 +25,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kMapNames[Guard::kMapCount] = {
-    "ctl",       "verdicts",  "outer_rules", "outer_rcnt", "outer_v4x", "outer_v4t",
-    "outer_v6x", "outer_v6p", "rl_state",    "talkers",    "events",
+    "ctl",      "verdicts", "outer_rules", "outer_rcnt", "outer_h4",
+    "outer_v4t", "outer_h6", "rl_state",    "talkers",    "events",
 };
 constexpr const char* kPinXdpProg = "prog_xdp";
 constexpr const char* kPinTcProg = "prog_tc";
@@ -69,31 +69,6 @@ struct PinRollback {
     if (armed && !dir.empty()) (void)remove_pin_dir(dir);
   }
 };
-
-template <class T>
-Result<Fd> build_hash(const char* name, const std::vector<std::pair<T, std::uint32_t>>& entries) {
-  if (entries.empty()) return Fd();
-  auto fd = create_map(BPF_MAP_TYPE_HASH, name, sizeof(T), sizeof(std::uint32_t),
-                       static_cast<std::uint32_t>(entries.size()), 0);
-  if (!fd) return fd.error();
-  constexpr std::size_t kBatch = 65536;
-  std::vector<T> keys;
-  std::vector<std::uint32_t> vals;
-  for (std::size_t off = 0; off < entries.size(); off += kBatch) {
-    std::size_t n = std::min(kBatch, entries.size() - off);
-    keys.resize(n);
-    vals.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      keys[i] = entries[off + i].first;
-      vals[i] = entries[off + i].second;
-    }
-    std::uint32_t count = static_cast<std::uint32_t>(n);
-    LIBBPF_OPTS(bpf_map_batch_opts, bopts);
-    if (bpf_map_update_batch(fd->get(), keys.data(), vals.data(), &count, &bopts) < 0)
-      return errno_error(std::string("fill map ") + name, errno);
-  }
-  return fd;
-}
 
 template <class T>
 Result<std::pair<Fd, MapMemory>> build_array(const char* name, const T* data, std::size_t n) {
@@ -141,10 +116,10 @@ Result<Guard> Guard::load_programs() {
     return errno_error("load xdp_guard into the kernel", err,
                        "run as root with CAP_BPF; `reflex-guard -v debug ...` shows the verifier log");
   Guard g;
-  bpf_map* maps[kMapCount] = {skel->maps.ctl,       skel->maps.verdicts,  skel->maps.outer_rules,
-                              skel->maps.outer_rcnt, skel->maps.outer_v4x, skel->maps.outer_v4t,
-                              skel->maps.outer_v6x,  skel->maps.outer_v6p, skel->maps.rl_state,
-                              skel->maps.talkers,    skel->maps.events};
+  bpf_map* maps[kMapCount] = {skel->maps.ctl,       skel->maps.verdicts, skel->maps.outer_rules,
+                              skel->maps.outer_rcnt, skel->maps.outer_h4, skel->maps.outer_v4t,
+                              skel->maps.outer_h6,   skel->maps.rl_state, skel->maps.talkers,
+                              skel->maps.events};
   for (int i = 0; i < kMapCount; ++i) {
     auto fd = dup_fd(bpf_map__fd(maps[i]), kMapNames[i]);
     if (!fd) return fd.error();
@@ -388,9 +363,12 @@ Result<InstallReport> Guard::install(CompiledRuleSet rs) {
   if (!rules) return rules.error();
   auto rcnt = build_array<guard_counter>("rcnt", nullptr, n);
   if (!rcnt) return rcnt.error();
-  auto v4x = build_hash("v4x", rs.v4_exact);
-  if (!v4x) return v4x.error();
-  Fd v4t;
+  Fd h4, v4t, h6;
+  if (!rs.h4.empty()) {
+    auto t = build_array("h4", rs.h4.data(), rs.h4.size());
+    if (!t) return t.error();
+    h4 = std::move(t->first);
+  }
   if (!rs.v4_table.empty()) {
     // One array element per 256-entry block (see table_entry() in the BPF program).
     using Block = std::array<std::uint32_t, GUARD_V4_CHUNK>;
@@ -398,10 +376,11 @@ Result<InstallReport> Guard::install(CompiledRuleSet rs) {
     if (!t) return t.error();
     v4t = std::move(t->first);
   }
-  auto v6x = build_hash("v6x", rs.v6_exact);
-  if (!v6x) return v6x.error();
-  auto v6p = build_hash("v6p", rs.v6_prefix);
-  if (!v6p) return v6p.error();
+  if (!rs.h6.empty()) {
+    auto t = build_array("h6", rs.h6.data(), rs.h6.size());
+    if (!t) return t.error();
+    h6 = std::move(t->first);
+  }
 
   // Counters of rules that survive the swap carry over (by uid).
   struct Carry {
@@ -435,8 +414,7 @@ Result<InstallReport> Guard::install(CompiledRuleSet rs) {
   }
 
   for (auto [outer, inner] : {std::pair{kOuterRules, &rules->first}, std::pair{kOuterRcnt, &rcnt->first},
-                              std::pair{kOuterV4x, &*v4x}, std::pair{kOuterV4t, &v4t}, std::pair{kOuterV6x, &*v6x},
-                              std::pair{kOuterV6p, &*v6p}}) {
+                              std::pair{kOuterH4, &h4}, std::pair{kOuterV4t, &v4t}, std::pair{kOuterH6, &h6}}) {
     if (auto s = set_inner_map(maps_[outer].get(), nxt, *inner); !s) return s.error();
   }
   rs.meta.version = c->meta[cur].version + 1;
@@ -454,7 +432,7 @@ Result<InstallReport> Guard::install(CompiledRuleSet rs) {
     __atomic_fetch_add(&dst->bytes, now.bytes - k.seen.bytes, __ATOMIC_RELAXED);
   }
   // Retire the old generation so its memory is freed.
-  for (auto outer : {kOuterRules, kOuterRcnt, kOuterV4x, kOuterV4t, kOuterV6x, kOuterV6p})
+  for (auto outer : {kOuterRules, kOuterRcnt, kOuterH4, kOuterV4t, kOuterH6})
     (void)set_inner_map(maps_[outer].get(), cur, Fd());
 
   InstallReport rep;

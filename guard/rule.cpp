@@ -97,6 +97,12 @@ std::string format_rule(const GuardRule& r, std::uint64_t now_ns) {
 }
 
 Status validate_rule(const GuardRule& r) {
+  // Cheap when valid: a million rules are checked on every swap.
+  bool bad_rate = (r.action == RuleAction::rate_limit) != (r.pps != 0) || (r.action != RuleAction::rate_limit && r.burst);
+  bool bad_port = r.l4.port && (*r.l4.port == 0 || (r.l4.proto && *r.l4.proto != IPPROTO_TCP &&
+                                                     *r.l4.proto != IPPROTO_UDP && *r.l4.proto != IPPROTO_SCTP &&
+                                                     *r.l4.proto != IPPROTO_UDPLITE));
+  if (!bad_rate && !bad_port) return ok();
   auto where = r.prefix.to_string();
   if (r.action == RuleAction::rate_limit && r.pps == 0)
     return make_error("rule " + where + ": limit needs a rate", "add pps=N (packets per second, N > 0)");
