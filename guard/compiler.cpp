@@ -187,8 +187,10 @@ std::uint32_t h6_find(std::span<const guard_h6_bucket> t, std::uint32_t seed, co
   return 0;
 }
 
-Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> input, std::uint64_t now_ns, std::uint32_t seed) {
+Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> input, std::uint64_t now_ns,
+                                      const CompileOptions& opts) {
   CompiledRuleSet out;
+  std::uint32_t seed = opts.seed;
   std::vector<Item> items;
   items.reserve(input.size());
   for (const auto& r : input) {
@@ -199,6 +201,11 @@ Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> input, std::uin
     }
     items.push_back(make_item(r));
   }
+  if (items.size() > opts.max_rules)
+    return make_error("the rule set has " + std::to_string(items.size()) + " rules, more than the guard's limit of " +
+                          std::to_string(opts.max_rules),
+                      "merge rules into prefixes, or raise the limit with --max-rules (about 100 bytes of kernel "
+                      "memory per rule and interface)");
   // Group by prefix (covering prefixes first); within a prefix, most specific filter first.
   std::sort(items.begin(), items.end(), item_less);
   for (std::size_t i = 1; i < items.size(); ++i)

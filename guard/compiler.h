@@ -29,11 +29,19 @@ struct CompiledRuleSet {
   std::size_t expired_dropped = 0;  // rules left out because their expiry had passed
 };
 
+inline constexpr std::size_t kDefaultMaxRules = std::size_t{1} << 22;
+
+struct CompileOptions {
+  std::uint32_t seed = 0;                   // hash seed; 0 picks a random one
+  std::size_t max_rules = kDefaultMaxRules;  // a cap on kernel memory (~100 B per rule)
+};
+
 // Rules whose expiry is at or before now_ns are left out (garbage collection
-// of expired temporary rules). Fails on duplicate keys, invalid rules, or a
-// chain deeper than the datapath walks (GUARD_MAX_CHAIN). seed 0 picks a
-// random hash seed.
-Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> rules, std::uint64_t now_ns, std::uint32_t seed = 0);
+// of expired temporary rules). Fails on duplicate keys, invalid rules, more
+// rules than max_rules, or a chain deeper than the datapath walks
+// (GUARD_MAX_CHAIN).
+Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> rules, std::uint64_t now_ns,
+                                      const CompileOptions& opts = {});
 
 // The inverse: the operator-level rules stored in a rules array (slot 0 skipped,
 // entries with no action ignored).

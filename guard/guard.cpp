@@ -206,6 +206,7 @@ Result<Guard> Guard::open(const std::string& iface, const GuardOptions& opts) {
   Guard g;
   g.iface_ = iface;
   g.pin_root_ = opts.pin_root;
+  g.max_rules_ = opts.max_rules;
   g.pinned_ = true;
   if (!exists(g.pin_dir() + "/" + kMapNames[kCtl]))
     return make_error("no reflex guard on " + iface, "load one first: reflex-guard load " + iface);
@@ -224,6 +225,7 @@ Result<Guard> Guard::attach_new(const std::string& iface, unsigned ifindex, Load
   Guard g = std::move(*loaded);
   g.iface_ = iface;
   g.pin_root_ = opts.pin_root;
+  g.max_rules_ = opts.max_rules;
   g.pinned_ = true;
   if (auto s = g.lock(); !s) return s.error();
   if (auto s = g.pin_all(g.pin_dir()); !s) return s.error();
@@ -342,7 +344,7 @@ const guard_gen_meta& Guard::active_meta() const {
 
 Result<InstallReport> Guard::replace(std::span<const GuardRule> rules) {
   auto t0 = std::chrono::steady_clock::now();
-  auto compiled = compile_rules(rules, boottime_ns());
+  auto compiled = compile_rules(rules, boottime_ns(), CompileOptions{0, max_rules_});
   if (!compiled) return compiled.error();
   double compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   auto r = install(std::move(*compiled));

@@ -25,6 +25,7 @@ inline constexpr std::uint32_t kDefaultSampleEvery = 100;
 
 struct GuardOptions {
   std::string pin_root = kDefaultPinRoot;
+  std::size_t max_rules = kDefaultMaxRules;
 };
 
 struct InstallReport {
@@ -113,6 +114,7 @@ class Guard {
 
   std::string iface_;
   std::string pin_root_;
+  std::size_t max_rules_ = kDefaultMaxRules;
   bool pinned_ = false;
   Fd lock_fd_;
   Fd xdp_prog_, tc_prog_, link_;

@@ -102,6 +102,13 @@ Status NetNs::run(const std::function<void()>& fn) const {
   return result;
 }
 
+Status add_address(const NetNs& ns, const std::string& dev, const std::string& addr) {
+  std::vector<std::string> args{"addr", "add", addr, "dev", dev};
+  // IPv6 addresses skip duplicate address detection: usable at once, not after a second.
+  if (addr.find(':') != std::string::npos) args.push_back("nodad");
+  return ns.ip(args);
+}
+
 Status make_veth(const NetNs& a, const NetNs& b, const VethSpec& s) {
   if (auto r = run_command({"ip", "link", "add", s.a_name, "netns", a.name(), "type", "veth", "peer", "name", s.b_name,
                             "netns", b.name()});
@@ -109,11 +116,11 @@ Status make_veth(const NetNs& a, const NetNs& b, const VethSpec& s) {
     return r.error();
   for (auto [ns, name, addr] : {std::tuple{&a, s.a_name, s.a_addr}, std::tuple{&b, s.b_name, s.b_addr}}) {
     if (!addr.empty())
-      if (auto st = ns->ip({"addr", "add", addr, "dev", name}); !st) return st;
+      if (auto st = add_address(*ns, name, addr); !st) return st;
     if (auto st = ns->ip({"link", "set", name, "up"}); !st) return st;
   }
   for (const auto& extra : s.a_extra_addrs)
-    if (auto st = a.ip({"addr", "add", extra, "dev", s.a_name}); !st) return st;
+    if (auto st = add_address(a, s.a_name, extra); !st) return st;
   return ok();
 }
 

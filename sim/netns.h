@@ -45,6 +45,9 @@ struct VethSpec {
 };
 Status make_veth(const NetNs& a, const NetNs& b, const VethSpec& spec);
 
+// Adds addr ("10.0.0.1/24", "fd00::1/64") to dev in ns.
+Status add_address(const NetNs& ns, const std::string& dev, const std::string& addr);
+
 // A short unique name for this process: prefix + pid + counter, <= 15 chars.
 std::string unique_name(const std::string& prefix);
 

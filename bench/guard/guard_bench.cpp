@@ -13,6 +13,8 @@
 #include <net/if.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <unistd.h>
 #include <memory>
 
 namespace reflex::bench {
@@ -55,8 +57,12 @@ struct Timer {
 struct XdpFilterOnVeth {
   std::unique_ptr<sim::NetNs> ns;
   std::string iface;
+  // libxdp makes /sys/fs/bpf/xdp for its dispatcher pins; leave no empty one behind.
+  bool had_libxdp_dir = std::filesystem::exists("/sys/fs/bpf/xdp");
   ~XdpFilterOnVeth() {
-    if (ns) (void)sim::run_command({"nsenter", "--net=/run/netns/" + ns->name(), "xdp-filter", "unload", iface});
+    if (ns && !iface.empty())
+      (void)sim::run_command({"nsenter", "--net=/run/netns/" + ns->name(), "xdp-filter", "unload", iface});
+    if (!had_libxdp_dir) ::rmdir("/sys/fs/bpf/xdp");
   }
 };
 

@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   app.add_option("--netns", netns, "run inside network namespace NAME (/run/netns/NAME)");
   app.add_option("--pin-root", ctx.opts.pin_root, "where pins live")->capture_default_str()->group("");
   app.add_option("-v,--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
+  app.add_option("--max-rules", ctx.opts.max_rules, "refuse rule sets larger than this")->capture_default_str();
 
   std::string iface, mode = "auto", prefix, proto, ttl, file;
   int port = 0;

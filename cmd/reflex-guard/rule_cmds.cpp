@@ -39,7 +39,7 @@ int cmd_replace(const Context& ctx, const std::string& file) {
     guards.push_back(std::move(*g));
   }
   // Compile once; a rule set that does not compile changes nothing anywhere.
-  auto compiled = compile_rules(*rules, boottime_ns());
+  auto compiled = compile_rules(*rules, boottime_ns(), CompileOptions{0, ctx.opts.max_rules});
   if (!compiled) return fail(compiled.error());
   int rc = 0;
   for (auto& g : guards) {

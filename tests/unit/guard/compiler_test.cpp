@@ -252,3 +252,17 @@ TEST(Compiler, RandomRuleSetsAgreeWithTheSemantics) {
 }
 
 }  // namespace
+
+TEST(Compiler, RefusesMoreRulesThanTheLimit) {
+  std::vector<GuardRule> rules;
+  for (std::uint32_t i = 0; i < 11; ++i) {
+    GuardRule r;
+    r.prefix = Prefix::v4(0x0a000000 + i, 32);
+    rules.push_back(r);
+  }
+  auto rs = compile_rules(rules, kNow, CompileOptions{0, 10});
+  ASSERT_FALSE(rs);
+  EXPECT_NE(rs.error().what.find("11 rules, more than the guard's limit of 10"), std::string::npos);
+  rules.pop_back();
+  EXPECT_TRUE(compile_rules(rules, kNow, CompileOptions{0, 10}));
+}
