@@ -1,0 +1,105 @@
+#include "analyze/series_detector.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace reflex::analyze {
+namespace {
+
+// Scale floor so a flat series does not divide by zero, relative to its level.
+double floor_for(double level) { return 1e-6 + 1e-4 * std::abs(level); }
+
+double clip(double z, double c) { return std::clamp(z, -c, c); }
+
+}  // namespace
+
+SeriesDetector::SeriesDetector(const DetectorParams& p)
+    : p_(p),
+      level_(p.alpha_long),
+      short_(p.alpha_short),
+      short_dev_(p.alpha_long),
+      diff_(p.alpha_long),
+      var_short_(p.alpha_var),
+      log_var_(p.alpha_long),
+      season_res_(p.alpha_long),
+      season_mean_(static_cast<std::size_t>(std::max(1, p.season_bins)), 0.0),
+      season_visits_(static_cast<std::size_t>(std::max(1, p.season_bins)), 0) {
+  record_.fill(p.min_record);
+}
+
+double SeriesDetector::update(double t, double x) {
+  ++n_;
+  const bool first = n_ == 1;
+  const double fl = floor_for(level_.mean());
+
+  // Standardised deviations against the state before this row (no self-influence).
+  const double sd = std::max(level_.stddev(), fl);
+  const double z_point = first ? 0.0 : (x - level_.mean()) / sd;
+
+  short_.update(x);
+  const double dev = short_.mean() - level_.mean();
+  const double z_short = first ? 0.0 : short_dev_.z(dev, fl);
+
+  const double d = first ? 0.0 : x - prev_;
+  const double z_diff = n_ < 3 ? 0.0 : diff_.z(d, fl);
+
+  const double e2 = first ? 0.0 : (x - level_.mean()) * (x - level_.mean());
+  var_short_.update(e2);
+  const double lv = std::log((var_short_.mean() + fl * fl) / (level_.variance() + fl * fl));
+  const double z_var = n_ < 3 ? 0.0 : log_var_.z(lv, 0.05);
+
+  const double day = std::fmod(t, 86400.0);
+  const auto bin = static_cast<std::size_t>(std::clamp(
+      static_cast<int>(day / 86400.0 * p_.season_bins), 0, p_.season_bins - 1));
+  const double res = x - season_mean_[bin];
+  const bool seasoned = season_visits_[bin] >= 2;
+  const double z_seas = seasoned ? season_res_.z(res, fl) : 0.0;
+
+  z_ = {z_point, z_short, z_diff, z_var, z_seas};
+  const std::array<double, kComponents> w{p_.w_point, p_.w_short, p_.w_diff, p_.w_var, p_.w_seas};
+
+  // Novelty: how far each component goes past its own (slowly forgotten) record.
+  double raw = 0;
+  for (int k = 0; k < kComponents; ++k) {
+    const double a = std::abs(z_[static_cast<std::size_t>(k)]);
+    double& rec = record_[static_cast<std::size_t>(k)];
+    if (w[static_cast<std::size_t>(k)] > 0 && n_ > static_cast<std::uint64_t>(p_.warmup))
+      raw = std::max(raw, w[static_cast<std::size_t>(k)] * a / rec);
+    rec = std::max({rec * p_.max_decay, a, p_.min_record});
+  }
+
+  // Learn, winsorised so one outlier does not inflate the spread it is judged by.
+  const double c = p_.clip_z;
+  level_.update(first ? x : level_.mean() + clip(z_point, c) * sd);
+  if (!first) {
+    short_dev_.update(short_dev_.mean() + clip(z_short, c) * std::max(short_dev_.stddev(), fl));
+    if (n_ >= 2) diff_.update(n_ < 3 ? d : diff_.mean() + clip(z_diff, c) * std::max(diff_.stddev(), fl));
+    log_var_.update(lv);
+  }
+  if (seasoned) season_res_.update(season_res_.mean() + clip(z_seas, c) * std::max(season_res_.stddev(), fl));
+  else if (season_visits_[bin] >= 1) season_res_.update(res);
+  const double a_bin = std::max(p_.alpha_season, 1.0 / (season_visits_[bin] + 1.0));
+  season_mean_[bin] += a_bin * (seasoned ? clip(res, c * std::max(season_res_.stddev(), fl)) : res);
+  ++season_visits_[bin];
+  prev_ = x;
+
+  if (n_ <= static_cast<std::uint64_t>(p_.warmup)) return 0.0;
+
+  // Alert suppression: after a peak, smaller outputs are damped for a while, so
+  // one event yields one flag rather than a train of them.
+  double out = raw;
+  if (p_.suppress_rows > 0) {
+    ++since_peak_;
+    if (since_peak_ <= p_.suppress_rows && raw <= out_peak_) out = raw * p_.suppress_factor;
+    if (raw > out_peak_ || since_peak_ > p_.suppress_rows) {
+      if (raw > out_peak_ * 1.0 || since_peak_ > p_.suppress_rows) {
+        out_peak_ = raw;
+        since_peak_ = 0;
+      }
+    }
+  }
+  // Monotone squash to [0, 1): only the ordering matters to a threshold.
+  return out / (1.0 + out);
+}
+
+}  // namespace reflex::analyze

@@ -1,0 +1,48 @@
+#pragma once
+// SeriesDetector: the fused streaming detector for one univariate series.
+// update() takes one row (time, value) and returns its anomaly score in [0, 1];
+// the score of a row depends only on that row and the ones before it. Memory is
+// fixed (no history buffer grows with the stream).
+
+#include "analyze/detector_params.h"
+#include "analyze/ewm.h"
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace reflex::analyze {
+
+class SeriesDetector {
+ public:
+  static constexpr int kComponents = 5;
+  enum Component { kPoint = 0, kShort, kDiff, kVar, kSeason };
+
+  explicit SeriesDetector(const DetectorParams& p = {});
+
+  // t_seconds: the row's time (wall or monotonic, seconds); value: the sample.
+  double update(double t_seconds, double value);
+
+  // The components' last standardised deviations (for evidence and tests).
+  const std::array<double, kComponents>& last_z() const { return z_; }
+
+ private:
+  DetectorParams p_;
+  std::uint64_t n_ = 0;
+  Ewm level_;        // long baseline of the value
+  EwMean short_;     // short mean of the value
+  Ewm short_dev_;    // long baseline of (short mean - level)
+  Ewm diff_;         // long baseline of first differences
+  EwMean var_short_; // short mean of squared deviation
+  Ewm log_var_;      // long baseline of log(short var / long var)
+  Ewm season_res_;   // long baseline of the seasonal residual
+  std::vector<double> season_mean_;
+  std::vector<std::uint32_t> season_visits_;
+  double prev_ = 0;
+  std::array<double, kComponents> z_{};
+  std::array<double, kComponents> record_{};
+  double out_peak_ = 0;
+  int since_peak_ = 1 << 30;
+};
+
+}  // namespace reflex::analyze

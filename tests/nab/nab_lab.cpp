@@ -1,0 +1,86 @@
+// nab-lab: development tool for measuring the detector on the NAB dev subset.
+//   nab-lab DATA_DIR [key=value ...] [key=v1,v2,v3 ...] [--files] [--half=0|1]
+// Runs the detector over every labelled file with the given settings (a list of
+// values sweeps that key), and prints the normalised score of each profile.
+// --half=k keeps only every other file (k = 0 or 1) for hold-out checks.
+
+#include "analyze/detector_params.h"
+#include "analyze/nab/nab_scorer.h"
+#include "analyze/nab/series_csv.h"
+#include "analyze/series_detector.h"
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+using namespace reflex;
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: nab-lab DATA_DIR [key=value|key=a,b,c ...] [--files] [--half=k]\n";
+    return 2;
+  }
+  const std::filesystem::path dir = argv[1];
+  auto labels = nab::read_labels(dir / "windows.json");
+  if (!labels) { std::cerr << labels.error().message() << "\n"; return 1; }
+  bool per_file = false;
+  int half = -1;
+  std::vector<std::pair<std::string, std::vector<std::string>>> sweeps;
+  analyze::DetectorParams base;
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--files") { per_file = true; continue; }
+    if (a.rfind("--half=", 0) == 0) { half = std::stoi(a.substr(7)); continue; }
+    auto eq = a.find('=');
+    if (eq == std::string::npos) { std::cerr << "bad arg " << a << "\n"; return 2; }
+    std::string key = a.substr(0, eq), vals = a.substr(eq + 1);
+    std::vector<std::string> list;
+    size_t s = 0;
+    while (true) { auto c = vals.find(',', s); list.push_back(vals.substr(s, c - s)); if (c == std::string::npos) break; s = c + 1; }
+    if (!base.set(key, list[0])) { std::cerr << "bad param " << a << "\n"; return 2; }
+    if (list.size() > 1) sweeps.emplace_back(key, list);
+  }
+  struct File { std::string name; nab::Series s; std::vector<nab::Window> w; };
+  std::vector<File> files;
+  int idx = 0;
+  for (const auto& [name, _] : *labels) {
+    auto s = nab::read_series_csv(dir / name);
+    if (!s) { std::cerr << s.error().message() << "\n"; return 1; }
+    auto w = nab::windows_for(*labels, name, *s);
+    if (!w) { std::cerr << w.error().message() << "\n"; return 1; }
+    if (half < 0 || idx % 2 == half) files.push_back({name, std::move(*s), std::move(*w)});
+    ++idx;
+  }
+  // Cartesian product of the sweeps.
+  std::vector<size_t> pos(sweeps.size(), 0);
+  while (true) {
+    analyze::DetectorParams p = base;
+    std::string label;
+    for (size_t k = 0; k < sweeps.size(); ++k) {
+      p.set(sweeps[k].first, sweeps[k].second[pos[k]]);
+      label += sweeps[k].first + "=" + sweeps[k].second[pos[k]] + " ";
+    }
+    std::vector<nab::ScoredSeries> corpus;
+    for (const auto& f : files) {
+      analyze::SeriesDetector d(p);
+      nab::ScoredSeries ss{f.name, {}, f.w};
+      ss.scores.reserve(f.s.values.size());
+      for (size_t i = 0; i < f.s.values.size(); ++i) ss.scores.push_back(d.update(f.s.seconds[i], f.s.values[i]));
+      corpus.push_back(std::move(ss));
+    }
+    std::vector<nab::CorpusResult> rs;
+    for (const auto& prof : nab::all_profiles()) rs.push_back(nab::score_corpus(corpus, prof));
+    std::printf("%s std=%.2f lowFP=%.2f lowFN=%.2f thr=%.4f det=%zu/%zu fp=%zu\n", label.c_str(), rs[0].normalized,
+                rs[1].normalized, rs[2].normalized, rs[0].threshold, rs[0].detected, rs[0].windows, rs[0].false_flags);
+    if (per_file)
+      for (const auto& fr : rs[0].files)
+        std::printf("  %-62s win=%zu det=%zu fp=%3zu raw=%+.3f\n", fr.name.c_str(), fr.windows, fr.detected,
+                    fr.false_flags, fr.raw);
+    size_t k = 0;
+    for (; k < sweeps.size(); ++k) { if (++pos[k] < sweeps[k].second.size()) break; pos[k] = 0; }
+    if (k == sweeps.size()) break;
+  }
+  if (sweeps.empty()) std::printf("params: %s\n", base.to_string().c_str());
+  return 0;
+}
