@@ -23,8 +23,11 @@ SeriesDetector::SeriesDetector(const DetectorParams& p)
       log_var_(p.alpha_long),
       season_res_(p.alpha_long),
       season_mean_(static_cast<std::size_t>(std::max(1, p.season_bins)), 0.0),
-      season_visits_(static_cast<std::size_t>(std::max(1, p.season_bins)), 0) {
+      season_visits_(static_cast<std::size_t>(std::max(1, p.season_bins)), 0),
+      ctx_(p.ctx_bins, p.ctx_order),
+      ctx_like_(p.al_short, p.al_long, p.al_min_std) {
   record_.fill(p.min_record);
+  tail_.fill(TailRate(p.tail_alpha));
 }
 
 double SeriesDetector::update(double t, double x) {
@@ -58,14 +61,45 @@ double SeriesDetector::update(double t, double x) {
   z_ = {z_point, z_short, z_diff, z_var, z_seas};
   const std::array<double, kComponents> w{p_.w_point, p_.w_short, p_.w_diff, p_.w_var, p_.w_seas};
 
-  // Novelty: how far each component goes past its own (slowly forgotten) record.
   double raw = 0;
-  for (int k = 0; k < kComponents; ++k) {
-    const double a = std::abs(z_[static_cast<std::size_t>(k)]);
-    double& rec = record_[static_cast<std::size_t>(k)];
-    if (w[static_cast<std::size_t>(k)] > 0 && n_ > static_cast<std::uint64_t>(p_.warmup))
-      raw = std::max(raw, w[static_cast<std::size_t>(k)] * a / rec);
-    rec = std::max({rec * p_.max_decay, a, p_.min_record});
+  const bool live = n_ > static_cast<std::uint64_t>(p_.warmup);
+  if (p_.novelty == 2) {
+    // Tail rate: -log10 P(deviation this large), the most surprising component.
+    for (int k = 0; k < kComponents; ++k) {
+      auto& tr = tail_[static_cast<std::size_t>(k)];
+      if (live) tr.start();
+      const double wk = w[static_cast<std::size_t>(k)];
+      const double s = tr.update(z_[static_cast<std::size_t>(k)]);
+      if (live && wk > 0) raw = p_.fuse == 0 ? std::max(raw, wk * s) : raw + wk * s;
+    }
+    raw *= p_.w_rp;
+  } else if (p_.novelty == 1) {
+    // Return period: rows since each component last deviated this far.
+    for (int k = 0; k < kComponents; ++k) {
+      auto& rp = rp_[static_cast<std::size_t>(k)];
+      if (live) rp.start();
+      const double wk = w[static_cast<std::size_t>(k)];
+      const double r = rp.update(z_[static_cast<std::size_t>(k)] * wk, p_.rp_margin);
+      if (live && wk > 0) raw = p_.fuse == 0 ? std::max(raw, r) : raw + wk * std::log1p(r);
+    }
+    raw = p_.fuse == 0 ? std::log10(1.0 + raw) : raw / std::log(10.0);
+    // Long series see rare deviations more often: discount by history length.
+    raw -= p_.len_pow * std::log10(static_cast<double>(n_ - static_cast<std::uint64_t>(p_.warmup)) + p_.len_offset);
+    raw *= p_.w_rp;
+  } else {
+    // Record: how far each component goes past its own (slowly forgotten) record.
+    for (int k = 0; k < kComponents; ++k) {
+      const double a = std::abs(z_[static_cast<std::size_t>(k)]);
+      double& rec = record_[static_cast<std::size_t>(k)];
+      if (w[static_cast<std::size_t>(k)] > 0 && live)
+        raw = std::max(raw, w[static_cast<std::size_t>(k)] * a / rec);
+      rec = std::max({rec * p_.max_decay, a, p_.min_record});
+    }
+  }
+
+  if (p_.w_ctx > 0) {
+    const double s_ctx = ctx_like_.update(ctx_.update(x));
+    if (live) raw += p_.w_ctx * s_ctx;
   }
 
   // Learn, winsorised so one outlier does not inflate the spread it is judged by.
@@ -90,16 +124,15 @@ double SeriesDetector::update(double t, double x) {
   double out = raw;
   if (p_.suppress_rows > 0) {
     ++since_peak_;
-    if (since_peak_ <= p_.suppress_rows && raw <= out_peak_) out = raw * p_.suppress_factor;
-    if (raw > out_peak_ || since_peak_ > p_.suppress_rows) {
-      if (raw > out_peak_ * 1.0 || since_peak_ > p_.suppress_rows) {
-        out_peak_ = raw;
-        since_peak_ = 0;
-      }
+    if (since_peak_ <= p_.suppress_rows) {
+      out = raw * p_.suppress_factor;
+    } else if (raw >= p_.suppress_min) {
+      since_peak_ = 0;
     }
   }
   // Monotone squash to [0, 1): only the ordering matters to a threshold.
-  return out / (1.0 + out);
+  out = std::max(out, 0.0);
+  return out / (out + p_.out_scale);
 }
 
 }  // namespace reflex::analyze

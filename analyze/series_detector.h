@@ -5,7 +5,11 @@
 // fixed (no history buffer grows with the stream).
 
 #include "analyze/detector_params.h"
+#include "analyze/anomaly_likelihood.h"
+#include "analyze/context_novelty.h"
 #include "analyze/ewm.h"
+#include "analyze/return_period.h"
+#include "analyze/tail_rate.h"
 
 #include <array>
 #include <cstdint>
@@ -41,6 +45,10 @@ class SeriesDetector {
   double prev_ = 0;
   std::array<double, kComponents> z_{};
   std::array<double, kComponents> record_{};
+  std::array<ReturnPeriod, kComponents> rp_{};
+  std::array<TailRate, kComponents> tail_;
+  ContextNovelty ctx_;
+  AnomalyLikelihood ctx_like_;
   double out_peak_ = 0;
   int since_peak_ = 1 << 30;
 };

@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -25,12 +26,18 @@ int main(int argc, char** argv) {
   auto labels = nab::read_labels(dir / "windows.json");
   if (!labels) { std::cerr << labels.error().message() << "\n"; return 1; }
   bool per_file = false;
+  std::string dump;
+  int random_n = 0;
+  unsigned seed = 1;
   int half = -1;
   std::vector<std::pair<std::string, std::vector<std::string>>> sweeps;
   analyze::DetectorParams base;
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--files") { per_file = true; continue; }
+    if (a.rfind("--dump=", 0) == 0) { dump = a.substr(7); continue; }
+    if (a.rfind("--random=", 0) == 0) { random_n = std::stoi(a.substr(9)); continue; }
+    if (a.rfind("--seed=", 0) == 0) { seed = static_cast<unsigned>(std::stoul(a.substr(7))); continue; }
     if (a.rfind("--half=", 0) == 0) { half = std::stoi(a.substr(7)); continue; }
     auto eq = a.find('=');
     if (eq == std::string::npos) { std::cerr << "bad arg " << a << "\n"; return 2; }
@@ -54,6 +61,10 @@ int main(int argc, char** argv) {
   }
   // Cartesian product of the sweeps.
   std::vector<size_t> pos(sweeps.size(), 0);
+  std::mt19937 rng(seed);
+  int iter = 0;
+  if (random_n > 0)
+    for (size_t k = 0; k < sweeps.size(); ++k) pos[k] = rng() % sweeps[k].second.size();
   while (true) {
     analyze::DetectorParams p = base;
     std::string label;
@@ -77,6 +88,21 @@ int main(int argc, char** argv) {
       for (const auto& fr : rs[0].files)
         std::printf("  %-62s win=%zu det=%zu fp=%3zu raw=%+.3f\n", fr.name.c_str(), fr.windows, fr.detected,
                     fr.false_flags, fr.raw);
+    for (const auto& ss : corpus) {
+      if (dump.empty() || ss.name.find(dump) == std::string::npos) continue;
+      std::printf("  %s n=%zu probation=%zu windows:", ss.name.c_str(), ss.scores.size(), nab::probation_rows(ss.scores.size()));
+      for (auto w : ss.windows) std::printf(" [%zu,%zu]", w.first, w.last);
+      std::printf("\n   flags:");
+      for (size_t i = nab::probation_rows(ss.scores.size()); i < ss.scores.size(); ++i)
+        if (ss.scores[i] >= rs[0].threshold) std::printf(" %zu(%.3f)", i, ss.scores[i]);
+      std::printf("\n");
+    }
+    std::fflush(stdout);
+    if (random_n > 0) {
+      if (++iter >= random_n) break;
+      for (size_t k = 0; k < sweeps.size(); ++k) pos[k] = rng() % sweeps[k].second.size();
+      continue;
+    }
     size_t k = 0;
     for (; k < sweeps.size(); ++k) { if (++pos[k] < sweeps[k].second.size()) break; pos[k] = 0; }
     if (k == sweeps.size()) break;
