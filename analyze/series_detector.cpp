@@ -63,7 +63,16 @@ double SeriesDetector::update(double t, double x) {
 
   double raw = 0;
   const bool live = n_ > static_cast<std::uint64_t>(p_.warmup);
-  if (p_.novelty == 2) {
+  if (p_.novelty == 3) {
+    // One fused deviation (the largest weighted component), one return period.
+    double dmax = 0;
+    for (int k = 0; k < kComponents; ++k)
+      dmax = std::max(dmax, w[static_cast<std::size_t>(k)] * std::abs(z_[static_cast<std::size_t>(k)]));
+    if (live) fused_rp_.start();
+    raw = std::log10(1.0 + fused_rp_.update(dmax, p_.rp_margin));
+    raw -= p_.len_pow * std::log10(static_cast<double>(n_ - static_cast<std::uint64_t>(p_.warmup)) + p_.len_offset);
+    raw *= p_.w_rp;
+  } else if (p_.novelty == 2) {
     // Tail rate: -log10 P(deviation this large), the most surprising component.
     for (int k = 0; k < kComponents; ++k) {
       auto& tr = tail_[static_cast<std::size_t>(k)];

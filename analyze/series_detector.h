@@ -47,6 +47,7 @@ class SeriesDetector {
   std::array<double, kComponents> record_{};
   std::array<ReturnPeriod, kComponents> rp_{};
   std::array<TailRate, kComponents> tail_;
+  ReturnPeriod fused_rp_;
   ContextNovelty ctx_;
   AnomalyLikelihood ctx_like_;
   double out_peak_ = 0;
