@@ -19,6 +19,10 @@ struct DetectorParams {
   double w_point = 0.25, w_short = 1.0, w_diff = 0.1, w_var = 1.0, w_seas = 1.5;
   int season_bins = 96;         // time-of-day bins of the seasonal baseline
   double alpha_season = 0.1;    // per-visit adaptation of a bin
+  double season_period = 86400; // seconds (a day)
+  int season_jitter = 0;        // neighbouring bins also accepted as the expectation
+  double w_seas_short = 0;      // short mean of the seasonal residual
+  double alpha_season_short = 0.1;
 
   // Novelty of each component's deviation: 1 = return period (default),
   // 2 = forgetting tail rate, 3 = return period of the largest component,

@@ -22,6 +22,8 @@ SeriesDetector::SeriesDetector(const DetectorParams& p)
       var_short_(p.alpha_var),
       log_var_(p.alpha_long),
       season_res_(p.alpha_long),
+      season_short_(p.alpha_season_short),
+      season_short_dev_(p.alpha_long),
       season_mean_(static_cast<std::size_t>(std::max(1, p.season_bins)), 0.0),
       season_visits_(static_cast<std::size_t>(std::max(1, p.season_bins)), 0),
       ctx_(p.ctx_bins, p.ctx_order),
@@ -51,15 +53,30 @@ double SeriesDetector::update(double t, double x) {
   const double lv = std::log((var_short_.mean() + fl * fl) / (level_.variance() + fl * fl));
   const double z_var = n_ < 3 ? 0.0 : log_var_.z(lv, 0.05);
 
-  const double day = std::fmod(t, 86400.0);
+  const double day = std::fmod(t, p_.season_period);
   const auto bin = static_cast<std::size_t>(std::clamp(
-      static_cast<int>(day / 86400.0 * p_.season_bins), 0, p_.season_bins - 1));
+      static_cast<int>(day / p_.season_period * p_.season_bins), 0, p_.season_bins - 1));
   const double res = x - season_mean_[bin];
   const bool seasoned = season_visits_[bin] >= 2;
-  const double z_seas = seasoned ? season_res_.z(res, fl) : 0.0;
+  // Judge against the closest of the neighbouring bins too, so a daily event
+  // whose time jitters by a bin or two still counts as expected.
+  double res_judged = res;
+  for (int j = 1; j <= p_.season_jitter && seasoned; ++j)
+    for (int sgn : {-1, 1}) {
+      const auto nb = static_cast<std::size_t>((static_cast<int>(bin) + sgn * j + p_.season_bins) % p_.season_bins);
+      if (season_visits_[nb] >= 2 && std::abs(x - season_mean_[nb]) < std::abs(res_judged)) res_judged = x - season_mean_[nb];
+    }
+  const double z_seas = seasoned ? season_res_.z(res_judged, fl) : 0.0;
 
-  z_ = {z_point, z_short, z_diff, z_var, z_seas};
-  const std::array<double, kComponents> w{p_.w_point, p_.w_short, p_.w_diff, p_.w_var, p_.w_seas};
+  // Seasonal level shift: a run of residuals on one side (a missing peak, a flat day).
+  double z_seas_short = 0;
+  if (seasoned) {
+    season_short_.update(res);
+    z_seas_short = season_short_dev_.z(season_short_.mean(), fl);
+  }
+
+  z_ = {z_point, z_short, z_diff, z_var, z_seas, z_seas_short};
+  const std::array<double, kComponents> w{p_.w_point, p_.w_short, p_.w_diff, p_.w_var, p_.w_seas, p_.w_seas_short};
 
   double raw = 0;
   const bool live = n_ > static_cast<std::uint64_t>(p_.warmup);
@@ -119,6 +136,9 @@ double SeriesDetector::update(double t, double x) {
     if (n_ >= 2) diff_.update(n_ < 3 ? d : diff_.mean() + clip(z_diff, c) * std::max(diff_.stddev(), fl));
     log_var_.update(lv);
   }
+  if (seasoned)
+    season_short_dev_.update(season_short_dev_.mean() +
+                             clip(z_seas_short, c) * std::max(season_short_dev_.stddev(), fl));
   if (seasoned) season_res_.update(season_res_.mean() + clip(z_seas, c) * std::max(season_res_.stddev(), fl));
   else if (season_visits_[bin] >= 1) season_res_.update(res);
   const double a_bin = std::max(p_.alpha_season, 1.0 / (season_visits_[bin] + 1.0));

@@ -19,8 +19,8 @@ namespace reflex::analyze {
 
 class SeriesDetector {
  public:
-  static constexpr int kComponents = 5;
-  enum Component { kPoint = 0, kShort, kDiff, kVar, kSeason };
+  static constexpr int kComponents = 6;
+  enum Component { kPoint = 0, kShort, kDiff, kVar, kSeason, kSeasonShort };
 
   explicit SeriesDetector(const DetectorParams& p = {});
 
@@ -40,6 +40,8 @@ class SeriesDetector {
   EwMean var_short_; // short mean of squared deviation
   Ewm log_var_;      // long baseline of log(short var / long var)
   Ewm season_res_;   // long baseline of the seasonal residual
+  EwMean season_short_;  // short mean of the seasonal residual
+  Ewm season_short_dev_; // long baseline of that short mean
   std::vector<double> season_mean_;
   std::vector<std::uint32_t> season_visits_;
   double prev_ = 0;

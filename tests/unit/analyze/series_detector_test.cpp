@@ -179,3 +179,36 @@ TEST(ContextNovelty, RepeatingPatternBecomesFamiliar) {
 
 }  // namespace
 }  // namespace reflex::analyze
+
+#include "analyze/mahalanobis.h"
+
+namespace reflex::analyze {
+namespace {
+
+TEST(Mahalanobis, JointlyUnusualVectorStandsOut) {
+  // Two strongly correlated features (rate and bytes): a vector breaking the
+  // correlation is far, although each coordinate is within its usual range.
+  Mahalanobis<2> m(0.01);
+  std::mt19937 rng(3);
+  std::normal_distribution<double> n01;
+  for (int i = 0; i < 3000; ++i) {
+    const double a = n01(rng);
+    m.update(Mahalanobis<2>::Vec(a, a + 0.1 * n01(rng)));
+  }
+  const double usual = m.distance(Mahalanobis<2>::Vec(1.5, 1.5));
+  const double broken = m.distance(Mahalanobis<2>::Vec(1.0, -1.0));
+  EXPECT_LT(usual, 3.0);
+  EXPECT_GT(broken, 10.0);
+}
+
+TEST(Mahalanobis, ConstantFeatureDoesNotBreakIt) {
+  Mahalanobis<3> m(0.05);
+  for (int i = 0; i < 100; ++i) m.update(Mahalanobis<3>::Vec(5.0, static_cast<double>(i % 3), 1.0));
+  const double d = m.distance(Mahalanobis<3>::Vec(5.0, 1.0, 1.0));
+  EXPECT_TRUE(std::isfinite(d));
+  EXPECT_LT(d, 3.0);
+  EXPECT_GT(m.distance(Mahalanobis<3>::Vec(5.0, 1.0, 50.0)), 100.0);
+}
+
+}  // namespace
+}  // namespace reflex::analyze
