@@ -142,7 +142,9 @@ TEST(AnalyzerLatency, Table) {
       }
     }
     EXPECT_EQ(first, c.first_raised) << c.name;
-    if (c.cleared_by >= 0) EXPECT_LT(last, c.cleared_by) << c.name;
+    if (c.cleared_by >= 0) {
+      EXPECT_LT(last, c.cleared_by) << c.name;
+    }
   }
 }
 
@@ -258,7 +260,9 @@ TEST(AnalyzerFlood, Table) {
       o.talkers = benign_talkers();
       if (i == 5) o.talkers.insert(o.talkers.end(), c.attack.begin(), c.attack.end());
       const auto ss = a.analyze(o);
-      if (i < 5) EXPECT_EQ(count(ss, SymptomKind::flood), 0) << c.name;
+      if (i < 5) {
+        EXPECT_EQ(count(ss, SymptomKind::flood), 0) << c.name;
+      }
       if (i == 5)
         for (const auto& s : ss)
           if (s.kind == SymptomKind::flood) {
