@@ -49,6 +49,13 @@ struct DetectorParams {
   double suppress_min = 0.4;
   double suppress_factor = 0.3;
 
+  // Added to the fused surprise when a value is a new all-time high or low.
+  double w_range = 0;
+  double w_range_short = 0, w_range_diff = 0;  // same for the short mean, the first difference
+
+  // Second-level calibration of the fused score by its own return period.
+  double w_calib = 0, calib_step = 0.1, calib_offset = 10;
+
   double out_scale = 3;         // fused surprise that maps to score 0.5
 
   // The score at which the defaults flag an anomaly: the corpus-wide threshold

@@ -106,6 +106,7 @@ double SeriesDetector::update(double t, double x) {
       if (live) rp.start();
       const double wk = w[static_cast<std::size_t>(k)];
       const double r = rp.update(z_[static_cast<std::size_t>(k)] * wk, p_.rp_margin);
+      surprise_[static_cast<std::size_t>(k)] = live && wk > 0 ? wk * std::log10(1.0 + r) : 0.0;
       if (live && wk > 0) raw = p_.fuse == 0 ? std::max(raw, r) : raw + wk * std::log1p(r);
     }
     raw = p_.fuse == 0 ? std::log10(1.0 + raw) : raw / std::log(10.0);
@@ -122,6 +123,27 @@ double SeriesDetector::update(double t, double x) {
       rec = std::max({rec * p_.max_decay, a, p_.min_record});
     }
   }
+
+  // Second-level calibration: how often this file has produced a fused score
+  // this high. A series whose components often fire together (spiky, daily
+  // spikes) pays for it, so one threshold means the same rarity in every file.
+  if (p_.w_calib > 0 && raw > 0) {
+    if (live) calib_rp_.start();
+    const double r = calib_rp_.update(2.0 * std::pow(1.15, raw / p_.calib_step));
+    const double seen = static_cast<double>(n_ - static_cast<std::uint64_t>(p_.warmup));
+    if (live) raw -= p_.w_calib * std::log10((seen + p_.calib_offset) / (r + p_.calib_offset));
+  } else if (p_.w_calib > 0) {
+    if (live) calib_rp_.start();
+    calib_rp_.update(0.0);
+  }
+
+  // A value beyond every value seen before (a new all-time high or low).
+  const double excess = range_.update(x);
+  if (live && excess > 0) raw += p_.w_range;
+  const double excess_short = short_range_.update(short_.mean());
+  if (live && excess_short > 0) raw += p_.w_range_short;
+  const double excess_diff = first ? 0.0 : diff_range_.update(d);
+  if (live && excess_diff > 0) raw += p_.w_range_diff;
 
   if (p_.w_ctx > 0) {
     const double s_ctx = ctx_like_.update(ctx_.update(x));

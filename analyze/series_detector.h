@@ -10,6 +10,7 @@
 #include "analyze/ewm.h"
 #include "analyze/return_period.h"
 #include "analyze/tail_rate.h"
+#include "analyze/value_range.h"
 
 #include <array>
 #include <cstdint>
@@ -29,6 +30,8 @@ class SeriesDetector {
 
   // The components' last standardised deviations (for evidence and tests).
   const std::array<double, kComponents>& last_z() const { return z_; }
+  // Each component's weighted log10 return period at the last row (evidence).
+  const std::array<double, kComponents>& last_surprise() const { return surprise_; }
 
  private:
   DetectorParams p_;
@@ -47,9 +50,14 @@ class SeriesDetector {
   double prev_ = 0;
   std::array<double, kComponents> z_{};
   std::array<double, kComponents> record_{};
+  std::array<double, kComponents> surprise_{};
   std::array<ReturnPeriod, kComponents> rp_{};
   std::array<TailRate, kComponents> tail_;
   ReturnPeriod fused_rp_;
+  ReturnPeriod calib_rp_;
+  ValueRange range_;
+  ValueRange short_range_;
+  ValueRange diff_range_;
   ContextNovelty ctx_;
   AnomalyLikelihood ctx_like_;
   double out_peak_ = 0;

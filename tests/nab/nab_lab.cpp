@@ -17,6 +17,40 @@
 
 using namespace reflex;
 
+namespace {
+
+// Per window: where the first flag fell (fraction of the window, 0 = first row)
+// and what it earned, or the window's best score when it was missed; per file:
+// what its false flags cost. Shows which misses and false alarms matter most.
+void print_windows(const std::vector<nab::ScoredSeries>& corpus, double thr) {
+  const auto prof = nab::standard_profile();
+  double fp_total = 0, tp_total = 0;
+  for (const auto& ss : corpus) {
+    const auto rows = nab::sweep_series(ss, prof, 0);
+    double fp_cost = 0;
+    for (const auto& r : rows)
+      if (r.window == -1 && r.score >= thr) fp_cost += r.weight;
+    fp_total += fp_cost;
+    std::printf("  %-58s fp_cost=%+.3f", ss.name.c_str(), fp_cost);
+    for (std::size_t w = 0; w < ss.windows.size(); ++w) {
+      const auto [first, last] = ss.windows[w];
+      double best = -1, peak = 0;
+      std::size_t at = 0;
+      for (std::size_t i = first; i <= last; ++i) {
+        peak = std::max(peak, ss.scores[i]);
+        if (rows[i].window != -2 && ss.scores[i] >= thr && rows[i].weight > best) { best = rows[i].weight; at = i; }
+      }
+      tp_total += best;
+      if (best > -1) std::printf(" | w%zu hit@%.2f %+.2f", w, double(at - first) / double(last - first + 1), best);
+      else std::printf(" | w%zu MISS peak=%.3f%s", w, peak, rows[first].window == -2 ? " (probation)" : "");
+    }
+    std::printf("\n");
+  }
+  std::printf("  total tp=%+.3f fp=%+.3f\n", tp_total, fp_total);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::cerr << "usage: nab-lab DATA_DIR [key=value|key=a,b,c ...] [--files] [--half=k]\n";
@@ -26,6 +60,8 @@ int main(int argc, char** argv) {
   auto labels = nab::read_labels(dir / "windows.json");
   if (!labels) { std::cerr << labels.error().message() << "\n"; return 1; }
   bool per_file = false;
+  bool per_window = false;
+  std::FILE* trace = nullptr;  // per-row components, for offline analysis
   std::string dump;
   int random_n = 0;
   unsigned seed = 1;
@@ -35,6 +71,8 @@ int main(int argc, char** argv) {
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--files") { per_file = true; continue; }
+    if (a == "--windows") { per_window = true; continue; }
+    if (a.rfind("--trace=", 0) == 0) { trace = std::fopen(a.substr(8).c_str(), "w"); continue; }
     if (a.rfind("--dump=", 0) == 0) { dump = a.substr(7); continue; }
     if (a.rfind("--random=", 0) == 0) { random_n = std::stoi(a.substr(9)); continue; }
     if (a.rfind("--seed=", 0) == 0) { seed = static_cast<unsigned>(std::stoul(a.substr(7))); continue; }
@@ -77,7 +115,15 @@ int main(int argc, char** argv) {
       analyze::SeriesDetector d(p);
       nab::ScoredSeries ss{f.name, {}, f.w};
       ss.scores.reserve(f.s.values.size());
-      for (size_t i = 0; i < f.s.values.size(); ++i) ss.scores.push_back(d.update(f.s.seconds[i], f.s.values[i]));
+      for (size_t i = 0; i < f.s.values.size(); ++i) {
+        ss.scores.push_back(d.update(f.s.seconds[i], f.s.values[i]));
+        if (trace) {
+          std::fprintf(trace, "%s,%zu,%.6g,%.6f", f.name.c_str(), i, f.s.values[i], ss.scores.back());
+          for (double v : d.last_surprise()) std::fprintf(trace, ",%.3f", v);
+          for (double v : d.last_z()) std::fprintf(trace, ",%.3f", v);
+          std::fprintf(trace, "\n");
+        }
+      }
       corpus.push_back(std::move(ss));
     }
     std::vector<nab::CorpusResult> rs;
@@ -88,6 +134,7 @@ int main(int argc, char** argv) {
       for (const auto& fr : rs[0].files)
         std::printf("  %-62s win=%zu det=%zu fp=%3zu raw=%+.3f\n", fr.name.c_str(), fr.windows, fr.detected,
                     fr.false_flags, fr.raw);
+    if (per_window) print_windows(corpus, rs[0].threshold);
     for (const auto& ss : corpus) {
       if (dump.empty() || ss.name.find(dump) == std::string::npos) continue;
       std::printf("  %s n=%zu probation=%zu windows:", ss.name.c_str(), ss.scores.size(), nab::probation_rows(ss.scores.size()));
@@ -107,6 +154,7 @@ int main(int argc, char** argv) {
     for (; k < sweeps.size(); ++k) { if (++pos[k] < sweeps[k].second.size()) break; pos[k] = 0; }
     if (k == sweeps.size()) break;
   }
+  if (trace) std::fclose(trace);
   if (sweeps.empty()) std::printf("params: %s\n", base.to_string().c_str());
   return 0;
 }
