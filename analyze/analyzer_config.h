@@ -1,0 +1,47 @@
+#pragma once
+// Thresholds of the Analyzer's symptoms. Each has a raise and a clear level
+// (hysteresis) so a value near one threshold does not flap.
+
+#include "analyze/hysteresis.h"
+#include "analyze/prefix_cover.h"
+
+#include <cstddef>
+
+namespace reflex::analyze {
+
+struct AnalyzerConfig {
+  // flood: a talker is a heavy hitter when its rate is far above the other
+  // talkers' (robust z against their median/MAD) and above an absolute floor.
+  double flood_min_pps = 1000;
+  HysteresisConfig flood{6.0, 3.0, 1, 2};  // robust z among talkers
+  double flood_critical_z = 20;
+  int benign_after_ticks = 3;              // quiet ticks before a source counts as benign
+  std::size_t max_tracked_sources = 65536; // memory bound for per-source state
+  CoverLimits cover;
+
+  // drop_rate_high: unintended drops / (drops + passes), per interface and reason.
+  HysteresisConfig drop_rate{0.05, 0.02, 1, 2};
+  double drop_rate_critical = 0.25;
+  double drop_min_packets = 100;           // per tick, below this the ratio is noise
+
+  // latency_high: RTT p99 / its baseline (learned while not raised).
+  HysteresisConfig latency_ratio{2.0, 1.3, 2, 2};
+  double latency_critical_ratio = 5.0;
+  double latency_min_us = 200;             // ignore p99 below this
+  std::uint64_t latency_min_samples = 20;
+  double latency_alpha = 0.02;
+  int latency_warmup = 10;                 // ticks before the baseline is trusted
+
+  // map_pressure: fill ratio, or forecast time to full.
+  HysteresisConfig map_fill{0.80, 0.70, 1, 2};
+  double map_critical_fill = 0.95;
+  double map_ttf_raise_s = 300;            // raise when full within this
+  double map_ttf_clear_s = 900;
+  double map_ttf_min_fill = 0.5;           // forecasts only matter once half full
+
+  // attach_degraded: attach mode below the wanted one, or XDP errors rising.
+  HysteresisConfig attach{1.0, 0.0, 1, 3};  // badness: 1 = mode below wanted, errors at the raise rate
+  double attach_error_rate_raise = 10;     // rx+tx errors per second
+};
+
+}  // namespace reflex::analyze

@@ -1,0 +1,70 @@
+#pragma once
+// Settings of the fused series detector. One set of values serves every series
+// (no per-series tuning); the defaults are the ones measured best on the NAB dev
+// subset by random search (docs/analyze.md has the figures and the ablations).
+
+#include <string>
+#include <string_view>
+
+namespace reflex::analyze {
+
+struct DetectorParams {
+  int warmup = 300;             // rows scored 0 while the baselines settle
+  double alpha_long = 0.0003;   // baseline (mean/spread) adaptation per row
+  double alpha_short = 0.05;    // short mean, for level shifts
+  double alpha_var = 0.02;      // short spread, for variance changes
+  double clip_z = 10.0;         // baseline updates winsorised at this many sigmas
+  // Component weights: point deviation, short-mean shift, first difference,
+  // variance ratio, time-of-day (seasonal) residual.
+  double w_point = 0.25, w_short = 1.0, w_diff = 0.1, w_var = 1.0, w_seas = 1.5;
+  int season_bins = 96;         // time-of-day bins of the seasonal baseline
+  double alpha_season = 0.1;    // per-visit adaptation of a bin
+  double season_period = 86400; // seconds (a day)
+  int season_jitter = 0;        // neighbouring bins also accepted as the expectation
+  double w_seas_short = 0;      // short mean of the seasonal residual
+  double alpha_season_short = 0.1;
+
+  // Novelty of each component's deviation: 1 = return period (default),
+  // 2 = forgetting tail rate, 3 = return period of the largest component,
+  // 0 = ratio to a decaying record.
+  int novelty = 1;
+  int fuse = 1;                 // 1: sum of the components' log10 surprise, 0: max
+  int rp_margin = 1;            // return-period levels credited above the observed one
+  double len_pow = 1.0;         // discount log10(rows seen + len_offset) times this
+  double len_offset = 100;
+  double tail_alpha = 0.0002;   // novelty 2 only
+  double max_decay = 0.9995;    // novelty 0 only
+  double min_record = 3.0;      // novelty 0 only
+
+  // Optional context novelty (CAD-like) through an anomaly likelihood; off by
+  // default (measured: it lowers the score).
+  double w_rp = 1;
+  double w_ctx = 0;
+  int ctx_bins = 16, ctx_order = 3;
+  double al_short = 0.1, al_long = 0.0005, al_min_std = 0.02;
+
+  // Alert suppression: after a row at or above suppress_min (raw), the next
+  // suppress_rows rows are scaled by suppress_factor.
+  int suppress_rows = 80;
+  double suppress_min = 0.4;
+  double suppress_factor = 0.3;
+
+  // Added to the fused surprise when a value is a new all-time high or low.
+  double w_range = 0;
+  double w_range_short = 0, w_range_diff = 0;  // same for the short mean, the first difference
+
+  // Second-level calibration of the fused score by its own return period.
+  double w_calib = 0, calib_step = 0.1, calib_offset = 10;
+
+  double out_scale = 3;         // fused surprise that maps to score 0.5
+
+  // The score at which the defaults flag an anomaly: the corpus-wide threshold
+  // the NAB scorer chose for them on the dev subset (standard profile).
+  static constexpr double kAlarmScore = 0.1604;
+
+  // "key=value"; false when the key is unknown or the value is bad.
+  bool set(std::string_view key, std::string_view value);
+  std::string to_string() const;
+};
+
+}  // namespace reflex::analyze

@@ -1,0 +1,67 @@
+#pragma once
+// SeriesDetector: the fused streaming detector for one univariate series.
+// update() takes one row (time, value) and returns its anomaly score in [0, 1];
+// the score of a row depends only on that row and the ones before it. Memory is
+// fixed (no history buffer grows with the stream).
+
+#include "analyze/detector_params.h"
+#include "analyze/anomaly_likelihood.h"
+#include "analyze/context_novelty.h"
+#include "analyze/ewm.h"
+#include "analyze/return_period.h"
+#include "analyze/tail_rate.h"
+#include "analyze/value_range.h"
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace reflex::analyze {
+
+class SeriesDetector {
+ public:
+  static constexpr int kComponents = 6;
+  enum Component { kPoint = 0, kShort, kDiff, kVar, kSeason, kSeasonShort };
+
+  explicit SeriesDetector(const DetectorParams& p = {});
+
+  // t_seconds: the row's time (wall or monotonic, seconds); value: the sample.
+  double update(double t_seconds, double value);
+
+  // The components' last standardised deviations (for evidence and tests).
+  const std::array<double, kComponents>& last_z() const { return z_; }
+  // Each component's weighted log10 return period at the last row (evidence).
+  const std::array<double, kComponents>& last_surprise() const { return surprise_; }
+
+ private:
+  DetectorParams p_;
+  std::uint64_t n_ = 0;
+  Ewm level_;        // long baseline of the value
+  EwMean short_;     // short mean of the value
+  Ewm short_dev_;    // long baseline of (short mean - level)
+  Ewm diff_;         // long baseline of first differences
+  EwMean var_short_; // short mean of squared deviation
+  Ewm log_var_;      // long baseline of log(short var / long var)
+  Ewm season_res_;   // long baseline of the seasonal residual
+  EwMean season_short_;  // short mean of the seasonal residual
+  Ewm season_short_dev_; // long baseline of that short mean
+  std::vector<double> season_mean_;
+  std::vector<std::uint32_t> season_visits_;
+  double prev_ = 0;
+  std::array<double, kComponents> z_{};
+  std::array<double, kComponents> record_{};
+  std::array<double, kComponents> surprise_{};
+  std::array<ReturnPeriod, kComponents> rp_{};
+  std::array<TailRate, kComponents> tail_;
+  ReturnPeriod fused_rp_;
+  ReturnPeriod calib_rp_;
+  ValueRange range_;
+  ValueRange short_range_;
+  ValueRange diff_range_;
+  ContextNovelty ctx_;
+  AnomalyLikelihood ctx_like_;
+  double out_peak_ = 0;
+  int since_peak_ = 1 << 30;
+};
+
+}  // namespace reflex::analyze

@@ -1,0 +1,314 @@
+// Analyzer: table-driven scenarios, each a sequence of Observations and the
+// symptoms expected after each one.
+
+#include "analyze/analyzer.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace reflex::analyze {
+namespace {
+
+constexpr TimeNs kTick = kNsPerSec;
+
+Observation tick(int i) {
+  Observation o;
+  o.ts_ns = static_cast<TimeNs>(i) * kTick;
+  return o;
+}
+
+int count(const std::vector<Symptom>& ss, SymptomKind k) {
+  int n = 0;
+  for (const auto& s : ss) n += s.kind == k;
+  return n;
+}
+
+const Symptom* find(const std::vector<Symptom>& ss, SymptomKind k, const std::string& reason = "") {
+  for (const auto& s : ss)
+    if (s.kind == k && s.subject.reason == reason) return &s;
+  return nullptr;
+}
+
+// ---- drop_rate_high -------------------------------------------------------
+
+struct DropCase {
+  const char* name;
+  std::vector<double> drop_fraction;  // per tick, of 10000 packets
+  std::vector<int> want;              // interface-level symptom present after each tick
+};
+
+TEST(AnalyzerDropRate, Table) {
+  const std::vector<DropCase> cases = {
+      {"quiet interface", {0, 0.001, 0.002, 0.001}, {0, 0, 0, 0}},
+      {"raised at 5% and held until below 2% twice", {0, 0.10, 0.04, 0.03, 0.01, 0.01, 0.0},
+       {0, 1, 1, 1, 1, 0, 0}},
+      {"a single tick between the levels does not raise", {0, 0.03, 0.04, 0.01}, {0, 0, 0, 0}},
+  };
+  for (const auto& c : cases) {
+    Analyzer a;
+    InterfaceObservation io;
+    std::uint64_t pass = 0, drop = 0;
+    for (std::size_t i = 0; i < c.drop_fraction.size(); ++i) {
+      const auto d = static_cast<std::uint64_t>(10000 * c.drop_fraction[i]);
+      drop += d;
+      pass += 10000 - d;
+      io.xdp.pass = pass;
+      io.drops["SKB_DROP_REASON_NOMEM"] = drop;
+      Observation o = tick(static_cast<int>(i));
+      o.interfaces["eth0"] = io;
+      const auto ss = a.analyze(o);
+      const Symptom* s = find(ss, SymptomKind::drop_rate_high);
+      EXPECT_EQ(s != nullptr, c.want[i] == 1) << c.name << " tick " << i;
+      // The per-reason symptom follows the same signal here (one reason).
+      EXPECT_EQ(find(ss, SymptomKind::drop_rate_high, "SKB_DROP_REASON_NOMEM") != nullptr, c.want[i] == 1)
+          << c.name << " tick " << i;
+      if (s) {
+        EXPECT_EQ(s->subject.iface, "eth0");
+        EXPECT_GE(s->score, 0.0);
+        EXPECT_LE(s->score, 1.0);
+        EXPECT_FALSE(s->evidence.detail.empty());
+      }
+    }
+  }
+}
+
+TEST(AnalyzerDropRate, PolicyDropsAreNotSymptoms) {
+  // Our own XDP drop verdicts (a block rule doing its job) must not raise.
+  Analyzer a;
+  InterfaceObservation io;
+  for (int i = 0; i < 5; ++i) {
+    io.xdp.pass += 1000;
+    io.xdp.drop += 9000;
+    Observation o = tick(i);
+    o.interfaces["eth0"] = io;
+    EXPECT_EQ(count(a.analyze(o), SymptomKind::drop_rate_high), 0);
+  }
+}
+
+TEST(AnalyzerDropRate, CounterResetIsNotADropStorm) {
+  Analyzer a;
+  InterfaceObservation io;
+  io.xdp.pass = 1'000'000;
+  io.rx_dropped = 900'000;
+  Observation o = tick(0);
+  o.interfaces["eth0"] = io;
+  a.analyze(o);
+  io.xdp.pass = 100;  // probe restarted
+  io.rx_dropped = 0;
+  o = tick(1);
+  o.interfaces["eth0"] = io;
+  EXPECT_EQ(count(a.analyze(o), SymptomKind::drop_rate_high), 0);
+}
+
+// ---- latency_high ---------------------------------------------------------
+
+struct LatencyCase {
+  const char* name;
+  std::vector<double> p99_us;
+  int first_raised;  // tick index of the first latency_high, -1 for never
+  int cleared_by;    // tick by which it is gone again, -1 when it must stay
+};
+
+TEST(AnalyzerLatency, Table) {
+  std::vector<double> steady(30, 1000.0);
+  auto with = [&](std::vector<double> tail) {
+    auto v = steady;
+    v.insert(v.end(), tail.begin(), tail.end());
+    return v;
+  };
+  const std::vector<LatencyCase> cases = {
+      {"steady RTT", with({1100, 1000, 950, 1050}), -1, -1},
+      {"one spike is not enough (needs two ticks)", with({5000, 1000, 1000}), -1, -1},
+      {"sustained tripling raises, recovery clears", with({3000, 3000, 3000, 1000, 1000, 1000}), 31, 35},
+      {"1.6x stays below the raise level", with({1600, 1600, 1600, 1600}), -1, -1},
+  };
+  for (const auto& c : cases) {
+    Analyzer a;
+    int first = -1, last = -1;
+    for (std::size_t i = 0; i < c.p99_us.size(); ++i) {
+      Observation o = tick(static_cast<int>(i));
+      InterfaceObservation io;
+      io.rtt = RttSummary{c.p99_us[i] / 2, c.p99_us[i] * 0.8, c.p99_us[i], 100, {}};
+      o.interfaces["eth0"] = io;
+      const auto ss = a.analyze(o);
+      if (const Symptom* s = find(ss, SymptomKind::latency_high)) {
+        if (first < 0) first = static_cast<int>(i);
+        last = static_cast<int>(i);
+        EXPECT_NEAR(s->evidence.baseline, 1000.0, 1.0) << c.name;  // the incident is not learned
+        EXPECT_EQ(s->since_ns, static_cast<TimeNs>(first) * kTick) << c.name;
+      }
+    }
+    EXPECT_EQ(first, c.first_raised) << c.name;
+    if (c.cleared_by >= 0) {
+      EXPECT_LT(last, c.cleared_by) << c.name;
+    }
+  }
+}
+
+// ---- map_pressure ---------------------------------------------------------
+
+struct MapCase {
+  const char* name;
+  std::vector<std::uint64_t> entries;  // of max 1000, one per second
+  std::vector<int> want;
+};
+
+TEST(AnalyzerMapPressure, Table) {
+  const std::vector<MapCase> cases = {
+      {"half full and flat", {500, 500, 500}, {0, 0, 0}},
+      {"fills past 80%, clears under 70%", {750, 810, 790, 750, 690, 650, 600}, {0, 1, 1, 1, 1, 0, 0}},
+      {"60% but filling at 20/s: full in 20 s", {560, 580, 600, 620}, {0, 1, 1, 1}},
+      {"30% and growing fast is too early to care", {260, 280, 300}, {0, 0, 0}},
+  };
+  for (const auto& c : cases) {
+    Analyzer a;
+    for (std::size_t i = 0; i < c.entries.size(); ++i) {
+      Observation o = tick(static_cast<int>(i));
+      o.maps["rules_v4"] = MapObservation{c.entries[i], 1000, 0.0};
+      const auto ss = a.analyze(o);
+      const Symptom* s = find(ss, SymptomKind::map_pressure);
+      EXPECT_EQ(s != nullptr, c.want[i] == 1) << c.name << " tick " << i;
+      if (s) {
+        EXPECT_EQ(s->subject.map, "rules_v4");
+        EXPECT_NEAR(s->evidence.value, static_cast<double>(c.entries[i]) / 1000.0, 1e-9);
+      }
+    }
+  }
+}
+
+// ---- attach_degraded ------------------------------------------------------
+
+TEST(AnalyzerAttach, Table) {
+  struct Step {
+    AttachMode mode, wanted;
+    std::uint64_t rx_errors;
+    std::vector<std::string> errors;
+    int want;
+  };
+  struct Case {
+    const char* name;
+    std::vector<Step> steps;
+  };
+  using M = AttachMode;
+  const std::vector<Case> cases = {
+      {"native as wanted", {{M::native, M::native, 0, {}, 0}, {M::native, M::native, 0, {}, 0}}},
+      {"fell back to generic, then recovered (clears after 3 good ticks)",
+       {{M::generic, M::native, 0, {}, 1}, {M::native, M::native, 0, {}, 1}, {M::native, M::native, 0, {}, 1},
+        {M::native, M::native, 0, {}, 0}}},
+      {"attach error reported", {{M::native, M::native, 0, {"attach failed: EBUSY"}, 1}}},
+      {"rx errors rising at 50/s", {{M::native, M::native, 0, {}, 0}, {M::native, M::native, 50, {}, 1}}},
+      {"a few rx errors are not degradation",
+       {{M::native, M::native, 0, {}, 0}, {M::native, M::native, 2, {}, 0}, {M::native, M::native, 4, {}, 0}}},
+      {"nothing wanted, nothing attached", {{M::none, M::none, 0, {}, 0}}},
+  };
+  for (const auto& c : cases) {
+    Analyzer a;
+    for (std::size_t i = 0; i < c.steps.size(); ++i) {
+      const Step& st = c.steps[i];
+      Observation o = tick(static_cast<int>(i));
+      InterfaceObservation io;
+      io.mode = st.mode;
+      io.wanted_mode = st.wanted;
+      io.rx_errors = st.rx_errors;
+      io.attach_errors = st.errors;
+      o.interfaces["eth0"] = io;
+      EXPECT_EQ(count(a.analyze(o), SymptomKind::attach_degraded), st.want) << c.name << " step " << i;
+    }
+  }
+}
+
+// ---- flood ----------------------------------------------------------------
+
+TalkerObservation talker(const char* ip, double pps) {
+  TalkerObservation t;
+  t.iface = "eth0";
+  t.source = Prefix::parse(ip).value();
+  t.pps = pps;
+  return t;
+}
+
+std::vector<TalkerObservation> benign_talkers() {
+  return {talker("192.0.2.10", 1500), talker("192.0.2.11", 1200), talker("192.0.2.12", 1800),
+          talker("198.51.100.50", 1400), talker("203.0.113.7", 1000), talker("203.0.113.8", 1300)};
+}
+
+TEST(AnalyzerFlood, Table) {
+  struct Case {
+    const char* name;
+    std::vector<TalkerObservation> attack;  // added to the benign talkers from tick 5
+    std::vector<std::string> want;          // flood prefixes at tick 5
+  };
+  const std::vector<Case> cases = {
+      {"no attack", {}, {}},
+      {"one heavy host", {talker("198.51.100.7", 90000)}, {"198.51.100.7"}},
+      {"a block of hosts, benign neighbour in the /24: split around it",
+       {talker("198.51.100.1", 60000), talker("198.51.100.2", 60000), talker("198.51.100.3", 60000)},
+       {"198.51.100.0/30"}},
+      {"a /24 with no benign neighbour aggregates",
+       {talker("100.64.7.1", 60000), talker("100.64.7.130", 60000), talker("100.64.7.250", 60000)},
+       {"100.64.7.0/24"}},
+      {"busy but not an outlier (below the absolute floor)", {talker("100.64.7.1", 900)}, {}},
+  };
+  for (const auto& c : cases) {
+    Analyzer a;
+    std::vector<std::string> got;
+    for (int i = 0; i <= 5; ++i) {
+      Observation o = tick(i);
+      o.talkers = benign_talkers();
+      if (i == 5) o.talkers.insert(o.talkers.end(), c.attack.begin(), c.attack.end());
+      const auto ss = a.analyze(o);
+      if (i < 5) {
+        EXPECT_EQ(count(ss, SymptomKind::flood), 0) << c.name;
+      }
+      if (i == 5)
+        for (const auto& s : ss)
+          if (s.kind == SymptomKind::flood) {
+            got.push_back(s.subject.prefix->to_string());
+            EXPECT_GT(s.evidence.value, s.evidence.baseline) << c.name;
+            EXPECT_EQ(s.since_ns, 5 * kTick) << c.name;
+          }
+    }
+    EXPECT_EQ(got, c.want) << c.name;
+  }
+}
+
+TEST(AnalyzerFlood, HysteresisHoldsThroughADip) {
+  Analyzer a;
+  auto with_attack = [&](int i, double pps) {
+    Observation o = tick(i);
+    o.talkers = benign_talkers();
+    o.talkers.push_back(talker("100.64.7.1", pps));
+    return count(a.analyze(o), SymptomKind::flood);
+  };
+  for (int i = 0; i < 3; ++i) {
+    Observation o = tick(i);
+    o.talkers = benign_talkers();
+    a.analyze(o);
+  }
+  EXPECT_EQ(with_attack(3, 90000), 1);
+  EXPECT_EQ(with_attack(4, 2500), 1);  // z ~ 4: between clear (3) and raise (6)
+  EXPECT_EQ(with_attack(5, 1300), 1);  // first tick at or below clear
+  EXPECT_EQ(with_attack(6, 1300), 0);  // second: cleared
+}
+
+TEST(AnalyzerPurity, SameObservationsSameSymptoms) {
+  auto run = [] {
+    Analyzer a;
+    std::vector<std::size_t> sizes;
+    for (int i = 0; i < 10; ++i) {
+      Observation o = tick(i);
+      o.talkers = benign_talkers();
+      if (i > 6) o.talkers.push_back(talker("100.64.7.1", 80000));
+      o.maps["m"] = MapObservation{static_cast<std::uint64_t>(700 + 20 * i), 1000, 0};
+      sizes.push_back(a.analyze(o).size());
+    }
+    return sizes;
+  };
+  EXPECT_EQ(run(), run());
+}
+
+}  // namespace
+}  // namespace reflex::analyze
