@@ -65,6 +65,8 @@ struct BackoffState {
 struct EmittedAction {
   std::string backoff_key;  // "<kind>@<target>"
   TimeNs planned_ns = 0;
+  std::string track;        // "rule|subject" that emitted it (empty: operator)
+  int step = -1;            // its rung on that track's ladder
   auto operator<=>(const EmittedAction&) const = default;
 };
 

@@ -274,14 +274,17 @@ class PlanBuilder {
     expire_state();
     read_overrides();
     emit_operator_actions();
-    if (paused_) {
-      plan_.notes.push_back("paused by override '" + pause_id_ + "' (" + pause_who_ + "): no policy actions");
-      return;
-    }
     drop_orphans();
     std::vector<Candidate> cands;
     for (const auto& rule : p_.rules)
       if (rule.enabled) evaluate(rule, cands);
+    if (paused_) {
+      // Symptoms are still followed (persistence, clearing) so the rules act
+      // on what is true when the pause ends; nothing is committed meanwhile.
+      plan_.notes.push_back("paused by override '" + pause_id_ + "' (" + pause_who_ + "): " +
+                            std::to_string(cands.size()) + " policy decision(s) held back");
+      return;
+    }
     resolve_and_emit(cands);
   }
 
@@ -300,6 +303,7 @@ class PlanBuilder {
           ++b.failures;
           b.last_failure_ns = when;
           b.retry_after_ns = when + backoff_delay(p_.global.backoff, b.failures);
+          step_back(it->second);
           st_.emitted.erase(it);
           break;
         }
@@ -314,6 +318,24 @@ class PlanBuilder {
           st_.emitted.erase(it);
           break;
       }
+    }
+  }
+
+  // The rung did not take effect: the track goes back to the rung before, so
+  // it escalates again once the backoff allows (instead of believing it is on
+  // a rung that is not in the datapath).
+  void step_back(const EmittedAction& e) {
+    if (e.track.empty() || e.step < 0) return;
+    auto t = st_.tracks.find(e.track);
+    if (t == st_.tracks.end() || t->second.level != e.step) return;
+    auto& ts = t->second;
+    ts.level = e.step - 1;
+    ts.level_since = now_;
+    if (ts.level < 0) {
+      release(ts.target, e.track);
+      ts.target.clear();
+      ts.renew_at_ns = kForever;
+      if (!ts.pending_since) ts.pending_since = now_;
     }
   }
 
@@ -685,7 +707,7 @@ class PlanBuilder {
       a.rationale.decision = e.revert ? "revert" : c.decision;
       a.rationale.step = e.step;
       a.rationale.note = explain(c, e);
-      push(std::move(a));
+      push(std::move(a), c.track_key);
     }
     // Track state moves on.
     if (c.decision == "renew") {
@@ -734,10 +756,11 @@ class PlanBuilder {
 
   // Every datapath action is remembered until its outcome arrives, so a failure
   // or rollback can be charged to (kind, target) for backoff.
-  void push(Action a) {
+  void push(Action a, const std::string& track = {}) {
     a.id = plan_.id + "/" + std::to_string(plan_.actions.size());
     if (!std::holds_alternative<Alert>(a.spec))
-      st_.emitted[a.id] = EmittedAction{std::string(action_kind_name(a.spec)) + "@" + target_key(a.spec), now_};
+      st_.emitted[a.id] = EmittedAction{std::string(action_kind_name(a.spec)) + "@" + target_key(a.spec), now_,
+                                        track, a.rationale.decision == "revert" ? -1 : a.rationale.step};
     plan_.actions.push_back(std::move(a));
   }
 

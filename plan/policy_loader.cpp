@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 namespace reflex::plan {
 namespace {
@@ -243,7 +244,8 @@ class Loader {
       if (s.ttl == kUnset) s.ttl = rule_ttl;
       if (s.hold == kUnset) s.hold = rule_hold;
     }
-    if (ok && !rule.id.empty()) {
+    // Ids are checked even on broken rules, so one pass reports every duplicate.
+    if (!rule.id.empty()) {
       if (auto it = ids_.find(rule.id); it != ids_.end()) {
         r.error(n["id"], field + ".id", "duplicate rule id (first defined at " + it->second.to_string() + ")",
                 "rule ids must be unique across the whole policy folder");
@@ -470,6 +472,11 @@ LoadReport load_policy_sources(const std::vector<PolicySource>& sources) {
     Loader loader(report.diagnostics);
     for (const auto& s : sources) loader.load(s);
     PolicySet set = loader.finish();
+    // Findings in file order read like a compiler's (the loader visits keys in a
+    // different order than they are written).
+    std::stable_sort(report.diagnostics.begin(), report.diagnostics.end(), [](const Diagnostic& a, const Diagnostic& b) {
+      return std::tie(a.loc.file, a.loc.line, a.loc.column) < std::tie(b.loc.file, b.loc.line, b.loc.column);
+    });
     if (report.errors() == 0) {
       lint(set, report.diagnostics);
       report.policy = std::move(set);
