@@ -78,6 +78,9 @@ struct PlannerState {
   std::map<std::string, EmittedAction> emitted; // key: action id
   std::deque<TimeNs> recent_actions;            // times of capped actions in the last minute
   std::map<std::string, TimeNs> overrides_done; // manual/pin override id -> when issued
+  // "Not acting because ..." notes of the last plan: a standing reason is
+  // noted when it starts, not again on every tick while it lasts.
+  std::vector<std::string> standing_notes;
   bool operator==(const PlannerState&) const = default;
 };
 

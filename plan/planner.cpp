@@ -245,6 +245,7 @@ struct Candidate {
   bool capped = false;
   AttachMode base = AttachMode::native;
   std::string note;
+  bool trimmed_all = false;  // guardrails dropped every emission: the datapath keeps what it had
 };
 
 struct Group {
@@ -266,6 +267,25 @@ class PlanBuilder {
       : p_(p), in_(in), st_(st), plan_(plan), now_(in.now_ns) {}
 
   void run() {
+    decide();
+    // Standing reasons are reported when they start (or change), not each tick.
+    std::vector<std::string> standing;
+    for (auto& [text, is_standing] : notes_) {
+      if (!is_standing) {
+        plan_.notes.push_back(text);
+        continue;
+      }
+      if (std::find(st_.standing_notes.begin(), st_.standing_notes.end(), text) == st_.standing_notes.end())
+        plan_.notes.push_back(text);
+      standing.push_back(text);
+    }
+    st_.standing_notes = std::move(standing);
+  }
+
+ private:
+  void note(std::string text, bool standing = true) { notes_.emplace_back(std::move(text), standing); }
+
+  void decide() {
     ++st_.seq;
     plan_.id = "plan-" + std::to_string(st_.seq);
     plan_.snapshot_version = in_.snapshot_version;
@@ -281,14 +301,12 @@ class PlanBuilder {
     if (paused_) {
       // Symptoms are still followed (persistence, clearing) so the rules act
       // on what is true when the pause ends; nothing is committed meanwhile.
-      plan_.notes.push_back("paused by override '" + pause_id_ + "' (" + pause_who_ + "): " +
-                            std::to_string(cands.size()) + " policy decision(s) held back");
+      note("paused by override '" + pause_id_ + "' (" + pause_who_ + "): policy decisions held back");
       return;
     }
     resolve_and_emit(cands);
   }
 
- private:
   // ---- outcomes and backoff -------------------------------------------------
   void fold_outcomes() {
     for (const auto& o : in_.outcomes) {
@@ -409,8 +427,8 @@ class PlanBuilder {
         continue;
       }
       if (it->second.level >= 0)
-        plan_.notes.push_back("rule '" + rule_id + "' is gone or disabled: its actions on " +
-                              describe(it->second.subject) + " stay until their TTL");
+        note("rule '" + rule_id + "' is gone or disabled: its actions on " + describe(it->second.subject) +
+                 " stay until their TTL", false);
       release(it->second.target, it->first);
       it = st_.tracks.erase(it);
     }
@@ -543,10 +561,10 @@ class PlanBuilder {
       auto hi = materialize(rule, t.level, c.subject, sym, c.base, ignored);
       auto lo = materialize(rule, new_level, c.subject, sym, c.base, ignored);
       bool same_target = hi && lo && target_key(hi->spec) == target_key(lo->spec);
-      if (!same_target) add_inverse(t.level);
+      if (!same_target && !t.target.empty()) add_inverse(t.level);
       if (lo && (same_target || !std::holds_alternative<Alert>(lo->spec))) add_rung(new_level);
     } else if (decision == "revert") {
-      add_inverse(t.level);
+      if (!t.target.empty()) add_inverse(t.level);  // nothing installed (all trimmed): nothing to undo
     }
     const int rung = new_level >= 0 ? new_level : t.level;
     c.prec.aggressiveness = static_cast<int>(rule.ladder[static_cast<std::size_t>(std::max(rung, 0))].kind);
@@ -575,7 +593,7 @@ class PlanBuilder {
   void resolve_and_emit(std::vector<Candidate>& cands) {
     std::vector<Candidate*> live;
     for (auto& c : cands) {
-      if (!c.note.empty()) plan_.notes.push_back(c.note);
+      if (!c.note.empty()) note(c.note, false);
       // Policy guardrails trim what rules ask for; a rung they nullify still
       // counts as taken, so the ladder moves on instead of retrying forever.
       for (auto it = c.emissions.begin(); it != c.emissions.end();) {
@@ -589,9 +607,9 @@ class PlanBuilder {
           continue;
         }
         std::string g = it->guardrails.empty() ? "guardrail" : it->guardrails.back();
-        plan_.notes.push_back("rule '" + c.rule->id + "' " + c.decision + " on " + describe(c.subject) +
-                              " dropped: " + g);
+        note("rule '" + c.rule->id + "' " + c.decision + " on " + describe(c.subject) + " dropped: " + g, false);
         it = c.emissions.erase(it);
+        if (c.emissions.empty()) c.trimmed_all = true;
       }
       for (const auto& e : c.emissions)
         if (!e.revert && !std::holds_alternative<Alert>(e.spec)) c.primary_target = target_key(e.spec);
@@ -611,14 +629,14 @@ class PlanBuilder {
       for (auto* c : list)
         if (c != win) {
           lost.insert(c);
-          plan_.notes.push_back("conflict on " + target + ": rule '" + win->rule->id + "' wins over '" + c->rule->id +
+          note("conflict on " + target + ": rule '" + win->rule->id + "' wins over '" + c->rule->id +
                                 "' (" + why_beats(win->prec, c->prec) + ")");
         }
       if (auto o = st_.owners.find(target); o != st_.owners.end() && o->second.track != win->track_key) {
         Precedence held{o->second.specificity, o->second.priority, o->second.aggressiveness, o->second.rule_id};
         if (beats(held, win->prec)) {
           lost.insert(win);
-          plan_.notes.push_back("conflict on " + target + ": rule '" + held.rule_id + "' holds it over '" +
+          note("conflict on " + target + ": rule '" + held.rule_id + "' holds it over '" +
                                 win->rule->id + "' (" + why_beats(held, win->prec) + ")");
         }
       }
@@ -637,7 +655,7 @@ class PlanBuilder {
                        });
       if (restricts) {
         if (static_cast<int>(st_.recent_actions.size()) >= p_.global.max_actions_per_minute) {
-          plan_.notes.push_back("global cap of " + std::to_string(p_.global.max_actions_per_minute) +
+          note("global cap of " + std::to_string(p_.global.max_actions_per_minute) +
                                 " actions/minute reached: rule '" + c->rule->id + "' " + c->decision + " on " +
                                 describe(c->subject) + " deferred");
           continue;
@@ -651,7 +669,7 @@ class PlanBuilder {
   bool suppressed_by_operator_or_backoff(Candidate& c) {
     for (const auto& e : c.emissions) {
       if (auto pin = pinned_.find(target_key(e.spec)); pin != pinned_.end()) {
-        plan_.notes.push_back("rule '" + c.rule->id + "' " + c.decision + " on " + target_key(e.spec) +
+        note("rule '" + c.rule->id + "' " + c.decision + " on " + target_key(e.spec) +
                               " suppressed: pinned by override '" + pin->second->id + "'");
         return true;
       }
@@ -660,13 +678,13 @@ class PlanBuilder {
       if (e.revert) continue;
       std::string by;
       if (forbidden(e.spec, by)) {
-        plan_.notes.push_back("rule '" + c.rule->id + "' " + c.decision + " " + describe(e.spec) +
+        note("rule '" + c.rule->id + "' " + c.decision + " " + describe(e.spec) +
                               " suppressed: forbidden by override '" + by + "'");
         return true;
       }
       auto b = st_.backoff.find(std::string(action_kind_name(e.spec)) + "@" + target_key(e.spec));
       if (b != st_.backoff.end() && now_ < b->second.retry_after_ns) {
-        plan_.notes.push_back("rule '" + c.rule->id + "' " + c.decision + " " + describe(e.spec) + " backing off: " +
+        note("rule '" + c.rule->id + "' " + c.decision + " " + describe(e.spec) + " backing off: " +
                               std::to_string(b->second.failures) + " failure(s), retry after t=" +
                               format_duration(b->second.retry_after_ns));
         return true;
@@ -690,7 +708,7 @@ class PlanBuilder {
         auto tk = target_key(e.spec);
         auto o = st_.owners.find(tk);
         if (o != st_.owners.end() && o->second.track != c.track_key) {
-          plan_.notes.push_back("rule '" + r.id + "' not reverting " + tk + ": held by rule '" +
+          note("rule '" + r.id + "' not reverting " + tk + ": held by rule '" +
                                 o->second.rule_id + "'");
           continue;
         }
@@ -724,7 +742,9 @@ class PlanBuilder {
       }
       t.renew_at_ns = t.level >= 0 ? renew_time(r, t.level) : kForever;
     }
-    // Ownership follows the rung the track is on now.
+    // Ownership follows the rung the track is on now; a rung the guardrails
+    // dropped entirely leaves the previous one in place, and so its ownership.
+    if (c.trimmed_all && c.decision != "revert") return;
     if (c.decision == "revert" || c.primary_target != t.target) release(t.target, c.track_key);
     t.target = c.decision == "revert" ? std::string() : c.primary_target;
     if (!t.target.empty()) {
@@ -773,6 +793,7 @@ class PlanBuilder {
   std::string pause_id_, pause_who_;
   std::vector<const Override*> forbids_, pins_, manuals_;
   std::map<std::string, const Override*> pinned_;
+  std::vector<std::pair<std::string, bool>> notes_;
 };
 
 }  // namespace
