@@ -110,9 +110,9 @@ class TestParser {
     r_.check_keys(n, field, {"interfaces", "talkers"});
     if (auto ifs = n["interfaces"]; ifs && r_.expect_map(ifs, field + ".interfaces")) {
       for (auto it = ifs.begin(); it != ifs.end(); ++it) {
-        std::string name = it->first.IsScalar() ? it->first.Scalar() : "";
+        const YAML::Node key = it->first, v = it->second;  // copies: the iterator's pair is a temporary
+        std::string name = key.IsScalar() ? key.Scalar() : "";
         std::string f = field + ".interfaces." + name;
-        const YAML::Node& v = it->second;
         if (!r_.expect_map(v, f)) continue;
         r_.check_keys(v, f, {"rx_pps", "rx_bps", "mode"});
         IfaceTraffic t;

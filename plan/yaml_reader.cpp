@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 namespace reflex::plan {
@@ -89,7 +90,9 @@ void YamlReader::check_keys(const YAML::Node& map, const std::string& field,
                             std::initializer_list<std::string_view> allowed) {
   std::vector<std::string> seen;
   for (auto it = map.begin(); it != map.end(); ++it) {
-    const YAML::Node& key = it->first;
+    // A copy, not a reference: yaml-cpp's iterator hands out a temporary
+    // pair, so `const Node& key = it->first` dangles (ASan found this).
+    const YAML::Node key = it->first;
     if (!key.IsScalar()) {
       error(key, field, "expected a plain key, got " + describe(key));
       continue;
@@ -249,10 +252,79 @@ std::optional<std::vector<Prefix>> YamlReader::prefix_list(const YAML::Node& n, 
   return std::nullopt;
 }
 
+namespace {
+
+// Byte offset of the first invalid UTF-8 sequence, or npos.
+std::size_t invalid_utf8_at(const std::string& s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return i;
+    std::uint32_t cp = len == 1 ? c : c & (0xff >> (len + 1));
+    for (std::size_t k = 1; k < len; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc >> 6) != 0x2) return i;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;  // overlong, surrogate
+    i += len;
+  }
+  return std::string::npos;
+}
+
+}  // namespace
+
 std::vector<YAML::Node> parse_yaml_documents(const std::string& text, const std::string& file,
                                              std::vector<Diagnostic>& out) {
+  // Checked before yaml-cpp sees the bytes: yaml-cpp 0.7 can spin for minutes
+  // on invalid UTF-8 (found by the fuzzer), which would wedge a reload.
+  if (text.size() > kMaxYamlBytes) {
+    out.push_back({Diagnostic::Level::error, SourceLoc{file}, "",
+                   "file is " + std::to_string(text.size()) + " bytes; the limit is " + std::to_string(kMaxYamlBytes),
+                   "split it into several files"});
+    return {};
+  }
+  if (auto at = invalid_utf8_at(text); at != std::string::npos) {
+    int line = 1, col = 1;
+    for (std::size_t i = 0; i < at; ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        col = 1;
+      } else {
+        ++col;
+      }
+    }
+    char byte[8];
+    std::snprintf(byte, sizeof(byte), "0x%02x", static_cast<unsigned char>(text[at]));
+    out.push_back({Diagnostic::Level::error, SourceLoc{file, line, col}, "",
+                   std::string("invalid UTF-8 (byte ") + byte + ")", "save the file as UTF-8"});
+    return {};
+  }
+  // One document per file. Not YAML::LoadAll: in yaml-cpp 0.7 it loops
+  // forever on a stray top-level ',' (found by the fuzzer); Load reads one.
+  {
+    int line = 1;
+    bool content = false;
+    for (std::size_t i = 0; i < text.size(); ++line) {
+      std::size_t end = text.find('\n', i);
+      std::string_view l(text.data() + i, (end == std::string::npos ? text.size() : end) - i);
+      bool marker = l.rfind("---", 0) == 0 || l.rfind("...", 0) == 0;
+      if (marker && content) {
+        out.push_back({Diagnostic::Level::error, SourceLoc{file, line, 1}, "",
+                       "a second YAML document; a policy file holds exactly one",
+                       "move it into a file of its own"});
+        return {};
+      }
+      auto first = l.find_first_not_of(" \t\r");
+      if (!marker && first != std::string_view::npos && l[first] != '#') content = true;
+      if (end == std::string::npos) break;
+      i = end + 1;
+    }
+  }
   try {
-    return YAML::LoadAll(text);
+    return {YAML::Load(text)};
   } catch (const YAML::Exception& e) {
     SourceLoc l{file, e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1};
     out.push_back({Diagnostic::Level::error, l, "", "YAML syntax: " + e.msg,

@@ -56,7 +56,11 @@ class YamlReader {
   std::vector<Diagnostic>& out_;
 };
 
-// Parses text as YAML documents; on a syntax error records it (with yaml-cpp's
+// Policy and test files larger than this are refused (a policy folder is a few
+// KiB; the cap bounds parse time and memory on a hostile or corrupted file).
+inline constexpr std::size_t kMaxYamlBytes = 1 << 20;
+
+// Parses text as YAML documents (valid UTF-8 only); on a syntax error records it (with yaml-cpp's
 // line:column) and returns an empty vector.
 std::vector<YAML::Node> parse_yaml_documents(const std::string& text, const std::string& file,
                                              std::vector<Diagnostic>& out);

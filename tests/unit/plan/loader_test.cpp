@@ -2,6 +2,7 @@
 // expected; a set with any error is rejected whole; defaults resolve.
 
 #include "plan/policy_loader.h"
+#include "plan/yaml_reader.h"
 #include "test_util.h"
 
 #include <gtest/gtest.h>
@@ -185,6 +186,32 @@ TEST(Loader, ShippedDefaultsLoadWithoutFindings) {
   for (const auto& d : r.diagnostics) ADD_FAILURE() << d.to_string();
   EXPECT_GE(r.policy->rules.size(), 6u);
   EXPECT_FALSE(r.policy->global.guardrails.never_block.empty());
+}
+
+}  // namespace
+}  // namespace reflex::plan
+
+namespace reflex::plan {
+namespace {
+
+// Regression (found by the fuzzer): yaml-cpp 0.7 spins on invalid UTF-8, so
+// the loader must refuse such bytes itself, quickly and with a position.
+TEST(Loader, InvalidUtf8IsRejectedBeforeParsing) {
+  auto errs = errors_of("rules:\n  - id: a\xff\xff\n");
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0].loc.line, 2);
+  EXPECT_EQ(errs[0].loc.column, 10);
+  EXPECT_NE(errs[0].message.find("invalid UTF-8"), std::string::npos);
+  EXPECT_EQ(errors_of(std::string("a: \xc0\x80\n"))[0].message.find("invalid UTF-8"), 0u);  // overlong NUL
+  auto ok = load_policy_sources({{"u.yaml", "rules:\n  - {id: a, description: \"d\xc3\xa9j\xc3\xa0 vu \xe2\x9c\x93\", "
+                                            "when: {symptom: flood}, then: {action: alert}}\n"}});
+  EXPECT_TRUE(ok.ok()) << ok.first_error();
+}
+
+TEST(Loader, OversizedFilesAreRejected) {
+  auto errs = errors_of(std::string(kMaxYamlBytes + 1, '#'));
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_NE(errs[0].message.find("the limit is"), std::string::npos);
 }
 
 }  // namespace
