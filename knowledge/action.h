@@ -23,14 +23,24 @@ struct L4Match {
   auto operator<=>(const L4Match&) const = default;
 };
 
-struct BlockPrefix { std::string iface; Prefix prefix; L4Match l4; };
-struct ShadowPrefix { std::string iface; Prefix prefix; L4Match l4; };
-struct RateLimitPrefix { std::string iface; Prefix prefix; std::uint64_t pps = 0; std::uint64_t burst = 0; L4Match l4; };
-struct Unblock { std::string iface; Prefix prefix; L4Match l4; };
-struct ShapeInterface { std::string iface; std::optional<Prefix> prefix; std::uint64_t rate_bps = 0; std::uint64_t burst_bytes = 0; };
-struct SetAttachMode { std::string iface; AttachMode mode = AttachMode::native; };
-struct SwapProgram { std::string iface; std::string program; };
-struct Alert { std::string message; };
+// An empty iface means "every interface reflex guards".
+struct BlockPrefix { std::string iface; Prefix prefix; L4Match l4; auto operator<=>(const BlockPrefix&) const = default; };
+// Shadow: count what a block would drop, drop nothing (the cautious first rung).
+struct ShadowPrefix { std::string iface; Prefix prefix; L4Match l4; auto operator<=>(const ShadowPrefix&) const = default; };
+struct RateLimitPrefix {
+  std::string iface; Prefix prefix; std::uint64_t pps = 0; std::uint64_t burst = 0; L4Match l4;
+  auto operator<=>(const RateLimitPrefix&) const = default;
+};
+// Removes whatever block/shadow/rate-limit rule exists for (iface, prefix, l4).
+struct Unblock { std::string iface; Prefix prefix; L4Match l4; auto operator<=>(const Unblock&) const = default; };
+// rate_bps == 0 removes the shaping for (iface, prefix): the inverse of a shape.
+struct ShapeInterface {
+  std::string iface; std::optional<Prefix> prefix; std::uint64_t rate_bps = 0; std::uint64_t burst_bytes = 0;
+  auto operator<=>(const ShapeInterface&) const = default;
+};
+struct SetAttachMode { std::string iface; AttachMode mode = AttachMode::native; auto operator<=>(const SetAttachMode&) const = default; };
+struct SwapProgram { std::string iface; std::string program; auto operator<=>(const SwapProgram&) const = default; };
+struct Alert { std::string message; auto operator<=>(const Alert&) const = default; };
 
 using ActionSpec = std::variant<BlockPrefix, ShadowPrefix, RateLimitPrefix, Unblock, ShapeInterface,
                                 SetAttachMode, SwapProgram, Alert>;
@@ -42,6 +52,9 @@ struct Rationale {
   Subject subject;
   Evidence evidence;
   std::vector<std::string> guardrails;  // guardrails that trimmed or shaped it
+  // fire | escalate | deescalate | renew | revert | manual | pin: why now.
+  std::string decision;
+  int step = -1;  // rung of the rule's ladder (-1: none, e.g. a revert or manual action)
   std::string note;
 };
 
@@ -78,8 +91,9 @@ struct Override {
   std::string who;
   TimeNs created_ns = 0;
   TimeNs expires_ns = 0;  // 0: until removed
-  std::string action_kind;  // for forbid: "block", "rate_limit", ...
-  Subject subject;          // for forbid/pin
+  std::string action_kind;  // for forbid: "block", "rate_limit", "shadow", "shape", "attach_mode",
+                            // "swap_program", "alert", or "*" for every kind
+  Subject subject;          // for forbid: iface (empty: any) and prefix (overlapping targets)
   std::optional<Action> action;  // for pin/manual
 };
 

@@ -1,0 +1,79 @@
+#pragma once
+// The planner: maps the symptoms raised now to a Plan under the operator's
+// policies and overrides. A pure function: everything it depends on is an
+// argument (time included), everything it remembers is returned in
+// PlannerState, so feeding the same inputs replays the same decisions.
+//
+// Contract with Analyze: `symptoms` lists every symptom raised at `now_ns`
+// (level-based, like the executor's desired state). A symptom missing from the
+// list has cleared; hysteresis (`clear_for`, `clear_below`) keeps a flapping
+// symptom from flapping the actions.
+
+#include "knowledge/action.h"
+#include "knowledge/history.h"
+#include "knowledge/observation.h"
+#include "knowledge/symptom.h"
+#include "plan/policy.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace reflex::plan {
+
+// The slice of the Snapshot the guardrails need: how much traffic an action
+// would touch, and which attach mode an interface is in.
+struct IfaceTraffic {
+  double rx_pps = 0;
+  double rx_bps = 0;
+  AttachMode mode = AttachMode::none;
+};
+struct TalkerTraffic {
+  std::string iface;
+  Prefix source;
+  double pps = 0;
+};
+struct TrafficView {
+  std::map<std::string, IfaceTraffic> ifaces;
+  std::vector<TalkerTraffic> talkers;
+
+  static TrafficView from_observation(const Observation& obs);
+};
+
+struct PlanInput {
+  TimeNs now_ns = 0;
+  std::uint64_t snapshot_version = 0;
+  std::vector<Symptom> symptoms;    // all symptoms raised now
+  TrafficView traffic;
+  std::vector<Override> overrides;  // operator overrides in force (expired ones are ignored)
+  std::vector<Outcome> outcomes;    // outcomes reported since the last plan (repeats are ignored)
+};
+
+struct PlanOutput {
+  Plan plan;
+  PlannerState state;
+};
+
+// Pure: no clock, no I/O, no globals.
+PlanOutput make_plan(const PolicySet& policy, const PlanInput& input, const PlannerState& state);
+
+// The same, holding the state between calls for the daemon's loop. Replays and
+// tests may use make_plan directly and keep the state themselves.
+class Planner {
+ public:
+  Plan plan(const PolicySet& policy, const PlanInput& input) {
+    auto out = make_plan(policy, input, state_);
+    state_ = std::move(out.state);
+    return std::move(out.plan);
+  }
+  const PlannerState& state() const { return state_; }
+  void restore(PlannerState s) { state_ = std::move(s); }
+
+ private:
+  PlannerState state_;
+};
+
+// Backoff delay after `failures` consecutive failures (1 -> initial).
+TimeNs backoff_delay(const Backoff& b, int failures);
+
+}  // namespace reflex::plan

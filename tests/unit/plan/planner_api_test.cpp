@@ -1,0 +1,220 @@
+// The planner as an API: determinism and replay, backoff arithmetic, rationale
+// contents, and a self-test that the scenario runner can fail.
+
+#include "plan/action_text.h"
+#include "plan/planner.h"
+#include "test_util.h"
+
+#include <gtest/gtest.h>
+
+namespace reflex::plan {
+namespace {
+
+const char* kPolicy = R"Y(
+global:
+  defaults: {for: 5s, hold: 10s, clear_for: 10s, cooldown: 0s}
+  guardrails: {max_drop_fraction: 0.5}
+rules:
+  - id: ladder
+    when: {symptom: flood, min_score: 0.5}
+    then: [{action: shadow}, {action: rate_limit, pps: 100}, {action: block}]
+)Y";
+
+Symptom flood(const char* prefix, double score, TimeNs t) {
+  Symptom s;
+  s.kind = SymptomKind::flood;
+  s.subject.iface = "eth0";
+  s.subject.prefix = Prefix::parse(prefix).value();
+  s.severity = Severity::critical;
+  s.score = score;
+  s.evidence = {5000, 100, 12.5, "pps from one source"};
+  s.ts_ns = t;
+  return s;
+}
+
+std::vector<std::string> run(const PolicySet& p, PlannerState& st, int ticks) {
+  std::vector<std::string> out;
+  for (int i = 0; i < ticks; ++i) {
+    PlanInput in;
+    in.now_ns = i * 5 * kNsPerSec;
+    if (i < 12) in.symptoms = {flood("192.0.2.1", 0.9, in.now_ns), flood("192.0.2.2", 0.6, in.now_ns)};
+    auto o = make_plan(p, in, st);
+    st = o.state;
+    for (const auto& a : o.plan.actions) out.push_back(std::to_string(i) + " " + a.id + " " + describe(a));
+    for (const auto& n : o.plan.notes) out.push_back(std::to_string(i) + " note " + n);
+  }
+  return out;
+}
+
+TEST(PlannerApi, SameInputsSamePlansAndState) {
+  auto p = testing::load_ok(kPolicy);
+  PlannerState s1, s2;
+  auto a = run(p, s1, 30);
+  auto b = run(p, s2, 30);
+  EXPECT_FALSE(a.empty());
+  EXPECT_EQ(a, b);
+  EXPECT_TRUE(s1 == s2);
+}
+
+TEST(PlannerApi, ReplayFromSavedStateReproducesTheRest) {
+  auto p = testing::load_ok(kPolicy);
+  PlannerState full;
+  auto all = run(p, full, 30);
+  // Run 10 ticks, save the state, continue from a copy: same tail.
+  PlannerState st;
+  PlanInput in;
+  std::vector<std::string> tail;
+  for (int i = 0; i < 30; ++i) {
+    in = PlanInput{};
+    in.now_ns = i * 5 * kNsPerSec;
+    if (i < 12) in.symptoms = {flood("192.0.2.1", 0.9, in.now_ns), flood("192.0.2.2", 0.6, in.now_ns)};
+    PlannerState copy = st;  // the value is all there is
+    auto o = make_plan(p, in, copy);
+    st = o.state;
+    for (const auto& a : o.plan.actions) tail.push_back(std::to_string(i) + " " + a.id + " " + describe(a));
+    for (const auto& n : o.plan.notes) tail.push_back(std::to_string(i) + " note " + n);
+  }
+  EXPECT_EQ(all, tail);
+}
+
+TEST(PlannerApi, InputOrderOfSymptomsDoesNotChangeThePlan) {
+  auto p = testing::load_ok(kPolicy);
+  PlanInput a, b;
+  a.now_ns = b.now_ns = 100 * kNsPerSec;
+  auto s1 = flood("192.0.2.1", 0.9, 0), s2 = flood("192.0.2.2", 0.9, 0);
+  s1.since_ns = s2.since_ns = 1;
+  a.symptoms = {s1, s2};
+  b.symptoms = {s2, s1};
+  auto pa = make_plan(p, a, {}).plan, pb = make_plan(p, b, {}).plan;
+  ASSERT_EQ(pa.actions.size(), 2u);
+  ASSERT_EQ(pb.actions.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) EXPECT_EQ(describe(pa.actions[i]), describe(pb.actions[i]));
+}
+
+TEST(PlannerApi, RationaleCarriesRuleSymptomEvidenceAndGuardrail) {
+  auto p = testing::load_ok(kPolicy);
+  PlanInput in;
+  in.now_ns = 10 * kNsPerSec;
+  auto s = flood("192.0.2.1", 0.9, in.now_ns);
+  s.since_ns = 1;
+  in.symptoms = {s};
+  in.snapshot_version = 42;
+  auto out = make_plan(p, in, {});
+  ASSERT_EQ(out.plan.actions.size(), 1u);
+  const auto& a = out.plan.actions[0];
+  EXPECT_EQ(out.plan.snapshot_version, 42u);
+  EXPECT_EQ(a.rationale.rule_id, "ladder");
+  EXPECT_EQ(a.rationale.symptom, SymptomKind::flood);
+  EXPECT_EQ(a.rationale.subject.prefix->to_string(), "192.0.2.1");
+  EXPECT_EQ(a.rationale.evidence.value, 5000);
+  EXPECT_EQ(a.rationale.decision, "fire");
+  EXPECT_EQ(a.rationale.step, 0);
+  EXPECT_FALSE(a.rationale.note.empty());
+  EXPECT_FALSE(a.id.empty());
+
+  // With traffic the block rung would drop too much: the guardrail says so.
+  auto tc = testing::parse_case(R"Y(
+  - name: g
+    strict: false
+    traffic: {interfaces: {eth0: {rx_pps: 1000}}, talkers: [{iface: eth0, source: 192.0.2.1, pps: 900}]}
+    symptoms: [{kind: flood, iface: eth0, prefix: 192.0.2.1, score: 0.9, from: 0s}]
+    expect: [{at: 25s, actions: [{action: rate_limit}]}]
+)Y");
+  auto ticks = simulate(p, tc);
+  bool seen = false;
+  for (const auto& t : ticks)
+    for (const auto& act : t.plan.actions)
+      for (const auto& g : act.rationale.guardrails) seen = seen || g.find("max_drop_fraction") != std::string::npos;
+  EXPECT_TRUE(seen);
+}
+
+TEST(PlannerApi, BackoffGrowsExponentiallyAndCaps) {
+  Backoff b{60 * kNsPerSec, 10 * 60 * kNsPerSec, 2.0};
+  EXPECT_EQ(backoff_delay(b, 1), 60 * kNsPerSec);
+  EXPECT_EQ(backoff_delay(b, 2), 120 * kNsPerSec);
+  EXPECT_EQ(backoff_delay(b, 3), 240 * kNsPerSec);
+  EXPECT_EQ(backoff_delay(b, 5), 600 * kNsPerSec);
+  EXPECT_EQ(backoff_delay(b, 1000), 600 * kNsPerSec);
+}
+
+TEST(PlannerApi, RepeatedAndUnknownOutcomesAreIgnored) {
+  auto p = testing::load_ok("global: {defaults: {for: 0s}}\nrules:\n  - {id: b, when: {symptom: flood}, then: {action: block}}\n");
+  PlanInput in;
+  in.symptoms = {flood("192.0.2.1", 0.9, 0)};
+  auto o = make_plan(p, in, {});
+  ASSERT_EQ(o.plan.actions.size(), 1u);
+  Outcome fail{o.plan.actions[0].id, OutcomeStatus::failed, "EPERM", 0, 1};
+  PlanInput next;
+  next.now_ns = 5 * kNsPerSec;
+  next.outcomes = {fail, fail, Outcome{"no-such-action", OutcomeStatus::failed, "", 0, 1}};
+  auto o2 = make_plan(p, next, o.state);
+  ASSERT_EQ(o2.state.backoff.size(), 1u);
+  EXPECT_EQ(o2.state.backoff.begin()->second.failures, 1);
+}
+
+TEST(PlannerApi, StatefulPlannerMatchesPureFunction) {
+  auto p = testing::load_ok(kPolicy);
+  Planner planner;
+  PlannerState st;
+  for (int i = 0; i < 10; ++i) {
+    PlanInput in;
+    in.now_ns = i * 5 * kNsPerSec;
+    in.symptoms = {flood("192.0.2.1", 0.9, in.now_ns)};
+    auto pure = make_plan(p, in, st);
+    st = pure.state;
+    auto plan = planner.plan(p, in);
+    ASSERT_EQ(plan.actions.size(), pure.plan.actions.size());
+    for (std::size_t k = 0; k < plan.actions.size(); ++k)
+      EXPECT_EQ(describe(plan.actions[k]), describe(pure.plan.actions[k]));
+  }
+  EXPECT_TRUE(planner.state() == st);
+}
+
+TEST(PlannerApi, RemovedRuleDropsItsTrackWithANote) {
+  auto p = testing::load_ok(kPolicy);
+  PlanInput in;
+  auto s = flood("192.0.2.1", 0.9, 0);
+  s.since_ns = 1;
+  in.now_ns = 10 * kNsPerSec;
+  in.symptoms = {s};
+  auto o = make_plan(p, in, {});
+  ASSERT_EQ(o.plan.actions.size(), 1u);
+  auto empty = testing::load_ok("rules: []\n");
+  in.now_ns = 15 * kNsPerSec;
+  auto o2 = make_plan(empty, in, o.state);
+  EXPECT_TRUE(o2.plan.actions.empty());
+  EXPECT_TRUE(o2.state.tracks.empty());
+  EXPECT_TRUE(o2.state.owners.empty());
+  ASSERT_EQ(o2.plan.notes.size(), 1u);
+  EXPECT_NE(o2.plan.notes[0].find("stay until their TTL"), std::string::npos);
+}
+
+TEST(ScenarioRunner, AWrongExpectationFailsWithADiff) {
+  auto p = testing::load_ok(kPolicy);
+  auto tc = testing::parse_case(R"Y(
+  - name: wrong on purpose
+    symptoms: [{kind: flood, iface: eth0, prefix: 192.0.2.1, score: 0.9, from: 0s, until: 20s}]
+    expect:
+      - {at: 5s, actions: [{action: block, prefix: 192.0.2.1}]}
+)Y");
+  auto r = check_case(p, tc);
+  EXPECT_FALSE(r.passed);
+  auto text = testing::join(r.report);
+  EXPECT_NE(text.find("- block prefix=192.0.2.1"), std::string::npos) << text;
+  EXPECT_NE(text.find("+ shadow iface=eth0 prefix=192.0.2.1"), std::string::npos) << text;
+}
+
+TEST(ScenarioRunner, StrictModeFailsOnUnexpectedActions) {
+  auto p = testing::load_ok(kPolicy);
+  auto tc = testing::parse_case(R"Y(
+  - name: strict
+    symptoms: [{kind: flood, iface: eth0, prefix: 192.0.2.1, score: 0.9, from: 0s, until: 20s}]
+    duration: 20s
+)Y");
+  auto r = check_case(p, tc);
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(testing::join(r.report).find("unexpected actions"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace reflex::plan
