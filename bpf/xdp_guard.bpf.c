@@ -86,18 +86,27 @@ struct {
 	__type(value, struct guard_counter);
 } verdicts SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__array(values, struct {
-		__uint(type, BPF_MAP_TYPE_ARRAY);
-		__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
-		__uint(max_entries, 1);
-		__uint(key_size, sizeof(__u32));
-		__uint(value_size, sizeof(struct guard_rule));
-	});
-} outer_rules SEC(".maps");
+/*
+ * Every per-generation table is an mmapable array (userspace fills it with a
+ * copy) behind a two-slot array-of-maps, one slot per generation.
+ * BPF_F_INNER_MAP lets each generation's array have its own size.
+ */
+#define GENERATIONS_OF(name, elem_size)                                       \
+	struct {                                                              \
+		__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);                     \
+		__uint(max_entries, 2);                                       \
+		__type(key, __u32);                                           \
+		__array(values, struct {                                      \
+			__uint(type, BPF_MAP_TYPE_ARRAY);                     \
+			__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);  \
+			__uint(max_entries, 1);                               \
+			__uint(key_size, sizeof(__u32));                      \
+			__uint(value_size, elem_size);                        \
+		});                                                           \
+	} name SEC(".maps")
+
+/* The compiled rules (chains), indexed by rule slot. */
+GENERATIONS_OF(outer_rules, sizeof(struct guard_rule));
 
 /*
  * Per-rule counters, indexed like the rules array. A per-CPU array would avoid
@@ -106,58 +115,14 @@ struct {
  * costs 16 MB per CPU per generation. Mmapable, so userspace reads a million
  * counters with one copy.
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__array(values, struct {
-		__uint(type, BPF_MAP_TYPE_ARRAY);
-		__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
-		__uint(max_entries, 1);
-		__uint(key_size, sizeof(__u32));
-		__uint(value_size, sizeof(struct guard_counter));
-	});
-} outer_rcnt SEC(".maps");
+GENERATIONS_OF(outer_rcnt, sizeof(struct guard_counter));
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__array(values, struct {
-		__uint(type, BPF_MAP_TYPE_ARRAY);
-		__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
-		__uint(max_entries, 1);
-		__uint(key_size, sizeof(__u32));
-		__uint(value_size, GUARD_V4_CHUNK * sizeof(__u32));
-	});
-} outer_v4t SEC(".maps");
+/* The IPv4 DIR-16-8 table, in 256-entry blocks. */
+GENERATIONS_OF(outer_v4t, GUARD_V4_CHUNK * sizeof(__u32));
 
-/* Exact-match hash tables (see guard_h4_bucket): IPv4 /32, and IPv6 of every length. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__array(values, struct {
-		__uint(type, BPF_MAP_TYPE_ARRAY);
-		__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
-		__uint(max_entries, 1);
-		__uint(key_size, sizeof(__u32));
-		__uint(value_size, sizeof(struct guard_h4_bucket));
-	});
-} outer_h4 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__array(values, struct {
-		__uint(type, BPF_MAP_TYPE_ARRAY);
-		__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
-		__uint(max_entries, 1);
-		__uint(key_size, sizeof(__u32));
-		__uint(value_size, sizeof(struct guard_h6_bucket));
-	});
-} outer_h6 SEC(".maps");
+/* Exact-match hashes (see guard_h4_bucket): IPv4 /32; IPv6 of every length and IPv4 /25../31. */
+GENERATIONS_OF(outer_h4, sizeof(struct guard_h4_bucket));
+GENERATIONS_OF(outer_h6, sizeof(struct guard_h6_bucket));
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

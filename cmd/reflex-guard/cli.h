@@ -4,6 +4,7 @@
 #include "common/result.h"
 #include "guard/guard.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,13 @@ int fail(const Error& e);
 
 // The interfaces a rule command applies to: --iface, or all guarded ones.
 Result<std::vector<std::string>> target_interfaces(const Context& ctx);
+
+// Opens the guard of every target interface, or fails without opening any.
+Result<std::vector<Guard>> open_targets(const Context& ctx);
+
+// Installs sets[i] on guards[i], printing "<iface>: describe(report)" per interface.
+int install_all(std::vector<Guard>& guards, std::vector<CompiledRuleSet> sets,
+                const std::function<std::string(const InstallReport&)>& describe);
 
 // Read-modify-swap on every target: edit gets the current rules and changes them.
 int edit_rules(const Context& ctx, const std::string& what,

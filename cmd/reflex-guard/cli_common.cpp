@@ -18,31 +18,52 @@ Result<std::vector<std::string>> target_interfaces(const Context& ctx) {
   return all;
 }
 
-int edit_rules(const Context& ctx, const std::string& what,
-               const std::function<Status(std::vector<GuardRule>&)>& edit) {
+Result<std::vector<Guard>> open_targets(const Context& ctx) {
   auto targets = target_interfaces(ctx);
-  if (!targets) return fail(targets.error());
+  if (!targets) return targets.error();
   // Open every target first: a typo in one --iface changes nothing anywhere.
   std::vector<Guard> guards;
   for (const auto& ifc : *targets) {
     auto g = Guard::open(ifc, ctx.opts);
-    if (!g) return fail(g.error());
+    if (!g) return g.error();
     guards.push_back(std::move(*g));
   }
+  return guards;
+}
+
+int install_all(std::vector<Guard>& guards, std::vector<CompiledRuleSet> sets,
+                const std::function<std::string(const InstallReport&)>& describe) {
   int rc = 0;
-  for (auto& g : guards) {
-    auto rules = g.rules();
-    if (!rules) return fail(rules.error());
-    if (auto s = edit(*rules); !s) return fail(s.error());
-    auto rep = g.replace(*rules);
+  for (std::size_t i = 0; i < guards.size(); ++i) {
+    auto rep = guards[i].install(std::move(sets[i]));
     if (!rep) {
-      rc = fail(Error(g.iface() + ": " + rep.error().what, rep.error().hint, rep.error().code));
+      const auto& e = rep.error();
+      rc = fail(Error(guards[i].iface() + ": " + e.what, e.hint, e.code));
       continue;
     }
-    std::printf("%s: %s (rule set v%llu, %zu rules)\n", g.iface().c_str(), what.c_str(),
-                static_cast<unsigned long long>(rep->version), rep->rules);
+    std::printf("%s: %s\n", guards[i].iface().c_str(), describe(*rep).c_str());
   }
   return rc;
+}
+
+int edit_rules(const Context& ctx, const std::string& what,
+               const std::function<Status(std::vector<GuardRule>&)>& edit) {
+  auto guards = open_targets(ctx);
+  if (!guards) return fail(guards.error());
+  // Edit and compile for every interface before installing on any: a rule
+  // that cannot apply somewhere changes nothing anywhere.
+  std::vector<CompiledRuleSet> sets;
+  for (auto& g : *guards) {
+    auto rules = g.rules();
+    if (!rules) return fail(rules.error());
+    if (auto s = edit(*rules); !s) return fail(Error(g.iface() + ": " + s.error().what, s.error().hint, 0));
+    auto rs = compile_rules(*rules, boottime_ns(), CompileOptions{0, ctx.opts.max_rules});
+    if (!rs) return fail(Error(g.iface() + ": " + rs.error().what, rs.error().hint, 0));
+    sets.push_back(std::move(*rs));
+  }
+  return install_all(*guards, std::move(sets), [&](const InstallReport& rep) {
+    return what + " (rule set v" + std::to_string(rep.version) + ", " + std::to_string(rep.rules) + " rules)";
+  });
 }
 
 std::string human_bytes(std::uint64_t b) {

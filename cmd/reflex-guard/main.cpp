@@ -75,30 +75,23 @@ int main(int argc, char** argv) {
   status->add_flag("--json", ctx.json);
   status->add_option("--iface", ctx.ifaces);
 
-  auto add_rule_opts = [&](CLI::App* c, bool with_l4) {
+  // Every rule command takes a prefix, --iface and an L4 narrowing; adding ones also take --ttl.
+  auto rule_command = [&](const char* name, const char* what, bool adds) {
+    auto* c = app.add_subcommand(name, what);
     c->add_option("PREFIX", prefix, "address or prefix, IPv4 or IPv6")->required();
     c->add_option("--iface", ctx.ifaces, "only on these interfaces (default: every guarded one)");
-    if (with_l4) {
-      c->add_option("--proto", proto, "narrow to an L4 protocol (tcp, udp, icmp, ...)");
-      c->add_option("--port", port, "narrow to a destination port");
-    }
+    c->add_option("--proto", proto, "narrow to an L4 protocol (tcp, udp, icmp, ...)");
+    c->add_option("--port", port, "narrow to a destination port");
+    if (adds) c->add_option("--ttl", ttl, "expire after this long (600, 10m, 2h); enforced by the datapath");
+    return c;
   };
-  auto* block = app.add_subcommand("block", "drop packets from PREFIX");
-  add_rule_opts(block, true);
-  block->add_option("--ttl", ttl, "expire after this long (600, 10m, 2h); enforced by the datapath");
-  auto* allow = app.add_subcommand("allow", "always pass packets from PREFIX (wins over every other rule)");
-  add_rule_opts(allow, true);
-  allow->add_option("--ttl", ttl, "expire after this long");
-  auto* limit = app.add_subcommand("limit", "rate-limit each source address in PREFIX");
-  add_rule_opts(limit, true);
+  auto* block = rule_command("block", "drop packets from PREFIX", true);
+  auto* allow = rule_command("allow", "always pass packets from PREFIX (wins over every other rule)", true);
+  auto* limit = rule_command("limit", "rate-limit each source address in PREFIX", true);
   limit->add_option("--pps", pps, "packets per second per source")->required();
   limit->add_option("--burst", burst, "bucket depth in packets (default pps/10)");
-  limit->add_option("--ttl", ttl, "expire after this long");
-  auto* shadow = app.add_subcommand("shadow", "count what dropping PREFIX would drop, drop nothing");
-  add_rule_opts(shadow, true);
-  shadow->add_option("--ttl", ttl, "expire after this long");
-  auto* unblock = app.add_subcommand("unblock", "remove the rules for PREFIX (all of them unless --proto/--port)");
-  add_rule_opts(unblock, true);
+  auto* shadow = rule_command("shadow", "count what dropping PREFIX would drop, drop nothing", true);
+  auto* unblock = rule_command("unblock", "remove the rules for PREFIX (all of them unless --proto/--port)", false);
 
   auto* rules = app.add_subcommand("rules", "list rules with their counters (the output is a valid rules file)");
   rules->add_flag("--json", ctx.json);

@@ -30,28 +30,18 @@ int cmd_unload(const Context& ctx, const std::string& iface) {
 int cmd_replace(const Context& ctx, const std::string& file) {
   auto rules = read_rules_file(file, boottime_ns());
   if (!rules) return fail(rules.error());
-  auto targets = target_interfaces(ctx);
-  if (!targets) return fail(targets.error());
-  std::vector<Guard> guards;
-  for (const auto& ifc : *targets) {
-    auto g = Guard::open(ifc, ctx.opts);
-    if (!g) return fail(g.error());
-    guards.push_back(std::move(*g));
-  }
+  auto guards = open_targets(ctx);
+  if (!guards) return fail(guards.error());
   // Compile once; a rule set that does not compile changes nothing anywhere.
   auto compiled = compile_rules(*rules, boottime_ns(), CompileOptions{0, ctx.opts.max_rules});
   if (!compiled) return fail(compiled.error());
-  int rc = 0;
-  for (auto& g : guards) {
-    auto rep = g.install(*compiled);
-    if (!rep) {
-      rc = fail(Error(g.iface() + ": " + rep.error().what, rep.error().hint, rep.error().code));
-      continue;
-    }
-    std::printf("%s: replaced rule set from %s: v%llu, %zu rules, swapped in %.1f ms\n", g.iface().c_str(),
-                file.c_str(), static_cast<unsigned long long>(rep->version), rep->rules, rep->install_ms);
-  }
-  return rc;
+  std::vector<CompiledRuleSet> sets(guards->size(), *compiled);
+  return install_all(*guards, std::move(sets), [&](const InstallReport& rep) {
+    char buf[160];
+    std::snprintf(buf, sizeof(buf), "replaced rule set from %s: v%llu, %zu rules, swapped in %.1f ms", file.c_str(),
+                  static_cast<unsigned long long>(rep.version), rep.rules, rep.install_ms);
+    return std::string(buf);
+  });
 }
 
 int cmd_rules(const Context& ctx) {

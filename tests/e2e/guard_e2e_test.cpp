@@ -242,16 +242,25 @@ TEST_F(GuardTraffic, AtomicReplaceOf100kRulesUnderTraffic) {
   std::printf("%zu packets per source across %d swaps of 100k rules\n", sent_each, swaps);
 }
 
-class GuardLadder : public GuardE2E {};
+// An ifb device in b (no native XDP), whose guard is unloaded when it goes.
+class GuardLadder : public GuardE2E {
+ protected:
+  void SetUp() override {
+    GuardE2E::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    ifb_ = sim::unique_name("rfxifb");
+    ASSERT_TRUE(b_->ip({"link", "add", ifb_, "type", "ifb"}));
+    ASSERT_TRUE(b_->ip({"link", "set", ifb_, "up"}));
+  }
+  void TearDown() override {
+    if (!ifb_.empty()) (void)guard::Guard::unload(ifb_, guard::GuardOptions{test_pin_root()});
+    GuardE2E::TearDown();
+  }
+  std::string ifb_;
+};
 
 TEST_F(GuardLadder, StepsDownToGenericWhenNativeIsRefused) {
-  const std::string ifb = sim::unique_name("rfxifb");
-  ASSERT_TRUE(b_->ip({"link", "add", ifb, "type", "ifb"}));
-  ASSERT_TRUE(b_->ip({"link", "set", ifb, "up"}));
-  struct Unload {
-    std::string ifc;
-    ~Unload() { (void)guard::Guard::unload(ifc, guard::GuardOptions{test_pin_root()}); }
-  } unload{ifb};
+  const std::string& ifb = ifb_;
 
   auto native = cli_b({"load", ifb, "--mode", "native"});
   EXPECT_NE(native.exit_code, 0);
@@ -267,13 +276,7 @@ TEST_F(GuardLadder, StepsDownToGenericWhenNativeIsRefused) {
 }
 
 TEST_F(GuardLadder, FallsToTcWhenXdpIsTakenAndLeavesTheOtherProgramAlone) {
-  const std::string ifb = sim::unique_name("rfxifb");
-  ASSERT_TRUE(b_->ip({"link", "add", ifb, "type", "ifb"}));
-  ASSERT_TRUE(b_->ip({"link", "set", ifb, "up"}));
-  struct Unload {
-    std::string ifc;
-    ~Unload() { (void)guard::Guard::unload(ifc, guard::GuardOptions{test_pin_root()}); }
-  } unload{ifb};
+  const std::string& ifb = ifb_;
   // Somebody else's XDP program, attached the old way (netlink, no link).
   struct D {
     void operator()(xdp_baseline* s) const { xdp_baseline__destroy(s); }

@@ -5,6 +5,7 @@
 #include "guard/classify.h"
 #include "guard/compiler.h"
 #include "guard/rule_text.h"
+#include "tests/support/random_guard.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -203,49 +204,14 @@ TEST(Compiler, DirTableStaysBoundedForLongPrefixes) {
 // Random rule sets against random packets: the compiled tables must agree
 // with the brute-force semantics everywhere.
 TEST(Compiler, RandomRuleSetsAgreeWithTheSemantics) {
-  std::mt19937_64 rng(12345);
+  reflex::testing::RandomGuardInputs gen(12345, {.expiry_around_ns = kNow});
   for (int round = 0; round < 40; ++round) {
-    std::vector<GuardRule> rules;
-    std::set<RuleKey> keys;
-    int n = 1 + static_cast<int>(rng() % 60);
-    // A small address space so rules overlap a lot.
-    auto v4 = [&] { return 0x0a000000u | static_cast<std::uint32_t>(rng() % 4096); };
-    for (int i = 0; i < n; ++i) {
-      GuardRule r;
-      if (rng() % 4 == 0) {
-        r.prefix.family = 6;
-        r.prefix.addr = {0x20, 0x01, 0x0d, 0xb8};
-        r.prefix.addr[15] = static_cast<std::uint8_t>(rng());
-        r.prefix.addr[14] = static_cast<std::uint8_t>(rng() % 4);
-        r.prefix.len = static_cast<std::uint8_t>(104 + rng() % 25);
-        mask_prefix(r.prefix);
-      } else {
-        r.prefix = Prefix::v4(v4(), static_cast<std::uint8_t>(18 + rng() % 15));
-      }
-      r.action = static_cast<RuleAction>(1 + rng() % 4);
-      if (r.action == RuleAction::rate_limit) r.pps = 100;
-      if (rng() % 3 == 0) r.l4.proto = rng() % 2 ? IPPROTO_TCP : IPPROTO_UDP;
-      if (rng() % 4 == 0) r.l4.port = static_cast<std::uint16_t>(1 + rng() % 3);
-      if (rng() % 5 == 0) r.expires_ns = kNow + (rng() % 2 ? 1 : -1) * 1'000'000'000ll;
-      if (!keys.insert(r.key()).second) continue;
-      rules.push_back(r);
-    }
+    auto rules = gen.rules(1 + gen.rng()() % 60);
     auto rs = compile_rules(rules, kNow - 2'000'000'000ull);  // keep the soon-expired ones in the tables
     ASSERT_TRUE(rs) << rs.error().message();
     Classifier cl(*rs);
     for (int k = 0; k < 400; ++k) {
-      PacketFacts p;
-      if (rng() % 4 == 0) {
-        p.family = 6;
-        p.saddr = {0x20, 0x01, 0x0d, 0xb8};
-        p.saddr[15] = static_cast<std::uint8_t>(rng());
-        p.saddr[14] = static_cast<std::uint8_t>(rng() % 4);
-      } else {
-        std::uint32_t a = htonl(v4());
-        std::memcpy(p.saddr.data(), &a, 4);
-      }
-      p.proto = rng() % 2 ? IPPROTO_TCP : IPPROTO_UDP;
-      if (rng() % 5) p.dport = static_cast<std::uint16_t>(1 + rng() % 3);
+      auto p = gen.packet();
       ASSERT_EQ(cl.classify(p, kNow).reason, brute_force(rules, p, kNow)) << "round " << round << " packet " << k;
     }
   }
