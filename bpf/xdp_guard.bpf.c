@@ -431,6 +431,8 @@ static __always_inline __u64 now_ns(__u64 *now)
 
 static __always_inline int rule_matches(const struct guard_rule *r, const struct pkt *p, __u64 *now)
 {
+	if (r->action == GUARD_ACT_NONE) /* removed in place: the walk goes on to covering rules */
+		return 0;
 	if ((r->flags & GUARD_RF_PROTO) && r->proto != p->proto)
 		return 0;
 	if ((r->flags & GUARD_RF_PORT) && (!p->l4_known || r->port != p->dport))

@@ -36,7 +36,7 @@ enum guard_fact {
 };
 
 enum guard_action {
-	GUARD_ACT_NONE = 0,
+	GUARD_ACT_NONE = 0, /* slot 0, and rules removed in place: never matches */
 	GUARD_ACT_DROP = 1,
 	GUARD_ACT_ALLOW = 2,
 	GUARD_ACT_RATE_LIMIT = 3,
@@ -164,7 +164,7 @@ struct guard_gen_meta {
 	__u8 v6_lens[GUARD_V6_LENS_CAP]; /* distinct lengths, longest first */
 	__u32 v4_long_nlens; /* distinct IPv4 lengths /25../31 in v4_long_lens */
 	__u8 v4_long_lens[8]; /* longest first */
-	__u32 pad1;
+	__u32 n_disabled; /* entries removed in place (action NONE) since the build */
 };
 
 /*

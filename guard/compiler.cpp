@@ -67,7 +67,9 @@ struct Node {
   std::uint32_t depth = 0;  // entries on the chain from this node's head
 };
 
-guard_rule make_entry(const GuardRule& r) {
+}  // namespace
+
+guard_rule make_rule_entry(const GuardRule& r) {
   guard_rule e{};
   e.uid = rule_uid(r.key());
   e.action = static_cast<std::uint8_t>(r.action);
@@ -92,6 +94,8 @@ guard_rule make_entry(const GuardRule& r) {
   }
   return e;
 }
+
+namespace {
 
 class DirTable {
  public:
@@ -130,11 +134,14 @@ class DirTable {
   std::uint32_t next_chunk_ = 0;
 };
 
+// Small tables still leave room for rules added in place (Guard::upsert).
+constexpr std::size_t kMinBuckets = 64;
+
 // Open addressing over buckets of Slots; grows until every key sits within
 // GUARD_MAX_PROBE buckets of home (at load <= 1/2 that takes one try).
 template <class Bucket, int Slots, class HashFn, class PutFn>
 Result<std::vector<Bucket>> build_buckets(std::size_t n, HashFn hash, PutFn put) {
-  std::size_t buckets = std::bit_ceil(std::max<std::size_t>(1, (2 * n + Slots - 1) / Slots));
+  std::size_t buckets = std::bit_ceil(std::max<std::size_t>(kMinBuckets, (2 * n + Slots - 1) / Slots));
   for (int attempt = 0; attempt < 8; ++attempt, buckets *= 2) {
     if (buckets > (1u << 28)) break;
     std::vector<Bucket> t(buckets);
@@ -187,6 +194,37 @@ std::uint32_t h6_find(std::span<const guard_h6_bucket> t, std::uint32_t seed, co
   return 0;
 }
 
+std::uint32_t v4_prefix_head(std::span<const std::uint32_t> table, std::span<const guard_h6_bucket> h6,
+                             const guard_gen_meta& meta, std::uint32_t a) {
+  if (table.empty()) return 0;
+  std::uint32_t v = table[a >> 16];
+  if (v & GUARD_V4_CHUNK_BIT) v = table[GUARD_V4_L1_SIZE + (v & GUARD_V4_HEAD_MASK) * GUARD_V4_CHUNK + ((a >> 8) & 0xff)];
+  if (v & GUARD_V4_LONG_BIT) {
+    for (std::uint32_t i = 0; i < meta.v4_long_nlens; ++i) {
+      unsigned len = meta.v4_long_lens[i];
+      std::uint32_t w[4] = {htonl(a & (~0u << (32 - len))), 0, 0, 0};
+      if (std::uint32_t h = h6_find(h6, meta.seed, w, GUARD_V4_PLEN_BASE + len)) return h;
+    }
+  }
+  return v & GUARD_V4_HEAD_MASK;
+}
+
+std::uint32_t v6_prefix_head(std::span<const guard_h6_bucket> h6, const guard_gen_meta& meta,
+                             const std::array<std::uint8_t, 16>& addr, unsigned below_len) {
+  for (std::uint32_t i = 0; i < meta.v6_nlens; ++i) {
+    Prefix pf;
+    pf.family = 6;
+    pf.len = meta.v6_lens[i];
+    if (pf.len >= below_len) continue;
+    pf.addr = addr;
+    mask_prefix(pf);
+    std::uint32_t w[4];
+    std::memcpy(w, pf.addr.data(), 16);
+    if (std::uint32_t h = h6_find(h6, meta.seed, w, pf.len)) return h;
+  }
+  return 0;
+}
+
 Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> input, std::uint64_t now_ns,
                                       const CompileOptions& opts) {
   CompiledRuleSet out;
@@ -219,7 +257,7 @@ Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> input, std::uin
   for (const Item& it : items) {
     if (nodes.empty() || !nodes.back().item->same_prefix(it))
       nodes.push_back(Node{&it, static_cast<std::uint32_t>(out.rules.size())});
-    out.rules.push_back(make_entry(*it.rule));
+    out.rules.push_back(make_rule_entry(*it.rule));
     ++nodes.back().count;
   }
 
@@ -266,7 +304,8 @@ Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> input, std::uin
   if (seed == 0) seed = std::random_device{}() | 1;
   out.meta.seed = seed;
   auto v4_addr = [](const Node* n) { return static_cast<std::uint32_t>(n->item->hi >> 32); };
-  if (!v4_exact.empty()) {
+  {
+    // Always present, even empty: host rules can then be added in place.
     auto t = build_buckets<guard_h4_bucket, GUARD_H4_SLOTS>(
         v4_exact.size(), [&](std::size_t k) { return guard_hash_v4(htonl(v4_addr(v4_exact[k])), seed); },
         [&](guard_h4_bucket& b, int slot, std::size_t k) {

@@ -14,6 +14,7 @@
 #include "common/result.h"
 #include "guard/rule.h"
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -22,7 +23,7 @@ namespace reflex::guard {
 
 struct CompiledRuleSet {
   std::vector<guard_rule> rules;           // slot 0 is reserved ("no rule")
-  std::vector<guard_h4_bucket> h4;         // empty when there is no IPv4 /32
+  std::vector<guard_h4_bucket> h4;         // IPv4 /32 hash, at least 64 buckets (room for in-place adds)
   std::vector<std::uint32_t> v4_table;     // empty when there is no IPv4 prefix < /32
   std::vector<guard_h6_bucket> h6;         // empty when there is no IPv6 rule
   guard_gen_meta meta{};
@@ -50,9 +51,19 @@ std::vector<GuardRule> rules_from_entries(std::span<const guard_rule> entries);
 // A rule array entry back to its rule.
 GuardRule rule_from_entry(const guard_rule& e);
 
-// Hash probes, shared by the compiler's reference classifier and tests; they
-// mirror h4_lookup()/h6_lookup() in the BPF program.
+// The rules-array entry for one rule, unlinked (next = 0, no ALLOW_AFTER).
+guard_rule make_rule_entry(const GuardRule& r);
+
+// Lookups that mirror the BPF program, over tables in memory (compiled, or
+// mmapped from the kernel). Used by the reference classifier and by
+// in-place rule changes.
 std::uint32_t h4_find(std::span<const guard_h4_bucket> t, std::uint32_t seed, std::uint32_t addr_be);
 std::uint32_t h6_find(std::span<const guard_h6_bucket> t, std::uint32_t seed, const std::uint32_t* w, std::uint32_t plen);
+// Head of the longest IPv4 prefix below /32 covering addr (DIR table, then long prefixes).
+std::uint32_t v4_prefix_head(std::span<const std::uint32_t> table, std::span<const guard_h6_bucket> h6,
+                             const guard_gen_meta& meta, std::uint32_t addr_host);
+// Head of the longest IPv6 prefix covering addr, lengths below min_len_excl only if set.
+std::uint32_t v6_prefix_head(std::span<const guard_h6_bucket> h6, const guard_gen_meta& meta,
+                             const std::array<std::uint8_t, 16>& addr, unsigned below_len = 129);
 
 }  // namespace reflex::guard

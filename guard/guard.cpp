@@ -71,11 +71,13 @@ struct PinRollback {
 };
 
 template <class T>
-Result<std::pair<Fd, MapMemory>> build_array(const char* name, const T* data, std::size_t n) {
-  auto fd = create_map(BPF_MAP_TYPE_ARRAY, name, sizeof(std::uint32_t), sizeof(T), static_cast<std::uint32_t>(n),
+Result<std::pair<Fd, MapMemory>> build_array(const char* name, const T* data, std::size_t n,
+                                             std::size_t capacity = 0) {
+  capacity = std::max(capacity, n);
+  auto fd = create_map(BPF_MAP_TYPE_ARRAY, name, sizeof(std::uint32_t), sizeof(T), static_cast<std::uint32_t>(capacity),
                        BPF_F_INNER_MAP | BPF_F_MMAPABLE);
   if (!fd) return fd.error();
-  auto mem = MapMemory::map(fd->get(), n * sizeof(T), true, name);
+  auto mem = MapMemory::map(fd->get(), capacity * sizeof(T), true, name);
   if (!mem) return mem.error();
   if (data) std::memcpy(mem->as<T>(), data, n * sizeof(T));
   return std::make_pair(std::move(*fd), std::move(*mem));
@@ -361,9 +363,11 @@ Result<InstallReport> Guard::install(CompiledRuleSet rs) {
   std::size_t n = rs.rules.size();
 
   // Build the whole next generation off to the side.
-  auto rules = build_array("rules", rs.rules.data(), n);
+  // Spare slots let single host rules be added in place (see upsert()).
+  std::size_t capacity = n + std::max<std::size_t>(64, n / 8);
+  auto rules = build_array("rules", rs.rules.data(), n, capacity);
   if (!rules) return rules.error();
-  auto rcnt = build_array<guard_counter>("rcnt", nullptr, n);
+  auto rcnt = build_array<guard_counter>("rcnt", nullptr, n, capacity);
   if (!rcnt) return rcnt.error();
   Fd h4, v4t, h6;
   if (!rs.h4.empty()) {
@@ -401,7 +405,8 @@ Result<InstallReport> Guard::install(CompiledRuleSet rs) {
       if (orules && ocnt) {
         std::unordered_map<std::uint32_t, std::uint32_t> hot;  // uid -> old index, rules that counted something
         for (std::uint32_t i = 1; i < info->max_entries; ++i)
-          if (ocnt->as<guard_counter>()[i].packets) hot.emplace(orules->as<guard_rule>()[i].uid, i);
+          if (ocnt->as<guard_counter>()[i].packets && orules->as<guard_rule>()[i].action != GUARD_ACT_NONE)
+            hot.emplace(orules->as<guard_rule>()[i].uid, i);
         if (!hot.empty()) {
           for (std::uint32_t i = 1; i < n; ++i)
             if (auto it = hot.find(rs.rules[i].uid); it != hot.end()) {

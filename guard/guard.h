@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -33,6 +34,13 @@ struct InstallReport {
   std::size_t rules = 0;            // rules in force after the swap
   std::size_t expired_dropped = 0;  // expired rules garbage-collected
   double compile_ms = 0, install_ms = 0;
+};
+
+struct UpdateReport {
+  bool in_place = false;  // changed the live tables; false: a whole-set swap
+  std::uint64_t version = 0;
+  std::size_t changed = 0;  // rules added, replaced or removed
+  double ms = 0;
 };
 
 struct RuleStat {
@@ -76,6 +84,18 @@ class Guard {
   Result<InstallReport> replace(std::span<const GuardRule> rules);
   Result<InstallReport> install(CompiledRuleSet compiled);
 
+  // One rule, added or replacing the rule with the same key. A host rule
+  // (/32, /128) on an address with no rule yet goes straight into the live
+  // tables: one entry written into a spare slot, then published by one store
+  // into the exact-match hash. Anything else is a read-modify-swap.
+  Result<UpdateReport> upsert(const GuardRule& rule);
+  // Removes every rule `match` accepts, in place: each entry is switched off
+  // with one store and the walk passes over it to the covering rules. The
+  // next whole-set swap reclaims the slots.
+  Result<UpdateReport> remove(const std::function<bool(const GuardRule&)>& match);
+  std::size_t count_matching(const std::function<bool(const GuardRule&)>& match) const;
+  std::size_t rule_count() const;  // rules in force, as of the last change
+
   Result<std::vector<GuardRule>> rules() const;
   Result<std::vector<RuleStat>> rule_stats() const;
   Result<VerdictCounters> verdicts() const;
@@ -110,6 +130,7 @@ class Guard {
   Status open_all(const std::string& dir);
   Status pin_link(const Fd& link);
   Result<std::vector<guard_rule>> active_entries() const;
+  Result<bool> try_add_in_place(const GuardRule& rule);
   Status lock();
 
   std::string iface_;

@@ -29,9 +29,10 @@ Result<std::vector<Guard>> open_targets(const Context& ctx);
 int install_all(std::vector<Guard>& guards, std::vector<CompiledRuleSet> sets,
                 const std::function<std::string(const InstallReport&)>& describe);
 
-// Read-modify-swap on every target: edit gets the current rules and changes them.
-int edit_rules(const Context& ctx, const std::string& what,
-               const std::function<Status(std::vector<GuardRule>&)>& edit);
+// Applies one change to every target interface, after `check` passed on all
+// of them (so a change that cannot apply somewhere changes nothing anywhere).
+int apply_each(const Context& ctx, const std::function<Result<UpdateReport>(Guard&)>& change, const std::string& what,
+               const std::function<Status(const Guard&)>& check = {});
 
 std::string human_bytes(std::uint64_t b);
 std::string human_count(std::uint64_t n);

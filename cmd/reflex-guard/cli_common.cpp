@@ -46,24 +46,26 @@ int install_all(std::vector<Guard>& guards, std::vector<CompiledRuleSet> sets,
   return rc;
 }
 
-int edit_rules(const Context& ctx, const std::string& what,
-               const std::function<Status(std::vector<GuardRule>&)>& edit) {
+int apply_each(const Context& ctx, const std::function<Result<UpdateReport>(Guard&)>& change, const std::string& what,
+               const std::function<Status(const Guard&)>& check) {
   auto guards = open_targets(ctx);
   if (!guards) return fail(guards.error());
-  // Edit and compile for every interface before installing on any: a rule
-  // that cannot apply somewhere changes nothing anywhere.
-  std::vector<CompiledRuleSet> sets;
+  if (check)
+    for (const auto& g : *guards)
+      if (auto s = check(g); !s) return fail(s.error());
+  int rc = 0;
   for (auto& g : *guards) {
-    auto rules = g.rules();
-    if (!rules) return fail(rules.error());
-    if (auto s = edit(*rules); !s) return fail(Error(g.iface() + ": " + s.error().what, s.error().hint, 0));
-    auto rs = compile_rules(*rules, boottime_ns(), CompileOptions{0, ctx.opts.max_rules});
-    if (!rs) return fail(Error(g.iface() + ": " + rs.error().what, rs.error().hint, 0));
-    sets.push_back(std::move(*rs));
+    auto rep = change(g);
+    if (!rep) {
+      const auto& e = rep.error();
+      rc = fail(Error(g.iface() + ": " + e.what, e.hint, e.code));
+      continue;
+    }
+    std::printf("%s: %s (rule set v%llu, %zu rules, %s in %.1f ms)\n", g.iface().c_str(), what.c_str(),
+                static_cast<unsigned long long>(rep->version), g.rule_count(), rep->in_place ? "in place" : "swapped",
+                rep->ms);
   }
-  return install_all(*guards, std::move(sets), [&](const InstallReport& rep) {
-    return what + " (rule set v" + std::to_string(rep.version) + ", " + std::to_string(rep.rules) + " rules)";
-  });
+  return rc;
 }
 
 std::string human_bytes(std::uint64_t b) {

@@ -133,15 +133,7 @@ int main(int argc, char** argv) {
     if (!*sub) continue;
     auto rule = rule_from_flags(prefix, action, proto, port, ttl, pps, burst);
     if (!rule) return fail(rule.error());
-    return edit_rules(ctx, format_rule(*rule, boottime_ns()), [&](std::vector<GuardRule>& rs) {
-      for (auto& r : rs)
-        if (r.key() == rule->key()) {
-          r = *rule;
-          return ok();
-        }
-      rs.push_back(*rule);
-      return ok();
-    });
+    return apply_each(ctx, [&](Guard& g) { return g.upsert(*rule); }, format_rule(*rule, boottime_ns()));
   }
   if (*unblock) {
     auto p = Prefix::parse(prefix);
@@ -151,15 +143,15 @@ int main(int argc, char** argv) {
       want_proto = parse_proto(proto);
       if (!want_proto) return fail(make_error("unknown protocol '" + proto + "'", "use tcp, udp, icmp or 0-255"));
     }
-    return edit_rules(ctx, "removed rules for " + p->to_string(), [&](std::vector<GuardRule>& rs) -> Status {
-      auto before = rs.size();
-      std::erase_if(rs, [&](const GuardRule& r) {
-        return r.prefix == *p && (!want_proto || r.l4.proto == want_proto) && (!port || r.l4.port == port);
-      });
-      if (rs.size() == before)
-        return make_error("no rule for " + p->to_string() + " matches", "see `reflex-guard rules`");
-      return ok();
-    });
+    auto match = [&](const GuardRule& r) {
+      return r.prefix == *p && (!want_proto || r.l4.proto == want_proto) && (!port || r.l4.port == port);
+    };
+    return apply_each(
+        ctx, [&](Guard& g) { return g.remove(match); }, "removed rules for " + p->to_string(),
+        [&](const Guard& g) -> Status {
+          if (g.count_matching(match)) return ok();
+          return make_error(g.iface() + ": no rule for " + p->to_string() + " matches", "see `reflex-guard rules`");
+        });
   }
   return 0;
 }

@@ -24,7 +24,7 @@ int cmd_status(const Context& ctx) {
     auto link = g->link();
     bool attached = link && link->attached;
     const auto& meta = g->active_meta();
-    std::uint32_t rules = meta.n_rules ? meta.n_rules - 1 : 0;
+    std::size_t rules = g->rule_count();
     double age_s = meta.installed_ns && now > meta.installed_ns ? (now - meta.installed_ns) / 1e9 : 0;
     const auto& c = g->ctl();
     if (ctx.json) {
@@ -49,7 +49,7 @@ int cmd_status(const Context& ctx) {
       });
       continue;
     }
-    std::printf("%s  mode %s%s  rules %u (v%llu, %.0fs ago)  events 1/%u\n", ifc.c_str(),
+    std::printf("%s  mode %s%s  rules %zu (v%llu, %.0fs ago)  events 1/%u\n", ifc.c_str(),
                 std::string(reflex::to_string(g->mode())).c_str(),
                 attached ? "" : " (DETACHED: interface gone or link removed; run reflex-guard load again)", rules,
                 static_cast<unsigned long long>(meta.version), age_s, c.sample_n);
