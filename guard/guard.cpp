@@ -336,7 +336,9 @@ Status Guard::unload(const std::string& iface, const GuardOptions& opts) {
       if (auto s = detach_link(link->get()); !s) return s;
     }
   }
-  return remove_pin_dir(dir);
+  if (auto s = remove_pin_dir(dir); !s) return s;
+  ::rmdir(opts.pin_root.c_str());  // the last guard takes the (then empty) root with it
+  return ok();
 }
 
 const guard_gen_meta& Guard::active_meta() const {
