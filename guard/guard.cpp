@@ -94,9 +94,14 @@ std::string Guard::pin_dir() const { return pin_root_ + "/" + iface_; }
 Status Guard::check_bpffs(const GuardOptions& opts) {
   fs::path root(opts.pin_root);
   fs::path mount = root.parent_path();
-  if (!is_bpffs(mount.string()) && !is_bpffs(root.string()))
-    return make_error("bpffs is not mounted at " + mount.string(), "mount it: mount -t bpf bpf " + mount.string());
-  return ok();
+  if (is_bpffs(mount.string()) || is_bpffs(root.string())) return ok();
+  // `ip netns exec` gives the command a mount namespace with a fresh /sys and
+  // no bpffs; mounting one there would pin into a throwaway instance.
+  std::error_code ec;
+  if (fs::read_symlink("/proc/self/ns/mnt", ec) != fs::read_symlink("/proc/1/ns/mnt", ec))
+    return make_error("bpffs is not mounted at " + mount.string() + " in this mount namespace",
+                      "`ip netns exec` hides it: run `reflex-guard --netns NAME ...` instead");
+  return make_error("bpffs is not mounted at " + mount.string(), "mount it: mount -t bpf bpf " + mount.string());
 }
 
 std::vector<std::string> Guard::guarded_interfaces(const GuardOptions& opts) {

@@ -367,6 +367,11 @@ TEST_F(GuardBadInput, OneClearLineAndNothingChanges) {
   auto nofs = sim::run_command({REFLEX_GUARD_BIN, "--pin-root", "/tmp/reflex-nobpffs/reflex", "status"});
   ASSERT_FALSE(nofs);
   EXPECT_NE(nofs.error().what.find("bpffs is not mounted at /tmp/reflex-nobpffs"), std::string::npos);
+  // Under `ip netns exec` (a fresh /sys without bpffs) the hint points at --netns.
+  auto hidden = sim::run_command({"ip", "netns", "exec", b_->name(), REFLEX_GUARD_BIN, "status"});
+  ASSERT_FALSE(hidden);
+  EXPECT_NE(hidden.error().what.find("run `reflex-guard --netns NAME ...` instead"), std::string::npos)
+      << hidden.error().what;
 }
 
 TEST_F(GuardBadInput, EventsStreamSampledDrops) {
