@@ -9,6 +9,7 @@
 #include "analyze/context_novelty.h"
 #include "analyze/ewm.h"
 #include "analyze/return_period.h"
+#include "analyze/seasonal_residual.h"
 #include "analyze/tail_rate.h"
 #include "analyze/value_range.h"
 
@@ -42,11 +43,9 @@ class SeriesDetector {
   Ewm diff_;         // long baseline of first differences
   EwMean var_short_; // short mean of squared deviation
   Ewm log_var_;      // long baseline of log(short var / long var)
-  Ewm season_res_;   // long baseline of the seasonal residual
+  SeasonalResidual season_;  // time of day
   EwMean season_short_;  // short mean of the seasonal residual
   Ewm season_short_dev_; // long baseline of that short mean
-  std::vector<double> season_mean_;
-  std::vector<std::uint32_t> season_visits_;
   double prev_ = 0;
   std::array<double, kComponents> z_{};
   std::array<double, kComponents> record_{};
@@ -54,10 +53,7 @@ class SeriesDetector {
   std::array<ReturnPeriod, kComponents> rp_{};
   std::array<TailRate, kComponents> tail_;
   ReturnPeriod fused_rp_;
-  ReturnPeriod calib_rp_;
   ValueRange range_;
-  ValueRange short_range_;
-  ValueRange diff_range_;
   ContextNovelty ctx_;
   AnomalyLikelihood ctx_like_;
   double out_peak_ = 0;
