@@ -15,7 +15,9 @@ struct DetectorParams {
   double alpha_var = 0.02;      // short spread, for variance changes
   double clip_z = 10.0;         // baseline updates winsorised at this many sigmas
   // Component weights: point deviation, short-mean shift, first difference,
-  // variance ratio, time-of-day (seasonal) residual.
+  // variance ratio, time-of-day (seasonal) residual. A weight also scales the
+  // deviation before its return period (levels start at 2), so a component at
+  // weight w only counts from |z| >= 2 / w.
   // The first difference is measured and kept at weight 0: the value-range
   // record below catches the spikes it used to, without its false alarms.
   double w_point = 0.25, w_short = 0.5, w_diff = 0, w_var = 1.0, w_seas = 1.5;
@@ -25,6 +27,9 @@ struct DetectorParams {
   int season_jitter = 0;        // neighbouring bins also accepted as the expectation
   double w_seas_short = 0;      // short mean of the seasonal residual
   double alpha_season_short = 0.1;
+  // A slower mean (~200 rows) against the baseline: shifts sustained for hours
+  // to days (a holiday's low traffic, a machine cooling over a day).
+  double w_mid = 1, alpha_mid = 0.005;
 
   // Novelty of each component's deviation: 1 = return period (default),
   // 2 = forgetting tail rate, 3 = return period of the largest component,
@@ -48,7 +53,7 @@ struct DetectorParams {
   // Alert suppression: after a row at or above suppress_min (raw), the next
   // suppress_rows rows are scaled by suppress_factor.
   int suppress_rows = 80;
-  double suppress_min = 0.4;
+  double suppress_min = 0.3;
   double suppress_factor = 0.2;
 
   // Added to the fused surprise (log10 units) when a value is a new all-time

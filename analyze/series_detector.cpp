@@ -18,6 +18,8 @@ SeriesDetector::SeriesDetector(const DetectorParams& p)
       level_(p.alpha_long),
       short_(p.alpha_short),
       short_dev_(p.alpha_long),
+      mid_(p.alpha_mid),
+      mid_dev_(p.alpha_long),
       diff_(p.alpha_long),
       var_short_(p.alpha_var),
       log_var_(p.alpha_long),
@@ -43,6 +45,12 @@ double SeriesDetector::update(double t, double x) {
   const double dev = short_.mean() - level_.mean();
   const double z_short = first ? 0.0 : short_dev_.z(dev, fl);
 
+  // A slower mean: a shift sustained over hundreds of rows, whose smoothed
+  // level stands out although no single row or short run does.
+  mid_.update(x);
+  const double dev_mid = mid_.mean() - level_.mean();
+  const double z_mid = first ? 0.0 : mid_dev_.z(dev_mid, fl);
+
   const double d = first ? 0.0 : x - prev_;
   const double z_diff = n_ < 3 ? 0.0 : diff_.z(d, fl);
 
@@ -62,8 +70,9 @@ double SeriesDetector::update(double t, double x) {
     z_seas_short = season_short_dev_.z(season_short_.mean(), fl);
   }
 
-  z_ = {z_point, z_short, z_diff, z_var, z_seas, z_seas_short};
-  const std::array<double, kComponents> w{p_.w_point, p_.w_short, p_.w_diff, p_.w_var, p_.w_seas, p_.w_seas_short};
+  z_ = {z_point, z_short, z_diff, z_var, z_seas, z_seas_short, z_mid};
+  const std::array<double, kComponents> w{p_.w_point, p_.w_short,      p_.w_diff, p_.w_var,
+                                          p_.w_seas,  p_.w_seas_short, p_.w_mid};
 
   double raw = 0;
   const bool live = n_ > static_cast<std::uint64_t>(p_.warmup);
@@ -126,6 +135,7 @@ double SeriesDetector::update(double t, double x) {
   level_.update(first ? x : level_.mean() + clip(z_point, c) * sd);
   if (!first) {
     short_dev_.update(short_dev_.mean() + clip(z_short, c) * std::max(short_dev_.stddev(), fl));
+    mid_dev_.update(mid_dev_.mean() + clip(z_mid, c) * std::max(mid_dev_.stddev(), fl));
     if (n_ >= 2) diff_.update(n_ < 3 ? d : diff_.mean() + clip(z_diff, c) * std::max(diff_.stddev(), fl));
     log_var_.update(lv);
   }

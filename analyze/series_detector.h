@@ -21,8 +21,8 @@ namespace reflex::analyze {
 
 class SeriesDetector {
  public:
-  static constexpr int kComponents = 6;
-  enum Component { kPoint = 0, kShort, kDiff, kVar, kSeason, kSeasonShort };
+  static constexpr int kComponents = 7;
+  enum Component { kPoint = 0, kShort, kDiff, kVar, kSeason, kSeasonShort, kMid };
 
   explicit SeriesDetector(const DetectorParams& p = {});
 
@@ -40,6 +40,8 @@ class SeriesDetector {
   Ewm level_;        // long baseline of the value
   EwMean short_;     // short mean of the value
   Ewm short_dev_;    // long baseline of (short mean - level)
+  EwMean mid_;       // slower mean of the value
+  Ewm mid_dev_;      // long baseline of (slower mean - level)
   Ewm diff_;         // long baseline of first differences
   EwMean var_short_; // short mean of squared deviation
   Ewm log_var_;      // long baseline of log(short var / long var)
