@@ -31,7 +31,8 @@ class SeriesDetector {
 
   // The components' last standardised deviations (for evidence and tests).
   const std::array<double, kComponents>& last_z() const { return z_; }
-  // Each component's weighted log10 return period at the last row (evidence).
+  // Each component's weighted log10 return period at the last row (evidence;
+  // filled by the return-period novelty, the default).
   const std::array<double, kComponents>& last_surprise() const { return surprise_; }
 
  private:

@@ -4,10 +4,11 @@
 // at the alarm level the NAB dev subset chose for the defaults. Measured with
 // the defaults: delays 0-1 rows (step, spike, variance, flat day), 35-37 rows
 // (slow drift), 10-121 rows (a sustained 1.5 sigma step); 4-8 false alarms on
-// white noise (~0.15% of rows), 4-10 on a noisy daily cycle. Most of those are new all-time highs or lows of the
-// noise itself: records of a stationary series arrive at a rate ~1/n, so they
-// thin out as the series ages (~2 ln(n / 300) in all). The bounds leave a
-// little room above the measurements.
+// white noise (~0.15% of rows), 4-10 on a noisy daily cycle. Most of those are
+// new all-time highs or lows of the noise itself: records of a stationary
+// series arrive at a rate ~1/n, so they thin out as the series ages
+// (~2 ln(n / 300) in all). The bounds leave a little room above the
+// measurements.
 
 #include "analyze/anomaly_likelihood.h"
 #include "analyze/context_novelty.h"
