@@ -3,7 +3,7 @@
 
   nab_robust.py N [key=v ...] [--half=k]
 
-Runs nab-lab N times with twelve settings multiplied by seeded random factors
+Runs nab-lab N times with fifteen settings multiplied by seeded random factors
 in [0.8, 1.25] (log-uniform; the same draws on every call) around the current
 defaults, plus the given key=v held fixed, and prints the mean, spread and
 range of the standard score. A structural change should lift this mean, not
@@ -16,7 +16,8 @@ DATA = os.environ.get('NAB_DATA', 'tests/data/nab-dev')
 # The defaults of DetectorParams for the perturbed settings (keep in step).
 BASE = {'alpha_long': 0.0002, 'alpha_short': 0.05, 'w_short': 0.5, 'w_seas': 1.5, 'w_var': 1.0,
         'w_point': 0.25, 'suppress_rows': 80, 'suppress_factor': 0.2, 'clip_z': 10,
-        'alpha_var': 0.02, 'w_range': 3, 'alpha_season': 0.1}
+        'alpha_var': 0.02, 'w_range': 3, 'alpha_season': 0.1, 'w_mid': 1, 'alpha_mid': 0.005,
+        'suppress_min': 0.3}
 
 
 def main():
