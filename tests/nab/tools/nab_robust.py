@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Neighbourhood score of a detector setting (development tool).
 
-  nab_robust.py N [key=v ...] [--half=k]
+  nab_robust.py N [key=v ...] [@key=v ...] [--half=k]
 
 Runs nab-lab N times with fifteen settings multiplied by seeded random factors
 in [0.8, 1.25] (log-uniform; the same draws on every call) around the current
-defaults, plus the given key=v held fixed, and prints the mean, spread and
+defaults (@key=v moves the centre of a perturbed setting), plus the given
+key=v held fixed, and prints the mean, spread and
 range of the standard score. A structural change should lift this mean, not
 only the tuned point. Environment: NAB_LAB, NAB_DATA as for nab_tune.py.
 """
@@ -22,13 +23,18 @@ BASE = {'alpha_long': 0.0002, 'alpha_short': 0.05, 'w_short': 0.5, 'w_seas': 1.5
 
 def main():
     n = int(sys.argv[1])
-    given = sys.argv[2:]
+    base = dict(BASE)
+    for a in sys.argv[2:]:
+        if a.startswith('@'):
+            k, v = a[1:].split('=', 1)
+            base[k] = float(v)
+    given = [a for a in sys.argv[2:] if not a.startswith('@')]
     fixed = {a.split('=', 1)[0] for a in given if '=' in a and not a.startswith('--')}
     rng = random.Random(7)
     scores = []
     for _ in range(n):
         args = []
-        for k, v in BASE.items():
+        for k, v in base.items():
             f = math.exp(rng.uniform(math.log(0.8), math.log(1.25)))
             if k not in fixed:
                 args.append(f'{k}={int(round(v * f)) if k == "suppress_rows" else v * f}')
