@@ -9,20 +9,27 @@
 namespace reflex::analyze {
 
 struct DetectorParams {
-  int warmup = 300;             // rows scored 0 while the baselines settle
-  double alpha_long = 0.0003;   // baseline (mean/spread) adaptation per row
+  int warmup = 150;             // rows scored 0 while the baselines settle
+  double alpha_long = 0.0002;   // baseline (mean/spread) adaptation per row
   double alpha_short = 0.05;    // short mean, for level shifts
   double alpha_var = 0.02;      // short spread, for variance changes
   double clip_z = 10.0;         // baseline updates winsorised at this many sigmas
   // Component weights: point deviation, short-mean shift, first difference,
-  // variance ratio, time-of-day (seasonal) residual.
-  double w_point = 0.25, w_short = 1.0, w_diff = 0.1, w_var = 1.0, w_seas = 1.5;
+  // variance ratio, time-of-day (seasonal) residual. A weight also scales the
+  // deviation before its return period (levels start at 2), so a component at
+  // weight w only counts from |z| >= 2 / w.
+  // The first difference is measured and kept at weight 0: the value-range
+  // record below catches the spikes it used to, without its false alarms.
+  double w_point = 0.25, w_short = 0.5, w_diff = 0, w_var = 1.0, w_seas = 1.5;
   int season_bins = 96;         // time-of-day bins of the seasonal baseline
   double alpha_season = 0.1;    // per-visit adaptation of a bin
   double season_period = 86400; // seconds (a day)
   int season_jitter = 0;        // neighbouring bins also accepted as the expectation
   double w_seas_short = 0;      // short mean of the seasonal residual
   double alpha_season_short = 0.1;
+  // A slower mean (~200 rows) against the baseline: shifts sustained for hours
+  // to days (a holiday's low traffic, a machine cooling over a day).
+  double w_mid = 1, alpha_mid = 0.005;
 
   // Novelty of each component's deviation: 1 = return period (default),
   // 2 = forgetting tail rate, 3 = return period of the largest component,
@@ -46,21 +53,20 @@ struct DetectorParams {
   // Alert suppression: after a row at or above suppress_min (raw), the next
   // suppress_rows rows are scaled by suppress_factor.
   int suppress_rows = 80;
-  double suppress_min = 0.4;
-  double suppress_factor = 0.3;
+  double suppress_min = 0.3;
+  double suppress_factor = 0.2;
 
-  // Added to the fused surprise when a value is a new all-time high or low.
-  double w_range = 0;
-  double w_range_short = 0, w_range_diff = 0;  // same for the short mean, the first difference
-
-  // Second-level calibration of the fused score by its own return period.
-  double w_calib = 0, calib_step = 0.1, calib_offset = 10;
+  // Added to the fused surprise (log10 units) when a value is a new all-time
+  // high or low: at 3 a record alone reaches the alarm level unless it falls
+  // in the suppression after an alarm.
+  double w_range = 3;
+  int range_warmup = 300;  // rows before records count (a day of 5-minute rows: the range is still being found)
 
   double out_scale = 3;         // fused surprise that maps to score 0.5
 
   // The score at which the defaults flag an anomaly: the corpus-wide threshold
   // the NAB scorer chose for them on the dev subset (standard profile).
-  static constexpr double kAlarmScore = 0.1604;
+  static constexpr double kAlarmScore = 0.1564;
 
   // "key=value"; false when the key is unknown or the value is bad.
   bool set(std::string_view key, std::string_view value);

@@ -18,14 +18,14 @@ SeriesDetector::SeriesDetector(const DetectorParams& p)
       level_(p.alpha_long),
       short_(p.alpha_short),
       short_dev_(p.alpha_long),
+      mid_(p.alpha_mid),
+      mid_dev_(p.alpha_long),
       diff_(p.alpha_long),
       var_short_(p.alpha_var),
       log_var_(p.alpha_long),
-      season_res_(p.alpha_long),
+      season_(p.season_period, p.season_bins, p.alpha_season, p.alpha_long, p.season_jitter),
       season_short_(p.alpha_season_short),
       season_short_dev_(p.alpha_long),
-      season_mean_(static_cast<std::size_t>(std::max(1, p.season_bins)), 0.0),
-      season_visits_(static_cast<std::size_t>(std::max(1, p.season_bins)), 0),
       ctx_(p.ctx_bins, p.ctx_order),
       ctx_like_(p.al_short, p.al_long, p.al_min_std) {
   record_.fill(p.min_record);
@@ -45,6 +45,12 @@ double SeriesDetector::update(double t, double x) {
   const double dev = short_.mean() - level_.mean();
   const double z_short = first ? 0.0 : short_dev_.z(dev, fl);
 
+  // A slower mean: a shift sustained over hundreds of rows, whose smoothed
+  // level stands out although no single row or short run does.
+  mid_.update(x);
+  const double dev_mid = mid_.mean() - level_.mean();
+  const double z_mid = first ? 0.0 : mid_dev_.z(dev_mid, fl);
+
   const double d = first ? 0.0 : x - prev_;
   const double z_diff = n_ < 3 ? 0.0 : diff_.z(d, fl);
 
@@ -53,20 +59,9 @@ double SeriesDetector::update(double t, double x) {
   const double lv = std::log((var_short_.mean() + fl * fl) / (level_.variance() + fl * fl));
   const double z_var = n_ < 3 ? 0.0 : log_var_.z(lv, 0.05);
 
-  const double day = std::fmod(t, p_.season_period);
-  const auto bin = static_cast<std::size_t>(std::clamp(
-      static_cast<int>(day / p_.season_period * p_.season_bins), 0, p_.season_bins - 1));
-  const double res = x - season_mean_[bin];
-  const bool seasoned = season_visits_[bin] >= 2;
-  // Judge against the closest of the neighbouring bins too, so a daily event
-  // whose time jitters by a bin or two still counts as expected.
-  double res_judged = res;
-  for (int j = 1; j <= p_.season_jitter && seasoned; ++j)
-    for (int sgn : {-1, 1}) {
-      const auto nb = static_cast<std::size_t>((static_cast<int>(bin) + sgn * j + p_.season_bins) % p_.season_bins);
-      if (season_visits_[nb] >= 2 && std::abs(x - season_mean_[nb]) < std::abs(res_judged)) res_judged = x - season_mean_[nb];
-    }
-  const double z_seas = seasoned ? season_res_.z(res_judged, fl) : 0.0;
+  const double z_seas = season_.judge(t, x, fl);
+  const bool seasoned = season_.seasoned();
+  const double res = season_.residual();
 
   // Seasonal level shift: a run of residuals on one side (a missing peak, a flat day).
   double z_seas_short = 0;
@@ -75,8 +70,9 @@ double SeriesDetector::update(double t, double x) {
     z_seas_short = season_short_dev_.z(season_short_.mean(), fl);
   }
 
-  z_ = {z_point, z_short, z_diff, z_var, z_seas, z_seas_short};
-  const std::array<double, kComponents> w{p_.w_point, p_.w_short, p_.w_diff, p_.w_var, p_.w_seas, p_.w_seas_short};
+  z_ = {z_point, z_short, z_diff, z_var, z_seas, z_seas_short, z_mid};
+  const std::array<double, kComponents> w{p_.w_point, p_.w_short,      p_.w_diff, p_.w_var,
+                                          p_.w_seas,  p_.w_seas_short, p_.w_mid};
 
   double raw = 0;
   const bool live = n_ > static_cast<std::uint64_t>(p_.warmup);
@@ -124,26 +120,10 @@ double SeriesDetector::update(double t, double x) {
     }
   }
 
-  // Second-level calibration: how often this file has produced a fused score
-  // this high. A series whose components often fire together (spiky, daily
-  // spikes) pays for it, so one threshold means the same rarity in every file.
-  if (p_.w_calib > 0 && raw > 0) {
-    if (live) calib_rp_.start();
-    const double r = calib_rp_.update(2.0 * std::pow(1.15, raw / p_.calib_step));
-    const double seen = static_cast<double>(n_ - static_cast<std::uint64_t>(p_.warmup));
-    if (live) raw -= p_.w_calib * std::log10((seen + p_.calib_offset) / (r + p_.calib_offset));
-  } else if (p_.w_calib > 0) {
-    if (live) calib_rp_.start();
-    calib_rp_.update(0.0);
-  }
-
-  // A value beyond every value seen before (a new all-time high or low).
-  const double excess = range_.update(x);
-  if (live && excess > 0) raw += p_.w_range;
-  const double excess_short = short_range_.update(short_.mean());
-  if (live && excess_short > 0) raw += p_.w_range_short;
-  const double excess_diff = first ? 0.0 : diff_range_.update(d);
-  if (live && excess_diff > 0) raw += p_.w_range_diff;
+  // A value beyond every value seen before (a new all-time high or low): the
+  // component z-scores are judged against forgetting baselines and cannot tell
+  // a spike to a level seen fifty times before from a first excursion.
+  if (range_.update(x) > 0 && live && n_ > static_cast<std::uint64_t>(p_.range_warmup)) raw += p_.w_range;
 
   if (p_.w_ctx > 0) {
     const double s_ctx = ctx_like_.update(ctx_.update(x));
@@ -155,17 +135,14 @@ double SeriesDetector::update(double t, double x) {
   level_.update(first ? x : level_.mean() + clip(z_point, c) * sd);
   if (!first) {
     short_dev_.update(short_dev_.mean() + clip(z_short, c) * std::max(short_dev_.stddev(), fl));
+    mid_dev_.update(mid_dev_.mean() + clip(z_mid, c) * std::max(mid_dev_.stddev(), fl));
     if (n_ >= 2) diff_.update(n_ < 3 ? d : diff_.mean() + clip(z_diff, c) * std::max(diff_.stddev(), fl));
     log_var_.update(lv);
   }
   if (seasoned)
     season_short_dev_.update(season_short_dev_.mean() +
                              clip(z_seas_short, c) * std::max(season_short_dev_.stddev(), fl));
-  if (seasoned) season_res_.update(season_res_.mean() + clip(z_seas, c) * std::max(season_res_.stddev(), fl));
-  else if (season_visits_[bin] >= 1) season_res_.update(res);
-  const double a_bin = std::max(p_.alpha_season, 1.0 / (season_visits_[bin] + 1.0));
-  season_mean_[bin] += a_bin * (seasoned ? clip(res, c * std::max(season_res_.stddev(), fl)) : res);
-  ++season_visits_[bin];
+  season_.learn(c, fl);
   prev_ = x;
 
   if (n_ <= static_cast<std::uint64_t>(p_.warmup)) return 0.0;

@@ -9,6 +9,7 @@
 #include "analyze/context_novelty.h"
 #include "analyze/ewm.h"
 #include "analyze/return_period.h"
+#include "analyze/seasonal_residual.h"
 #include "analyze/tail_rate.h"
 #include "analyze/value_range.h"
 
@@ -20,8 +21,8 @@ namespace reflex::analyze {
 
 class SeriesDetector {
  public:
-  static constexpr int kComponents = 6;
-  enum Component { kPoint = 0, kShort, kDiff, kVar, kSeason, kSeasonShort };
+  static constexpr int kComponents = 7;
+  enum Component { kPoint = 0, kShort, kDiff, kVar, kSeason, kSeasonShort, kMid };
 
   explicit SeriesDetector(const DetectorParams& p = {});
 
@@ -30,7 +31,8 @@ class SeriesDetector {
 
   // The components' last standardised deviations (for evidence and tests).
   const std::array<double, kComponents>& last_z() const { return z_; }
-  // Each component's weighted log10 return period at the last row (evidence).
+  // Each component's weighted log10 return period at the last row (evidence;
+  // filled by the return-period novelty, the default).
   const std::array<double, kComponents>& last_surprise() const { return surprise_; }
 
  private:
@@ -39,14 +41,14 @@ class SeriesDetector {
   Ewm level_;        // long baseline of the value
   EwMean short_;     // short mean of the value
   Ewm short_dev_;    // long baseline of (short mean - level)
+  EwMean mid_;       // slower mean of the value
+  Ewm mid_dev_;      // long baseline of (slower mean - level)
   Ewm diff_;         // long baseline of first differences
   EwMean var_short_; // short mean of squared deviation
   Ewm log_var_;      // long baseline of log(short var / long var)
-  Ewm season_res_;   // long baseline of the seasonal residual
+  SeasonalResidual season_;  // time of day
   EwMean season_short_;  // short mean of the seasonal residual
   Ewm season_short_dev_; // long baseline of that short mean
-  std::vector<double> season_mean_;
-  std::vector<std::uint32_t> season_visits_;
   double prev_ = 0;
   std::array<double, kComponents> z_{};
   std::array<double, kComponents> record_{};
@@ -54,10 +56,7 @@ class SeriesDetector {
   std::array<ReturnPeriod, kComponents> rp_{};
   std::array<TailRate, kComponents> tail_;
   ReturnPeriod fused_rp_;
-  ReturnPeriod calib_rp_;
   ValueRange range_;
-  ValueRange short_range_;
-  ValueRange diff_range_;
   ContextNovelty ctx_;
   AnomalyLikelihood ctx_like_;
   double out_peak_ = 0;

@@ -2,7 +2,9 @@
 //   nab-lab DATA_DIR [key=value ...] [key=v1,v2,v3 ...] [--files] [--half=0|1]
 // Runs the detector over every labelled file with the given settings (a list of
 // values sweeps that key), and prints the normalised score of each profile.
-// --half=k keeps only every other file (k = 0 or 1) for hold-out checks.
+// --half=k keeps only every other file (k = 0 or 1) for hold-out checks;
+// --only=PREFIX / --skip=PREFIX keep or leave out files by name (a category).
+// --windows reports each window's first flag; --trace=F writes every row.
 
 #include "analyze/detector_params.h"
 #include "analyze/nab/nab_scorer.h"
@@ -66,6 +68,7 @@ int main(int argc, char** argv) {
   int random_n = 0;
   unsigned seed = 1;
   int half = -1;
+  std::string only, skip;  // keep only / leave out files whose name starts with this
   std::vector<std::pair<std::string, std::vector<std::string>>> sweeps;
   analyze::DetectorParams base;
   for (int i = 2; i < argc; ++i) {
@@ -77,6 +80,8 @@ int main(int argc, char** argv) {
     if (a.rfind("--random=", 0) == 0) { random_n = std::stoi(a.substr(9)); continue; }
     if (a.rfind("--seed=", 0) == 0) { seed = static_cast<unsigned>(std::stoul(a.substr(7))); continue; }
     if (a.rfind("--half=", 0) == 0) { half = std::stoi(a.substr(7)); continue; }
+    if (a.rfind("--only=", 0) == 0) { only = a.substr(7); continue; }
+    if (a.rfind("--skip=", 0) == 0) { skip = a.substr(7); continue; }
     auto eq = a.find('=');
     if (eq == std::string::npos) { std::cerr << "bad arg " << a << "\n"; return 2; }
     std::string key = a.substr(0, eq), vals = a.substr(eq + 1);
@@ -94,7 +99,8 @@ int main(int argc, char** argv) {
     if (!s) { std::cerr << s.error().message() << "\n"; return 1; }
     auto w = nab::windows_for(*labels, name, *s);
     if (!w) { std::cerr << w.error().message() << "\n"; return 1; }
-    if (half < 0 || idx % 2 == half) files.push_back({name, std::move(*s), std::move(*w)});
+    const bool picked = (only.empty() || name.rfind(only, 0) == 0) && (skip.empty() || name.rfind(skip, 0) != 0);
+    if (picked && (half < 0 || idx % 2 == half)) files.push_back({name, std::move(*s), std::move(*w)});
     ++idx;
   }
   // Cartesian product of the sweeps.
