@@ -3,6 +3,7 @@
 #include "api/server_shared.h"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
@@ -37,12 +38,15 @@ void Session::start() {
   asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::read_request, shared_from_this()));
 }
 
+// post, not dispatch: called from a handler on this very strand (a request
+// that stops the server), running inline would close the connection before
+// that handler's response is queued.
 void Session::shutdown() {
-  asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::begin_shutdown, shared_from_this()));
+  asio::post(stream_.get_executor(), beast::bind_front_handler(&Session::begin_shutdown, shared_from_this()));
 }
 
 void Session::force_close() {
-  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
     self->closed_ = true;
     self->stream_.close();
   });
