@@ -14,7 +14,8 @@ Result<ip::tcp::endpoint> parse_endpoint(std::string_view text) {
   if (!text.empty() && text.front() == '[') {
     auto close = text.find(']');
     if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
-      return make_error("listen address \"" + std::string(text) + "\": unterminated IPv6 address or no port", hint);
+      return make_error("listen address \"" + std::string(text) + "\": unterminated IPv6 address or no port",
+                        hint);
     host = text.substr(1, close - 1);
     port = text.substr(close + 2);
   } else {
@@ -34,9 +35,9 @@ Result<ip::tcp::endpoint> parse_endpoint(std::string_view text) {
   boost::system::error_code aec;
   auto addr = ip::make_address(std::string(host), aec);
   if (aec)
-    return make_error("listen address \"" + std::string(text) + "\": \"" + std::string(host) +
-                          "\" is not an IP address",
-                      hint + " (host names other than localhost are not resolved)");
+    return make_error(
+        "listen address \"" + std::string(text) + "\": \"" + std::string(host) + "\" is not an IP address",
+        hint + " (host names other than localhost are not resolved)");
   return ip::tcp::endpoint(addr, static_cast<unsigned short>(value));
 }
 

@@ -25,7 +25,8 @@ Response json_response(http::status status, const json::value& body) {
   return text_response(status, std::move(text), kJsonType);
 }
 
-Response error_response(http::status status, std::string_view what, std::string_view hint, json::object extra) {
+Response error_response(http::status status, std::string_view what, std::string_view hint,
+                        json::object extra) {
   json::object body;
   body["error"] = what;
   body["hint"] = hint;

@@ -30,7 +30,8 @@ void atomic_add(std::atomic<double>& a, double by) {
 
 class CollectorFamily final : public MetricFamily {
  public:
-  CollectorFamily(std::string name, std::string help, MetricType type, std::vector<std::string> labels, CollectFn fn)
+  CollectorFamily(std::string name, std::string help, MetricType type, std::vector<std::string> labels,
+                  CollectFn fn)
       : MetricFamily(std::move(name), std::move(help), type, std::move(labels)), fn_(std::move(fn)) {}
   std::vector<Sample> samples() const override { return fn_(); }
 
@@ -64,10 +65,14 @@ std::string escape_label_value(std::string_view v) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -76,9 +81,12 @@ std::string escape_help(std::string_view v) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -89,18 +97,20 @@ void Counter::inc(double by) {
 
 void Gauge::add(double by) { atomic_add(value_, by); }
 
-MetricFamily::MetricFamily(std::string name, std::string help, MetricType type, std::vector<std::string> labels)
+MetricFamily::MetricFamily(std::string name, std::string help, MetricType type,
+                           std::vector<std::string> labels)
     : name_(std::move(name)), help_(std::move(help)), type_(type), labels_(std::move(labels)) {
   if (!valid_metric_name(name_)) throw std::logic_error("invalid metric name \"" + name_ + "\"");
   for (const auto& l : labels_)
-    if (!valid_label_name(l)) throw std::logic_error("metric " + name_ + ": invalid label name \"" + l + "\"");
+    if (!valid_label_name(l))
+      throw std::logic_error("metric " + name_ + ": invalid label name \"" + l + "\"");
 }
 
 template <class Metric>
 Metric& Family<Metric>::with(const std::vector<std::string>& label_values) {
   if (label_values.size() != labels().size())
-    throw std::logic_error("metric " + name() + ": " + std::to_string(labels().size()) + " label value(s) expected, got " +
-                           std::to_string(label_values.size()));
+    throw std::logic_error("metric " + name() + ": " + std::to_string(labels().size()) +
+                           " label value(s) expected, got " + std::to_string(label_values.size()));
   std::lock_guard lock(mu_);
   auto& child = children_[label_values];
   if (!child) child = std::make_unique<Metric>();
@@ -127,7 +137,8 @@ MetricFamily& MetricsRegistry::add(std::unique_ptr<MetricFamily> family) {
     const bool same_kind = typeid(old) == typeid(*family);
     if (!same_kind || old.type() != family->type() || old.labels() != family->labels() ||
         dynamic_cast<const CollectorFamily*>(&old))
-      throw std::logic_error("metric " + family->name() + " is already registered with another type or labels");
+      throw std::logic_error("metric " + family->name() +
+                             " is already registered with another type or labels");
     return *it->second;
   }
   auto& slot = families_[family->name()];

@@ -89,10 +89,12 @@ using CollectFn = std::function<std::vector<Sample>()>;
 
 class MetricsRegistry {
  public:
-  Family<Counter>& counter(const std::string& name, const std::string& help, std::vector<std::string> labels = {});
-  Family<Gauge>& gauge(const std::string& name, const std::string& help, std::vector<std::string> labels = {});
-  void collect(const std::string& name, const std::string& help, MetricType type, std::vector<std::string> labels,
-               CollectFn fn);
+  Family<Counter>& counter(const std::string& name, const std::string& help,
+                           std::vector<std::string> labels = {});
+  Family<Gauge>& gauge(const std::string& name, const std::string& help,
+                       std::vector<std::string> labels = {});
+  void collect(const std::string& name, const std::string& help, MetricType type,
+               std::vector<std::string> labels, CollectFn fn);
   // Unlabelled value read at scrape time.
   void collect(const std::string& name, const std::string& help, MetricType type, std::function<double()> fn);
 

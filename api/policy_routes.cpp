@@ -73,14 +73,14 @@ json::object policy_status_json(const plan::PolicyStore& store) {
   o["in_force"] = in_force_json(store);
   o["loads"] = {{"accepted", st.loads_ok}, {"rejected", st.loads_rejected}};
   o["last_attempt"] = {{"trigger", st.last_trigger}, {"accepted", !st.last_load_rejected}};
-  o["last_rejection"] = st.last_rejection ? json::value(rejection_json(*st.last_rejection)) : json::value(nullptr);
+  o["last_rejection"] =
+      st.last_rejection ? json::value(rejection_json(*st.last_rejection)) : json::value(nullptr);
   return o;
 }
 
 void add_policy_routes(Router& router, plan::PolicyStore& store) {
-  router.get("/v1/policies", [&store](const Request&) {
-    return json_response(http::status::ok, policy_status_json(store));
-  });
+  router.get("/v1/policies",
+             [&store](const Request&) { return json_response(http::status::ok, policy_status_json(store)); });
 
   router.post(
       "/v1/policies/reload",
@@ -92,7 +92,8 @@ void add_policy_routes(Router& router, plan::PolicyStore& store) {
         std::string reason;
         for (const auto& kv : *body) {
           if (kv.key() != "reason")
-            return error_response(http::status::bad_request, "unknown field \"" + std::string(kv.key()) + "\"",
+            return error_response(http::status::bad_request,
+                                  "unknown field \"" + std::string(kv.key()) + "\"",
                                   "the body may hold only {\"reason\": \"...\"}, or be empty");
           if (!kv.value().is_string())
             return error_response(http::status::bad_request, "\"reason\" must be a string",
@@ -107,22 +108,24 @@ void add_policy_routes(Router& router, plan::PolicyStore& store) {
         extra["rejection"] = st.last_rejection ? json::value(rejection_json(*st.last_rejection)) : nullptr;
         extra["status"] = policy_status_json(store);
         const int errors = st.last_rejection ? st.last_rejection->errors : 0;
-        const std::string kept = st.generation ? "generation " + std::to_string(st.generation) + " stays in force"
-                                               : "no policy set is in force";
-        return error_response(http::status::unprocessable_entity,
-                              "policy set in " + store.dir().string() + " rejected: " + std::to_string(errors) +
-                                  " error(s); " + kept,
-                              "fix the findings and reload; `reflexd check-policy " + store.dir().string() +
-                                  "` shows the same",
-                              std::move(extra));
+        const std::string kept = st.generation
+                                     ? "generation " + std::to_string(st.generation) + " stays in force"
+                                     : "no policy set is in force";
+        return error_response(
+            http::status::unprocessable_entity,
+            "policy set in " + store.dir().string() + " rejected: " + std::to_string(errors) + " error(s); " +
+                kept,
+            "fix the findings and reload; `reflexd check-policy " + store.dir().string() + "` shows the same",
+            std::move(extra));
       },
       RouteOptions{.json_body = true});
 }
 
 void add_policy_metrics(MetricsRegistry& metrics, const plan::PolicyStore& store) {
   using T = MetricType;
-  metrics.collect("reflex_policy_generation", "Generation of the policy set in force (0: none); bumps on every accepted load",
-                  T::gauge, [&store] { return double(store.status().generation); });
+  metrics.collect("reflex_policy_generation",
+                  "Generation of the policy set in force (0: none); bumps on every accepted load", T::gauge,
+                  [&store] { return double(store.status().generation); });
   metrics.collect("reflex_policy_rules", "Rules in the policy set in force", T::gauge, [&store] {
     auto set = store.current();
     return set ? double(set->rules.size()) : 0.0;
@@ -130,14 +133,16 @@ void add_policy_metrics(MetricsRegistry& metrics, const plan::PolicyStore& store
   metrics.collect("reflex_policy_warnings", "Warnings about the policy set in force", T::gauge,
                   [&store] { return double(store.status().warnings.size()); });
   metrics.collect("reflex_policy_reloads_total",
-                  "Loads of the policy folder (the first one included), by result; a rejected set never replaces the one in force",
+                  "Loads of the policy folder (the first one included), by result; a rejected set never "
+                  "replaces the one in force",
                   T::counter, {"result"}, [&store] {
                     const auto& st = store.status();
                     return std::vector<Sample>{{{"accepted"}, double(st.loads_ok)},
                                                {{"rejected"}, double(st.loads_rejected)}};
                   });
-  metrics.collect("reflex_policy_last_reload_successful", "1 if the newest load of the policy folder was accepted",
-                  T::gauge, [&store] { return store.status().last_load_rejected ? 0.0 : 1.0; });
+  metrics.collect("reflex_policy_last_reload_successful",
+                  "1 if the newest load of the policy folder was accepted", T::gauge,
+                  [&store] { return store.status().last_load_rejected ? 0.0 : 1.0; });
   metrics.collect("reflex_policy_last_success_timestamp_seconds",
                   "When the policy set in force was loaded (Unix time; 0: none)", T::gauge,
                   [&store] { return double(store.status().last_ok_ns) / 1e9; });

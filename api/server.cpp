@@ -59,12 +59,12 @@ Result<Server::Ptr> Server::listen(asio::io_context& io, const ServerConfig& con
   shared->router = &router;
   shared->executor = io.get_executor();
   if (metrics) {
-    shared->metrics.requests = &metrics->counter("reflex_http_requests_total",
-                                                 "HTTP requests answered, by status code", {"code"});
-    shared->metrics.dropped = &metrics->counter(
-        "reflex_http_connections_dropped_total",
-        "HTTP connections closed without a response: timeout (slow or idle client), over_limit (too many connections)",
-        {"reason"});
+    shared->metrics.requests =
+        &metrics->counter("reflex_http_requests_total", "HTTP requests answered, by status code", {"code"});
+    shared->metrics.dropped = &metrics->counter("reflex_http_connections_dropped_total",
+                                                "HTTP connections closed without a response: timeout (slow "
+                                                "or idle client), over_limit (too many connections)",
+                                                {"reason"});
     shared->metrics.open = &metrics->gauge("reflex_http_connections", "HTTP connections open now").get();
   }
   Ptr server(new Server(io, std::move(shared)));
@@ -75,7 +75,8 @@ Result<Server::Ptr> Server::listen(asio::io_context& io, const ServerConfig& con
   boost::system::error_code ec;
   acc.open(config.listen.protocol(), ec);
   if (ec) return errno_error("open a socket to listen on " + where, ec.value());
-  acc.set_option(asio::socket_base::reuse_address(true), ec);  // restart while old connections sit in TIME_WAIT
+  acc.set_option(asio::socket_base::reuse_address(true),
+                 ec);  // restart while old connections sit in TIME_WAIT
   acc.bind(config.listen, ec);
   if (ec == asio::error::address_in_use)
     return errno_error("listen on " + where, ec.value(),
@@ -100,6 +101,11 @@ Server::~Server() {
   *alive_ = false;
   boost::system::error_code ec;
   acceptor_.close(ec);
+  {
+    // A completion for a stop that never finished must not run after us.
+    std::lock_guard lock(shared_->mu);
+    shared_->drained = nullptr;
+  }
   // Sessions that are still open hold shared_ and end on their own when the
   // io_context runs or is destroyed; the router must outlive them (server.h).
   for (auto& s : shared_->live()) s->force_close();
@@ -115,11 +121,11 @@ void Server::start() {
 void Server::accept() {
   if (!acceptor_.is_open()) return;
   // Each connection gets its own strand: its handlers never run concurrently.
-  acceptor_.async_accept(asio::make_strand(io_), [this, alive = alive_](const boost::system::error_code& ec,
-                                                                        tcp::socket socket) {
-    if (!*alive) return;
-    on_accept(ec, std::move(socket));
-  });
+  acceptor_.async_accept(asio::make_strand(io_),
+                         [this, alive = alive_](const boost::system::error_code& ec, tcp::socket socket) {
+                           if (!*alive) return;
+                           on_accept(ec, std::move(socket));
+                         });
 }
 
 void Server::on_accept(const boost::system::error_code& ec, tcp::socket socket) {
@@ -173,7 +179,8 @@ void Server::stop(std::chrono::milliseconds drain, std::function<void()> done) {
   drain_timer_.async_wait([this, alive = alive_](const boost::system::error_code& tec) {
     if (tec || !*alive) return;
     auto left = shared_->live();
-    if (!left.empty()) spdlog::warn("http: {} connection(s) did not finish in time; closing them", left.size());
+    if (!left.empty())
+      spdlog::warn("http: {} connection(s) did not finish in time; closing them", left.size());
     for (auto& s : left) s->force_close();
   });
 }

@@ -44,9 +44,9 @@ struct ServerConfig {
   std::chrono::milliseconds request_timeout{10'000};  // a whole request, from its first byte (or the accept)
   std::chrono::milliseconds idle_timeout{60'000};     // keep-alive: waiting for the next request
   std::chrono::milliseconds write_timeout{10'000};    // a client that does not read its responses
-  std::chrono::milliseconds linger_timeout{1'000};    // reading what a client still sends after our error reply
-  std::size_t pipeline_limit = 16;                    // responses queued per connection before reading pauses
-  std::size_t max_connections = 256;                  // more are accepted and closed at once
+  std::chrono::milliseconds linger_timeout{1'000};  // reading what a client still sends after our error reply
+  std::size_t pipeline_limit = 16;                  // responses queued per connection before reading pauses
+  std::size_t max_connections = 256;                // more are accepted and closed at once
 };
 
 struct ServerShared;  // state the sessions share with the server (server.cpp)

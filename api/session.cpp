@@ -35,7 +35,8 @@ Session::~Session() { shared_->leave(this); }
 
 void Session::start() {
   // The accept handler is not on this strand; everything after this is.
-  asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::read_request, shared_from_this()));
+  asio::dispatch(stream_.get_executor(),
+                 beast::bind_front_handler(&Session::read_request, shared_from_this()));
 }
 
 // post, not dispatch: called from a handler on this very strand (a request
@@ -80,7 +81,8 @@ void Session::read_message() {
   // One deadline for the whole request, not per read: a client that trickles
   // a byte at a time (slowloris) cannot keep the connection forever.
   stream_.expires_after(shared_->config.request_timeout);
-  http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&Session::on_read, shared_from_this()));
 }
 
 void Session::on_read(beast::error_code ec, std::size_t) {
@@ -131,9 +133,10 @@ void Session::on_read_error(beast::error_code ec) {
                          "request body larger than " + std::to_string(shared_->config.body_limit) + " bytes",
                          "the API takes small JSON documents; send less");
   } else if (ec == http::error::header_limit) {
-    res = error_response(http::status::request_header_fields_too_large,
-                         "request header larger than " + std::to_string(shared_->config.header_limit) + " bytes",
-                         "send fewer or shorter header fields");
+    res = error_response(
+        http::status::request_header_fields_too_large,
+        "request header larger than " + std::to_string(shared_->config.header_limit) + " bytes",
+        "send fewer or shorter header fields");
   } else {
     res = error_response(http::status::bad_request, "malformed HTTP request: " + ec.message(),
                          "send an HTTP/1.1 request, e.g. curl http://127.0.0.1:9470/v1/status");
@@ -203,7 +206,8 @@ void Session::linger() {
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   if (ec) return close();
   stream_.expires_after(shared_->config.linger_timeout);
-  stream_.async_read_some(asio::buffer(drain_), beast::bind_front_handler(&Session::on_linger, shared_from_this()));
+  stream_.async_read_some(asio::buffer(drain_),
+                          beast::bind_front_handler(&Session::on_linger, shared_from_this()));
 }
 
 void Session::on_linger(beast::error_code ec, std::size_t n) {
@@ -213,7 +217,8 @@ void Session::on_linger(beast::error_code ec, std::size_t n) {
     stream_.close();
     return;
   }
-  stream_.async_read_some(asio::buffer(drain_), beast::bind_front_handler(&Session::on_linger, shared_from_this()));
+  stream_.async_read_some(asio::buffer(drain_),
+                          beast::bind_front_handler(&Session::on_linger, shared_from_this()));
 }
 
 void Session::close() {

@@ -37,9 +37,10 @@ Status Daemon::start() {
   if (!store_.reload("start")) {
     const auto& rej = store_.status().last_rejection;
     std::string first = rej && !rej->diagnostics.empty() ? rej->diagnostics.front() : "no policy files";
-    return make_error("policy set in " + opts_.policies + " is invalid (" +
-                          std::to_string(rej ? rej->errors : 0) + " error(s)); first: " + first,
-                      "`reflexd check-policy " + opts_.policies + "` lists every finding; fix them and start again");
+    return make_error(
+        "policy set in " + opts_.policies + " is invalid (" + std::to_string(rej ? rej->errors : 0) +
+            " error(s)); first: " + first,
+        "`reflexd check-policy " + opts_.policies + "` lists every finding; fix them and start again");
   }
 
   api::add_policy_routes(router_, store_);

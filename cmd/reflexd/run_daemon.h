@@ -30,9 +30,9 @@ namespace reflex::cmd {
 struct RunOptions {
   std::string policies = "/etc/reflex/policies";
   std::string listen = "127.0.0.1:9470";
-  bool watch = true;                        // follow the folder with inotify
-  std::chrono::milliseconds drain{5'000};   // graceful stop: time for in-flight requests
-  std::chrono::milliseconds quiet{200};     // inotify: a burst of edits becomes one reload
+  bool watch = true;                       // follow the folder with inotify
+  std::chrono::milliseconds drain{5'000};  // graceful stop: time for in-flight requests
+  std::chrono::milliseconds quiet{200};    // inotify: a burst of edits becomes one reload
 };
 
 class Daemon {

@@ -56,7 +56,8 @@ DaemonProcess::~DaemonProcess() {
   if (pidfd_ >= 0) ::close(pidfd_);
 }
 
-std::optional<boost::asio::ip::tcp::endpoint> DaemonProcess::wait_listening(std::chrono::milliseconds timeout) {
+std::optional<boost::asio::ip::tcp::endpoint> DaemonProcess::wait_listening(
+    std::chrono::milliseconds timeout) {
   static const std::regex kLine(R"(listening on http://(\S+) )");
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
@@ -66,7 +67,8 @@ std::optional<boost::asio::ip::tcp::endpoint> DaemonProcess::wait_listening(std:
       if (ep) return *ep;
       return std::nullopt;
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return std::nullopt;
     pollfd p{stdout_fd_, POLLIN, 0};
     int r = ::poll(&p, 1, static_cast<int>(left.count()));

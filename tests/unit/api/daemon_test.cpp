@@ -125,8 +125,9 @@ TEST_F(DaemonTest, ServesEveryEndpointOnTheShippedPolicies) {
   EXPECT_EQ(metrics[http::field::content_type], "text/plain; version=0.0.4; charset=utf-8");
   auto m = parse_prometheus_text(metrics.body());
   ASSERT_TRUE(m) << m.error().what << "\n" << metrics.body();
-  for (const char* name : {"reflex_up", "reflex_policy_generation", "reflex_policy_rules",
-                           "reflex_policy_reloads_total", "reflex_http_requests_total", "reflex_build_info"}) {
+  for (const char* name :
+       {"reflex_up", "reflex_policy_generation", "reflex_policy_rules", "reflex_policy_reloads_total",
+        "reflex_http_requests_total", "reflex_build_info"}) {
     ASSERT_TRUE(m->find(name)) << "no " << name << " in\n" << metrics.body();
     EXPECT_FALSE(m->find(name)->help.empty()) << name;
     EXPECT_NE(m->find(name)->type, "untyped") << name;
@@ -154,15 +155,17 @@ TEST_F(DaemonTest, SighupReloadsAndARejectedSetLeavesTheLastGoodInForce) {
   write("10-a.yaml", kGood2);
   daemon_->signal(SIGHUP);
   ASSERT_TRUE(wait_for([&] { return get("/v1/policies").at("generation").to_number<std::uint64_t>() == 2; }))
-      << "no reload after SIGHUP; stderr:\n" << daemon_->stderr_text();
+      << "no reload after SIGHUP; stderr:\n"
+      << daemon_->stderr_text();
   auto doc = get("/v1/policies");
   EXPECT_EQ(doc.at("in_force").as_object().at("trigger").as_string(), "sighup");
   EXPECT_EQ(doc.at("in_force").as_object().at("rule_count").to_number<std::uint64_t>(), 2u);
 
   write("10-a.yaml", kBroken);
   daemon_->signal(SIGHUP);
-  ASSERT_TRUE(wait_for([&] { return get("/v1/policies").at("loads").as_object().at("rejected").to_number<std::uint64_t>() == 1; }))
-      << "no rejection after SIGHUP with a broken file";
+  ASSERT_TRUE(wait_for([&] {
+    return get("/v1/policies").at("loads").as_object().at("rejected").to_number<std::uint64_t>() == 1;
+  })) << "no rejection after SIGHUP with a broken file";
   doc = get("/v1/policies");
   EXPECT_EQ(doc.at("generation").to_number<std::uint64_t>(), 2u);
   EXPECT_EQ(doc.at("in_force").as_object().at("rule_count").to_number<std::uint64_t>(), 2u);
@@ -171,7 +174,8 @@ TEST_F(DaemonTest, SighupReloadsAndARejectedSetLeavesTheLastGoodInForce) {
   const auto& finding = rej.at("findings").as_array().at(0).as_object();
   EXPECT_EQ(finding.at("line").as_int64(), 2);
   EXPECT_NE(finding.at("text").as_string().find("10-a.yaml:2:"), std::string::npos);
-  EXPECT_NE(daemon_->stderr_text().find("rejected (sighup)"), std::string::npos) << "the rejection is not logged";
+  EXPECT_NE(daemon_->stderr_text().find("rejected (sighup)"), std::string::npos)
+      << "the rejection is not logged";
 
   // The daemon is still alive and serving after both reloads.
   EXPECT_EQ(exit_code_after(SIGTERM), 0);
@@ -187,7 +191,9 @@ TEST_F(DaemonTest, FileChangesReloadAndRestReloadRejects) {
 
   // A broken edit: inotify rejects it; an explicit reload says so with 422.
   write("20-b.yaml", kBroken);
-  ASSERT_TRUE(wait_for([&] { return get("/v1/policies").at("loads").as_object().at("rejected").to_number<std::uint64_t>() >= 1; }));
+  ASSERT_TRUE(wait_for([&] {
+    return get("/v1/policies").at("loads").as_object().at("rejected").to_number<std::uint64_t>() >= 1;
+  }));
   auto res = TestClient(endpoint_).request(http::verb::post, "/v1/policies/reload");
   EXPECT_EQ(res.result(), http::status::unprocessable_entity) << res.body();
   auto doc = get("/v1/policies");
@@ -227,16 +233,19 @@ TEST_F(DaemonTest, RefusesToStartWhenThePortIsTaken) {
 
 TEST_F(DaemonTest, RefusesToStartWithAnInvalidOrMissingPolicySet) {
   write("10-a.yaml", kBroken);
-  auto [code, err] = start_failing({"run", "--listen", "127.0.0.1:0", "--policies", (dir_ / "policies").string()});
+  auto [code, err] =
+      start_failing({"run", "--listen", "127.0.0.1:0", "--policies", (dir_ / "policies").string()});
   EXPECT_EQ(code, 1);
   EXPECT_NE(err.find("10-a.yaml:2:"), std::string::npos) << err;
   EXPECT_NE(err.find("check-policy"), std::string::npos) << err;
 
-  auto [code2, err2] = start_failing({"run", "--listen", "127.0.0.1:0", "--policies", (dir_ / "nope").string()});
+  auto [code2, err2] =
+      start_failing({"run", "--listen", "127.0.0.1:0", "--policies", (dir_ / "nope").string()});
   EXPECT_EQ(code2, 1);
   EXPECT_NE(err2.find("does not exist"), std::string::npos) << err2;
 
-  auto [code3, err3] = start_failing({"run", "--listen", "nowhere", "--policies", (dir_ / "policies").string()});
+  auto [code3, err3] =
+      start_failing({"run", "--listen", "nowhere", "--policies", (dir_ / "policies").string()});
   EXPECT_EQ(code3, 1);
   EXPECT_NE(err3.find("no port"), std::string::npos) << err3;
 }

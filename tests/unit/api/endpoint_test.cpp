@@ -21,8 +21,8 @@ TEST(Endpoint, ParsesWhatOperatorsWrite) {
 }
 
 TEST(Endpoint, RejectsWithAHint) {
-  for (const char* bad : {"", "9470", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:80x",
-                          "::1:80", "[::1]", "[::1]80", "example.org:80", "300.1.1.1:80"}) {
+  for (const char* bad : {"", "9470", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1",
+                          "127.0.0.1:80x", "::1:80", "[::1]", "[::1]80", "example.org:80", "300.1.1.1:80"}) {
     auto ep = parse_endpoint(bad);
     ASSERT_FALSE(ep) << "accepted \"" << bad << "\"";
     EXPECT_NE(ep.error().hint.find("127.0.0.1:9470"), std::string::npos);

@@ -107,24 +107,24 @@ TEST(Metrics, CollectorsMayUseTheRegistry) {
 // The reader must reject what a scraper rejects, or the checks above prove nothing.
 TEST(PrometheusText, ReaderRejectsMalformedExpositions) {
   const char* bad[] = {
-      "x 1",                                              // no final newline
-      "x{a=\"1\"} \n",                                    // no value
-      "x{a=\"1\"}  1\n",                                  // two spaces
-      "x{a=1} 1\n",                                       // unquoted label value
-      "x{a=\"\\t\"} 1\n",                                 // invalid escape
-      "x{a=\"1\",a=\"2\"} 1\n",                           // duplicate label
-      "x 1\nx 2\n",                                       // duplicate series
-      "x 1\n# TYPE x gauge\n",                            // TYPE after samples
-      "# HELP x a\n# HELP x b\nx 1\n",                    // HELP twice
-      "# TYPE x counter\n# TYPE x counter\nx 1\n",        // TYPE twice
-      "# TYPE x countr\nx 1\n",                           // unknown type
-      "# TYPE x counter\nx -1\n",                         // negative counter
-      "x 1\ny 1\nx{a=\"b\"} 1\n",                         // interleaved families
-      "1x 1\n",                                           // bad metric name
-      "x{1a=\"1\"} 1\n",                                  // bad label name
-      "x one\n",                                          // bad value
-      "x 1 12.5\n",                                       // bad timestamp
-      "x{a=\"1\" 1\n",                                    // unterminated label set
+      "x 1",                                        // no final newline
+      "x{a=\"1\"} \n",                              // no value
+      "x{a=\"1\"}  1\n",                            // two spaces
+      "x{a=1} 1\n",                                 // unquoted label value
+      "x{a=\"\\t\"} 1\n",                           // invalid escape
+      "x{a=\"1\",a=\"2\"} 1\n",                     // duplicate label
+      "x 1\nx 2\n",                                 // duplicate series
+      "x 1\n# TYPE x gauge\n",                      // TYPE after samples
+      "# HELP x a\n# HELP x b\nx 1\n",              // HELP twice
+      "# TYPE x counter\n# TYPE x counter\nx 1\n",  // TYPE twice
+      "# TYPE x countr\nx 1\n",                     // unknown type
+      "# TYPE x counter\nx -1\n",                   // negative counter
+      "x 1\ny 1\nx{a=\"b\"} 1\n",                   // interleaved families
+      "1x 1\n",                                     // bad metric name
+      "x{1a=\"1\"} 1\n",                            // bad label name
+      "x one\n",                                    // bad value
+      "x 1 12.5\n",                                 // bad timestamp
+      "x{a=\"1\" 1\n",                              // unterminated label set
   };
   for (const char* text : bad) EXPECT_FALSE(parse_prometheus_text(text)) << "accepted: " << text;
   auto good = parse_prometheus_text(

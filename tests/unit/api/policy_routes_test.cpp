@@ -70,7 +70,8 @@ class PolicyRoutesTest : public ServerFixture {
     return parsed ? *parsed : PromText{};
   }
 
-  static double value(const PromText& t, std::string_view name, std::map<std::string, std::string> labels = {}) {
+  static double value(const PromText& t, std::string_view name,
+                      std::map<std::string, std::string> labels = {}) {
     auto* s = t.sample(name, labels);
     EXPECT_TRUE(s) << "no sample " << name;
     return s ? s->value : -1;
@@ -114,7 +115,8 @@ TEST_F(PolicyRoutesTest, ReloadAcceptedReturnsTheNewStatus) {
 
 TEST_F(PolicyRoutesTest, ReloadRejectedIs422AndTheLastGoodSetStays) {
   write("20-b.yaml", "rules:\n  - {id: z, when: {symptom: flod}, then: {action: shadow}}\n");
-  auto res = connect().request(http::verb::post, "/v1/policies/reload", R"({"reason": "test"})", "application/json");
+  auto res =
+      connect().request(http::verb::post, "/v1/policies/reload", R"({"reason": "test"})", "application/json");
   ASSERT_EQ(res.result(), http::status::unprocessable_entity) << res.body();
   auto doc = parse_json(res.body()).as_object();
   EXPECT_NE(doc.at("error").as_string().find("generation 1 stays in force"), std::string::npos) << res.body();
@@ -154,8 +156,9 @@ TEST_F(PolicyRoutesTest, ReloadBodyIsChecked) {
   auto unknown = c.request(http::verb::post, "/v1/policies/reload", R"({"dry": true})", "application/json");
   EXPECT_EQ(unknown.result(), http::status::bad_request);
   EXPECT_NE(parse_json(unknown.body()).as_object().at("error").as_string().find("dry"), std::string::npos);
-  EXPECT_EQ(c.request(http::verb::post, "/v1/policies/reload", R"({"reason": 1})", "application/json").result(),
-            http::status::bad_request);
+  EXPECT_EQ(
+      c.request(http::verb::post, "/v1/policies/reload", R"({"reason": 1})", "application/json").result(),
+      http::status::bad_request);
   EXPECT_EQ(c.request(http::verb::get, "/v1/policies/reload").result(), http::status::method_not_allowed);
   EXPECT_EQ(c.request(http::verb::post, "/v1/policies").result(), http::status::method_not_allowed);
   // None of these reloaded anything.
@@ -172,8 +175,9 @@ TEST_F(PolicyRoutesTest, FileChangesReloadThroughInotifyAndShowInTheApi) {
   EXPECT_EQ(doc.at("in_force").as_object().at("rule_count").to_number<std::uint64_t>(), 2u);
 
   write("10-a.yaml", kBroken);
-  ASSERT_TRUE(wait_for([&] { return get_policies().at("loads").as_object().at("rejected").to_number<std::uint64_t>() == 1; }))
-      << "no reload after a broken edit";
+  ASSERT_TRUE(wait_for([&] {
+    return get_policies().at("loads").as_object().at("rejected").to_number<std::uint64_t>() == 1;
+  })) << "no reload after a broken edit";
   doc = get_policies();
   EXPECT_EQ(doc.at("generation").to_number<std::uint64_t>(), 2u);
   EXPECT_EQ(doc.at("in_force").as_object().at("rule_count").to_number<std::uint64_t>(), 2u);

@@ -49,7 +49,8 @@ const PromFamily* PromText::find(std::string_view name) const {
   return nullptr;
 }
 
-const PromSample* PromText::sample(std::string_view name, const std::map<std::string, std::string>& labels) const {
+const PromSample* PromText::sample(std::string_view name,
+                                   const std::map<std::string, std::string>& labels) const {
   for (const auto& f : families)
     for (const auto& s : f.samples)
       if (s.name == name && s.labels == labels) return &s;
@@ -62,8 +63,8 @@ Result<PromText> parse_prometheus_text(std::string_view text) {
   std::map<std::string, std::size_t> index;  // family name -> position
   std::set<std::string> closed;              // families another family followed
   std::set<std::string> series;
-  std::set<std::string> helped, typed;       // families whose HELP / TYPE was seen
-  std::string current;                       // family of the previous line
+  std::set<std::string> helped, typed;  // families whose HELP / TYPE was seen
+  std::string current;                  // family of the previous line
   int lineno = 0;
 
   auto family = [&](const std::string& name) -> PromFamily& {
@@ -140,17 +141,23 @@ Result<PromText> parse_prometheus_text(std::string_view text) {
           if (c == '\\') {
             if (i >= line.size()) return make_error(where + "dangling backslash");
             char e = line[i++];
-            if (e == '\\') value += '\\';
-            else if (e == '"') value += '"';
-            else if (e == 'n') value += '\n';
-            else return make_error(where + "invalid escape \\" + std::string(1, e));
+            if (e == '\\')
+              value += '\\';
+            else if (e == '"')
+              value += '"';
+            else if (e == 'n')
+              value += '\n';
+            else
+              return make_error(where + "invalid escape \\" + std::string(1, e));
           } else {
             value += c;
           }
         }
         if (!s.labels.emplace(label, value).second) return make_error(where + "label " + label + " twice");
-        if (i < line.size() && line[i] == ',') ++i;
-        else if (i < line.size() && line[i] != '}') return make_error(where + "expected , or } after a label");
+        if (i < line.size() && line[i] == ',')
+          ++i;
+        else if (i < line.size() && line[i] != '}')
+          return make_error(where + "expected , or } after a label");
       }
       if (i >= line.size()) return make_error(where + "unterminated label set");
       ++i;  // '}'
@@ -159,7 +166,8 @@ Result<PromText> parse_prometheus_text(std::string_view text) {
     ++i;
     std::string_view rest = line.substr(i);
     std::string_view value = rest.substr(0, rest.find(' '));
-    if (!parse_value(value, s.value)) return make_error(where + "invalid value \"" + std::string(value) + "\"");
+    if (!parse_value(value, s.value))
+      return make_error(where + "invalid value \"" + std::string(value) + "\"");
     if (value.size() < rest.size()) {
       std::string_view ts = rest.substr(value.size() + 1);
       if (ts.empty() || ts.find_first_not_of("-0123456789") != std::string_view::npos)

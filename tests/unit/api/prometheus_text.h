@@ -30,7 +30,8 @@ struct PromText {
   std::vector<PromFamily> families;  // in order of appearance
   const PromFamily* find(std::string_view name) const;
   // The value of one series; nullptr if absent.
-  const PromSample* sample(std::string_view name, const std::map<std::string, std::string>& labels = {}) const;
+  const PromSample* sample(std::string_view name,
+                           const std::map<std::string, std::string>& labels = {}) const;
 };
 
 // Errors name the line number and what is wrong with it.

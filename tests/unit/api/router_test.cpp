@@ -26,7 +26,8 @@ class RouterTest : public ::testing::Test {
   void SetUp() override {
     router_.get("/a", [](const Request&) { return text_response(http::status::ok, "a"); });
     router_.post("/a", [](const Request&) { return text_response(http::status::created, "made"); });
-    router_.post("/j", [](const Request&) { return text_response(http::status::ok, "j"); }, {.json_body = true});
+    router_.post("/j", [](const Request&) { return text_response(http::status::ok, "j"); },
+                 {.json_body = true});
   }
   Router router_;
 };
@@ -61,15 +62,18 @@ TEST_F(RouterTest, HeadUsesGetAndKeepsTheLength) {
 }
 
 TEST_F(RouterTest, JsonRoutesRefuseOtherContentTypes) {
-  EXPECT_EQ(router_.handle(make(http::verb::post, "/j", "{}", "application/json")).result(), http::status::ok);
+  EXPECT_EQ(router_.handle(make(http::verb::post, "/j", "{}", "application/json")).result(),
+            http::status::ok);
   EXPECT_EQ(router_.handle(make(http::verb::post, "/j", "{}", "Application/JSON;charset=utf-8")).result(),
             http::status::ok);
-  EXPECT_EQ(router_.handle(make(http::verb::post, "/j")).result(), http::status::ok) << "an empty body needs no type";
+  EXPECT_EQ(router_.handle(make(http::verb::post, "/j")).result(), http::status::ok)
+      << "an empty body needs no type";
   EXPECT_EQ(router_.handle(make(http::verb::post, "/j", "{}", "text/plain")).result(),
             http::status::unsupported_media_type);
   EXPECT_EQ(router_.handle(make(http::verb::post, "/j", "{}", "application/jsonp")).result(),
             http::status::unsupported_media_type);
-  EXPECT_EQ(router_.handle(make(http::verb::post, "/j", "{}")).result(), http::status::unsupported_media_type);
+  EXPECT_EQ(router_.handle(make(http::verb::post, "/j", "{}")).result(),
+            http::status::unsupported_media_type);
 }
 
 TEST_F(RouterTest, ThrowingHandlerIs500) {

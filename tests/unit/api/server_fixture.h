@@ -55,8 +55,10 @@ class ServerFixture : public ::testing::Test {
     if (!thread_.joinable()) return;
     on_loop([this] {
       work_.reset();  // here, not before: an idle loop would return before running this
-      if (server_) server_->stop(std::chrono::milliseconds(500), [this] { io_.stop(); });
-      else io_.stop();
+      if (server_)
+        server_->stop(std::chrono::milliseconds(500), [this] { io_.stop(); });
+      else
+        io_.stop();
     });
     thread_.join();
     server_.reset();
@@ -85,7 +87,8 @@ class ServerFixture : public ::testing::Test {
   TestClient connect() const { return TestClient(endpoint()); }
 
   // Polls pred (cheaply, every 10 ms) until it holds or the deadline passes.
-  static bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
+  static bool wait_for(const std::function<bool()>& pred,
+                       std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
     const auto end = std::chrono::steady_clock::now() + deadline;
     while (!pred()) {
       if (std::chrono::steady_clock::now() > end) return false;

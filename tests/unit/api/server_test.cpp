@@ -21,9 +21,12 @@ class ServerTest : public ServerFixture {
   void SetUp() override {
     router_.get("/hello", [](const Request&) { return text_response(http::status::ok, "hello\n"); });
     // Echoes the target so pipelined answers can be matched to their requests.
-    router_.get("/echo", [](const Request& req) { return text_response(http::status::ok, std::string(req.target())); });
+    router_.get("/echo", [](const Request& req) {
+      return text_response(http::status::ok, std::string(req.target()));
+    });
     router_.post(
-        "/json", [](const Request& req) {
+        "/json",
+        [](const Request& req) {
           auto body = parse_json_object(req);
           if (!body) return error_response(http::status::bad_request, body.error().what, body.error().hint);
           return json_response(http::status::ok, *body);
@@ -111,7 +114,8 @@ TEST_F(ServerTest, JsonBodyChecks) {
 
   auto bad = c.request(http::verb::post, "/json", R"({"a":)", "application/json");
   EXPECT_EQ(bad.result(), http::status::bad_request);
-  EXPECT_NE(parse_json(bad.body()).as_object().at("error").as_string().find("not valid JSON"), std::string::npos);
+  EXPECT_NE(parse_json(bad.body()).as_object().at("error").as_string().find("not valid JSON"),
+            std::string::npos);
   auto not_object = c.request(http::verb::post, "/json", "[1,2]", "application/json");
   EXPECT_EQ(not_object.result(), http::status::bad_request);
   // Errors in a body do not cost the connection.
@@ -150,8 +154,9 @@ TEST_F(ServerTest, DeclaredHugeBodyIs413BeforeItIsSent) {
   start_server();
   auto c = connect();
   // Only the header: the server must not wait for 1 GB before answering.
-  ASSERT_TRUE(c.send("POST /json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     "Content-Length: 1000000000\r\n\r\n"));
+  ASSERT_TRUE(
+      c.send("POST /json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+             "Content-Length: 1000000000\r\n\r\n"));
   auto res = c.read_response(3s);
   ASSERT_TRUE(res) << res.error().what;
   EXPECT_EQ(res->result(), http::status::payload_too_large);
@@ -169,8 +174,9 @@ TEST_F(ServerTest, OversizedHeaderIs431) {
 
 TEST_F(ServerTest, MalformedRequestsAre400) {
   start_server();
-  const std::vector<std::string> inputs{"GARBAGE\r\n\r\n", "GET /hello HTTP/9.x\r\n\r\n", "GET  HTTP/1.1\r\n\r\n",
-                              "GET /hello HTTP/1.1\r\nBad Header\r\n\r\n", std::string("\x16\x03\x01\x02\x00\x01", 6)};
+  const std::vector<std::string> inputs{"GARBAGE\r\n\r\n", "GET /hello HTTP/9.x\r\n\r\n",
+                                        "GET  HTTP/1.1\r\n\r\n", "GET /hello HTTP/1.1\r\nBad Header\r\n\r\n",
+                                        std::string("\x16\x03\x01\x02\x00\x01", 6)};
   for (const std::string& garbage : inputs) {
     auto c = connect();
     ASSERT_TRUE(c.send(garbage));
@@ -201,7 +207,9 @@ TEST_F(ServerTest, SlowlorisIsCutOffAtTheRequestTimeout) {
   EXPECT_LT(took, 3s);
   EXPECT_GE(took, 300ms) << "cut off before the request timeout";
   EXPECT_TRUE(wait_for([&] {
-    return metrics_.counter("reflex_http_connections_dropped_total", "", {"reason"}).with({"timeout"}).value() == 1;
+    return metrics_.counter("reflex_http_connections_dropped_total", "", {"reason"})
+               .with({"timeout"})
+               .value() == 1;
   }));
 }
 

@@ -53,7 +53,8 @@ bool TestClient::send(std::string_view bytes) {
 int TestClient::read_some(std::chrono::steady_clock::time_point deadline) {
   if (eof_) return 0;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() < 0) return -1;
     pollfd p{fd_, POLLIN, 0};
     int r = ::poll(&p, 1, static_cast<int>(left.count()));
