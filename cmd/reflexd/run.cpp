@@ -9,12 +9,16 @@
 #include "api/endpoint.h"
 #include "common/log.h"
 
+#include <csignal>
 #include <iostream>
 
 namespace reflex::cmd {
 namespace {
 
 int run_daemon(const RunOptions& opts) {
+  // A closed stdout or log pipe must cost a line, not the daemon (sockets
+  // already send with MSG_NOSIGNAL).
+  std::signal(SIGPIPE, SIG_IGN);
   Daemon daemon(opts);
   if (auto st = daemon.start(); !st) {
     std::cerr << "reflexd: " << st.error().message() << "\n";
