@@ -49,7 +49,10 @@ bool PolicyStore::reload(const std::string& trigger) {
     rej.errors = report.errors();
     for (int pass = 0; pass < 2; ++pass)
       for (const auto& d : report.diagnostics)
-        if ((d.level == Diagnostic::Level::error) == (pass == 0)) rej.diagnostics.push_back(d.to_string());
+        if ((d.level == Diagnostic::Level::error) == (pass == 0)) {
+          rej.diagnostics.push_back(d.to_string());
+          rej.findings.push_back(d);
+        }
     ++status_.loads_rejected;
     status_.last_load_rejected = true;
     spdlog::error("policy {} rejected ({}): {} error(s), first: {}; keeping generation {}", dir_.string(), trigger,
@@ -63,6 +66,7 @@ bool PolicyStore::reload(const std::string& trigger) {
   ++status_.generation;
   ++status_.loads_ok;
   status_.last_ok_ns = now;
+  status_.current_trigger = trigger;
   status_.last_load_rejected = false;
   spdlog::info("policy {} loaded ({}): {} rule(s) from {} file(s), {} warning(s), generation {}", dir_.string(),
                trigger, current_->rules.size(), current_->files.size(), status_.warnings.size(), status_.generation);

@@ -4,7 +4,7 @@
 // - reload() reads the whole folder; a set with any error is rejected as a
 //   whole and the last good set stays in force. Each rejection is recorded
 //   (time, error count, the diagnostics) in status() for the CLI, logs and the
-//   REST API to show. SIGHUP and (later) `POST /v1/policy/reload` call reload().
+//   REST API to show. SIGHUP and `POST /v1/policies/reload` (reflexd run) call reload().
 // - watch() follows the folder with inotify through an asio
 //   posix::stream_descriptor on the caller's io_context, and reloads after a
 //   short quiet period, so an editor's write-temp-then-rename lands as one load.
@@ -35,6 +35,7 @@ struct PolicyRejection {
   std::string trigger;
   int errors = 0;
   std::vector<std::string> diagnostics;  // rendered, errors first
+  std::vector<Diagnostic> findings;      // the same, structured (file, line, column, field), errors first
 };
 
 struct PolicyStoreStatus {
@@ -42,7 +43,8 @@ struct PolicyStoreStatus {
   std::uint64_t loads_ok = 0;
   std::uint64_t loads_rejected = 0;
   TimeNs last_ok_ns = 0;
-  std::string last_trigger;           // "start", "sighup", "inotify", "api", ...
+  std::string last_trigger;           // "start", "sighup", "inotify", "api", ...: of the newest attempt
+  std::string current_trigger;        // what loaded the set in force (last_trigger may be a later rejection)
   std::vector<std::string> warnings;  // of the set in force
   std::optional<PolicyRejection> last_rejection;
   bool last_load_rejected = false;    // the newest attempt failed (the set in force is older)

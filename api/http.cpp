@@ -1,0 +1,77 @@
+#include "api/http.h"
+
+#include <boost/beast/http/field.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/stream_parser.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+namespace reflex::api {
+namespace {
+
+bool iequals_prefix(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  return std::equal(prefix.begin(), prefix.end(), s.begin(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+  });
+}
+
+}  // namespace
+
+Response json_response(http::status status, const json::value& body) {
+  std::string text = json::serialize(body);
+  text += '\n';
+  return text_response(status, std::move(text), kJsonType);
+}
+
+Response error_response(http::status status, std::string_view what, std::string_view hint,
+                        json::object extra) {
+  json::object body;
+  body["error"] = what;
+  body["hint"] = hint;
+  for (auto& kv : extra) body[kv.key()] = std::move(kv.value());
+  return json_response(status, body);
+}
+
+Response text_response(http::status status, std::string body, std::string_view content_type) {
+  Response res{status, 11};
+  res.set(http::field::content_type, content_type);
+  res.set(http::field::cache_control, "no-store");  // every answer is live state
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+std::string_view target_path(std::string_view target) {
+  auto end = target.find_first_of("?#");
+  return end == std::string_view::npos ? target : target.substr(0, end);
+}
+
+bool has_json_content_type(const Request& req) {
+  auto it = req.find(http::field::content_type);
+  if (it == req.end()) return false;
+  std::string_view v = it->value();
+  if (!iequals_prefix(v, kJsonType)) return false;
+  // "application/json" exactly, or followed by parameters: not "application/jsonx".
+  return v.size() == kJsonType.size() || v[kJsonType.size()] == ';' || v[kJsonType.size()] == ' ';
+}
+
+Result<json::object> parse_json_object(const Request& req) {
+  const std::string& body = req.body();
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object{};
+  json::stream_parser parser;
+  boost::system::error_code ec;
+  std::size_t used = parser.write(body.data(), body.size(), ec);
+  if (!ec) parser.finish(ec);
+  if (ec)
+    return make_error("request body is not valid JSON: " + ec.message() + " at byte " + std::to_string(used),
+                      "send a JSON object, e.g. -d '{}' with -H 'Content-Type: application/json'");
+  json::value v = parser.release();
+  if (!v.is_object())
+    return make_error("request body must be a JSON object, got " + std::string(json::to_string(v.kind())),
+                      "send a JSON object, e.g. '{}'");
+  return std::move(v.get_object());
+}
+
+}  // namespace reflex::api

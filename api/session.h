@@ -1,0 +1,69 @@
+#pragma once
+// Session: one HTTP/1.1 connection on its own strand (internal to Server).
+//
+// Reads request after request; each goes through the router at once and its
+// response joins a queue written in order. Reading pauses while the queue is
+// full (pipelining cap) and resumes as responses go out. See server.h for the
+// timeouts and limits.
+
+#include "api/http.h"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+
+namespace reflex::api {
+
+struct ServerShared;
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<ServerShared> shared);
+  ~Session();
+
+  void start();
+  // Both post to the session's strand, so any thread may call them.
+  void shutdown();     // finish what is owed, then close
+  void force_close();  // close now
+
+ private:
+  struct Pending {
+    Response response;
+    bool close = false;  // the connection ends after this one
+  };
+
+  void read_request();
+  void on_first_bytes(boost::beast::error_code ec, std::size_t n);
+  void read_message();
+  void on_read(boost::beast::error_code ec, std::size_t n);
+  void on_read_error(boost::beast::error_code ec);
+  void respond(Response res, bool close);
+  void write_next();
+  void on_write(boost::beast::error_code ec, std::size_t n);
+  void begin_shutdown();
+  void linger();
+  void on_linger(boost::beast::error_code ec, std::size_t n);
+  void close();
+
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::deque<Pending> queue_;
+  std::shared_ptr<ServerShared> shared_;
+  std::array<char, 4096> drain_{};  // lingering close reads into this
+  std::uint64_t served_ = 0;
+  std::size_t lingered_ = 0;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool closing_ = false;  // no more requests: finish the queue, then close
+  bool closed_ = false;
+};
+
+}  // namespace reflex::api

@@ -1,0 +1,7 @@
+#include "api/version.h"
+
+namespace reflex::api {
+
+std::string_view version() { return REFLEX_VERSION; }
+
+}  // namespace reflex::api

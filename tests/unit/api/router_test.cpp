@@ -1,0 +1,116 @@
+// Router without sockets: the rules every endpoint shares.
+
+#include "api/router.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+namespace reflex::api {
+namespace {
+
+Request make(http::verb method, std::string target, std::string body = {}, std::string type = {}) {
+  Request req{method, target, 11};
+  if (!type.empty()) req.set(http::field::content_type, type);
+  req.body() = std::move(body);
+  req.prepare_payload();
+  return req;
+}
+
+std::string error_of(const Response& res) {
+  return std::string(json::parse(res.body()).as_object().at("error").as_string());
+}
+
+class RouterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    router_.get("/a", [](const Request&) { return text_response(http::status::ok, "a"); });
+    router_.post("/a", [](const Request&) { return text_response(http::status::created, "made"); });
+    router_.post("/j", [](const Request&) { return text_response(http::status::ok, "j"); },
+                 {.json_body = true});
+  }
+  Router router_;
+};
+
+TEST_F(RouterTest, DispatchesByMethodAndPathIgnoringTheQuery) {
+  EXPECT_EQ(router_.handle(make(http::verb::get, "/a")).body(), "a");
+  EXPECT_EQ(router_.handle(make(http::verb::get, "/a?x=1#frag")).body(), "a");
+  EXPECT_EQ(router_.handle(make(http::verb::post, "/a")).result(), http::status::created);
+}
+
+TEST_F(RouterTest, UnknownPathIs404Json) {
+  auto res = router_.handle(make(http::verb::get, "/a/"));  // exact match: no trailing-slash aliasing
+  EXPECT_EQ(res.result(), http::status::not_found);
+  EXPECT_EQ(res[http::field::content_type], "application/json");
+  EXPECT_EQ(error_of(res), "no endpoint /a/");
+}
+
+TEST_F(RouterTest, WrongMethodIs405WithAllow) {
+  auto res = router_.handle(make(http::verb::put, "/a"));
+  EXPECT_EQ(res.result(), http::status::method_not_allowed);
+  EXPECT_EQ(res[http::field::allow], "GET, HEAD, POST");
+  EXPECT_EQ(router_.allow("/j"), "POST");
+  EXPECT_EQ(router_.allow("/none"), "");
+}
+
+TEST_F(RouterTest, HeadUsesGetAndKeepsTheLength) {
+  auto res = router_.handle(make(http::verb::head, "/a"));
+  EXPECT_EQ(res.result(), http::status::ok);
+  EXPECT_TRUE(res.body().empty());
+  EXPECT_EQ(res[http::field::content_length], "1");
+  EXPECT_EQ(router_.handle(make(http::verb::head, "/j")).result(), http::status::method_not_allowed);
+}
+
+TEST_F(RouterTest, JsonRoutesRefuseOtherContentTypes) {
+  EXPECT_EQ(router_.handle(make(http::verb::post, "/j", "{}", "application/json")).result(),
+            http::status::ok);
+  EXPECT_EQ(router_.handle(make(http::verb::post, "/j", "{}", "Application/JSON;charset=utf-8")).result(),
+            http::status::ok);
+  EXPECT_EQ(router_.handle(make(http::verb::post, "/j")).result(), http::status::ok)
+      << "an empty body needs no type";
+  EXPECT_EQ(router_.handle(make(http::verb::post, "/j", "{}", "text/plain")).result(),
+            http::status::unsupported_media_type);
+  EXPECT_EQ(router_.handle(make(http::verb::post, "/j", "{}", "application/jsonp")).result(),
+            http::status::unsupported_media_type);
+  EXPECT_EQ(router_.handle(make(http::verb::post, "/j", "{}")).result(),
+            http::status::unsupported_media_type);
+}
+
+TEST_F(RouterTest, ThrowingHandlerIs500) {
+  router_.get("/boom", [](const Request&) -> Response { throw std::runtime_error("bug"); });
+  auto res = router_.handle(make(http::verb::get, "/boom"));
+  EXPECT_EQ(res.result(), http::status::internal_server_error);
+  EXPECT_NE(error_of(res).find("/boom"), std::string::npos);
+}
+
+TEST(JsonBody, ParsesObjectsAndExplainsErrors) {
+  auto empty = parse_json_object(make(http::verb::post, "/", "  \n"));
+  ASSERT_TRUE(empty);
+  EXPECT_TRUE(empty->empty());
+  auto obj = parse_json_object(make(http::verb::post, "/", R"({"reason":"x"})"));
+  ASSERT_TRUE(obj);
+  EXPECT_EQ(obj->at("reason").as_string(), "x");
+  auto bad = parse_json_object(make(http::verb::post, "/", R"({"reason":})"));
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().what.find("at byte"), std::string::npos) << bad.error().what;
+  auto trailing = parse_json_object(make(http::verb::post, "/", R"({} {})"));
+  EXPECT_FALSE(trailing) << "two documents are not one object";
+  auto array = parse_json_object(make(http::verb::post, "/", "[]"));
+  ASSERT_FALSE(array);
+  EXPECT_NE(array.error().what.find("array"), std::string::npos);
+}
+
+TEST(ErrorResponse, HasTheUniformShape) {
+  json::object extra;
+  extra["detail"] = 3;
+  auto res = error_response(http::status::unprocessable_entity, "what", "fix", extra);
+  auto doc = json::parse(res.body()).as_object();
+  EXPECT_EQ(res.result(), http::status::unprocessable_entity);
+  EXPECT_EQ(doc.at("error").as_string(), "what");
+  EXPECT_EQ(doc.at("hint").as_string(), "fix");
+  EXPECT_EQ(doc.at("detail").as_int64(), 3);
+  EXPECT_EQ(res[http::field::content_length], std::to_string(res.body().size()));
+}
+
+}  // namespace
+}  // namespace reflex::api
