@@ -71,19 +71,26 @@ std::uint64_t GuardE2E::ip_total(const guard::VerdictCounters& v) {
   return t;
 }
 
-guard::VerdictCounters GuardE2E::wait_judged(const guard::VerdictCounters& since, std::uint64_t n) const {
+guard::VerdictCounters GuardE2E::wait_counters(const std::function<bool(const guard::VerdictCounters&)>& done,
+                                               const std::string& what) const {
   auto g = open_guard();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   for (;;) {
     auto v = g.verdicts();
     EXPECT_TRUE(v);
-    if (!v || ip_total(*v) >= ip_total(since) + n) return v ? *v : since;
+    if (!v) return {};
+    if (done(*v)) return *v;
     if (std::chrono::steady_clock::now() > deadline) {
-      ADD_FAILURE() << "the guard judged " << ip_total(*v) - ip_total(since) << " of " << n << " packets in 10 s";
+      ADD_FAILURE() << "the guard's counters never showed " << what << " (waited 10 s)";
       return *v;
     }
     std::this_thread::yield();
   }
+}
+
+guard::VerdictCounters GuardE2E::wait_judged(const guard::VerdictCounters& since, std::uint64_t n) const {
+  return wait_counters([&](const guard::VerdictCounters& v) { return ip_total(v) >= ip_total(since) + n; },
+                       std::to_string(n) + " packets judged");
 }
 
 std::size_t GuardE2E::udp_round(const std::string& src, std::size_t n, std::uint16_t port) {

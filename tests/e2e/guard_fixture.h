@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,6 +47,9 @@ class GuardE2E : public ::testing::Test {
   // Waits until the guard has judged `n` more IP packets than `since` (the
   // datapath is the clock here, not a timer). Returns the counters.
   guard::VerdictCounters wait_judged(const guard::VerdictCounters& since, std::uint64_t n) const;
+  // Waits until `done` holds for the counters (10 s at most, then fails the test).
+  guard::VerdictCounters wait_counters(const std::function<bool(const guard::VerdictCounters&)>& done,
+                                       const std::string& what) const;
   guard::VerdictCounters counters() const;
   static std::uint64_t ip_total(const guard::VerdictCounters& v);
 
