@@ -99,9 +99,13 @@ namespace {
 
 class DirTable {
  public:
-  DirTable() : tbl_(kL1, 0) {}
+  // chunks: how many /16s will need one (growing a 64 MiB table by copies is slow).
+  explicit DirTable(std::size_t chunks) {
+    tbl_.reserve(kL1 + chunks * kChunk);
+    tbl_.resize(kL1, 0);
+  }
 
-  // Prefixes up to /24, painted shortest first so longer ones win.
+  // Prefixes up to /24, each painted after every prefix covering it.
   void paint(std::uint32_t a, unsigned len, std::uint32_t head) {
     if (len <= 16) {
       std::fill_n(tbl_.begin() + (a >> 16), 1u << (16 - len), head);
@@ -119,8 +123,8 @@ class DirTable {
  private:
   // The table offset of the chunk below first-level entry `slot`, created
   // filled with the entry's current value (the covering prefix's head).
-  // Prefixes are painted shortest first, so a new chunk never hides a
-  // longer prefix.
+  // Covering prefixes are painted first, so a new chunk never hides a
+  // shorter prefix painted later.
   std::uint32_t chunk_of(std::uint32_t slot) {
     std::uint32_t v = tbl_[slot];
     if (v & kChunkBit) return kL1 + (v & GUARD_V4_HEAD_MASK) * kChunk;
@@ -254,7 +258,11 @@ Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> input, std::uin
   out.rules.reserve(items.size() + 1);
   out.rules.push_back(guard_rule{});  // slot 0: no rule
   std::vector<Node> nodes;
-  for (const Item& it : items) {
+  nodes.reserve(items.size());
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    // The rules are read in sorted order, i.e. at random: fetch ahead.
+    if (k + 8 < items.size()) __builtin_prefetch(items[k + 8].rule);
+    const Item& it = items[k];
     if (nodes.empty() || !nodes.back().item->same_prefix(it))
       nodes.push_back(Node{&it, static_cast<std::uint32_t>(out.rules.size())});
     out.rules.push_back(make_rule_entry(*it.rule));
@@ -316,12 +324,16 @@ Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> input, std::uin
     out.h4 = std::move(*t);
   }
   if (!v4_prefix.empty() || !v4_long.empty()) {
-    // Paint shortest first (a counting sort: there are only 25 lengths).
-    std::vector<const Node*> by_len[25];
-    for (const Node* n : v4_prefix) by_len[n->item->len].push_back(n);
-    DirTable dir;
-    for (const auto& same_len : by_len)
-      for (const Node* n : same_len) dir.paint(v4_addr(n), n->item->len, n->first);
+    // Nodes are in address order with covering prefixes first, so painting
+    // in that order lets every longer prefix overwrite its cover, and sweeps
+    // the 64 MiB table front to back instead of at random.
+    std::size_t chunks = 0;
+    std::uint32_t last16 = ~0u;
+    for (const Node* n : v4_prefix)
+      if (n->item->len > 16 && (v4_addr(n) >> 16) != last16) ++chunks, last16 = v4_addr(n) >> 16;
+    chunks = std::min<std::size_t>(chunks + v4_long.size(), GUARD_V4_L1_SIZE);
+    DirTable dir(chunks);
+    for (const Node* n : v4_prefix) dir.paint(v4_addr(n), n->item->len, n->first);
     for (const Node* n : v4_long) dir.mark_long(v4_addr(n));
     out.v4_table = dir.take();
   }
