@@ -9,7 +9,8 @@ double log2_quantile(std::span<const std::uint64_t> slots, double q) {
   for (auto c : slots) total += c;
   if (total == 0) return 0;
   // Rank of the wanted sample, 1-based: the smallest value with at least q of the samples at or below it.
-  const double rank = std::max(1.0, std::ceil(q * static_cast<double>(total)));
+  // (The epsilon keeps 0.9 * 100 = 90.00000000000001 from meaning rank 91.)
+  const double rank = std::max(1.0, std::ceil(q * static_cast<double>(total) - 1e-9));
   double seen = 0;
   for (std::size_t i = 0; i < slots.size(); ++i) {
     if (!slots[i]) continue;
