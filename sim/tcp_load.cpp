@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -23,7 +24,8 @@ Result<sockaddr_in> v4(const std::string& addr, std::uint16_t port) {
 }  // namespace
 
 Result<std::unique_ptr<TcpLoad>> TcpLoad::start(const NetNs& a, const std::string& a_addr, const NetNs& b,
-                                                const std::string& b_addr, std::uint16_t port) {
+                                                const std::string& b_addr, std::uint16_t port,
+                                                const std::string& congestion) {
   auto bsa = v4(b_addr, port);
   if (!bsa) return bsa.error();
   auto asa = v4(a_addr, 0);
@@ -39,6 +41,10 @@ Result<std::unique_ptr<TcpLoad>> TcpLoad::start(const NetNs& a, const std::strin
   if (!cfd) return cfd.error();
   std::unique_ptr<TcpLoad> t(new TcpLoad());
   t->client_ = Fd(*cfd);
+  if (!congestion.empty() &&
+      setsockopt(t->client_.get(), IPPROTO_TCP, TCP_CONGESTION, congestion.data(),
+                 static_cast<socklen_t>(congestion.size())) < 0)
+    return errno_error("TCP congestion control " + congestion, errno, "see net.ipv4.tcp_available_congestion_control");
   if (::bind(t->client_.get(), reinterpret_cast<sockaddr*>(&*asa), sizeof(*asa)) < 0)
     return errno_error("TCP bind " + a_addr, errno);
   if (::connect(t->client_.get(), reinterpret_cast<sockaddr*>(&*bsa), sizeof(*bsa)) < 0)

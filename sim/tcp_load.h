@@ -19,8 +19,12 @@ namespace reflex::sim {
 class TcpLoad {
  public:
   // Connects a_addr (in a) to b_addr:port (in b) and starts sending.
+  // congestion: the sender's TCP congestion control. Loss-based cubic fills
+  // whatever buffer the path has, as most traffic does; BBR (a common
+  // default) deliberately keeps queues short and would hide them.
   static Result<std::unique_ptr<TcpLoad>> start(const NetNs& a, const std::string& a_addr, const NetNs& b,
-                                                const std::string& b_addr, std::uint16_t port);
+                                                const std::string& b_addr, std::uint16_t port,
+                                                const std::string& congestion = "cubic");
   ~TcpLoad();  // stops
   TcpLoad(const TcpLoad&) = delete;
   TcpLoad& operator=(const TcpLoad&) = delete;
