@@ -28,14 +28,11 @@ double rate(std::uint64_t delta, double dt) { return dt > 0 ? static_cast<double
 
 }  // namespace
 
-std::size_t GuardProbe::TalkerKeyHash::operator()(const TalkerKey& k) const {
-  return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(k.b.data()), k.b.size()));
-}
-
 GuardProbe::GuardProbe(InterfaceRef iface, const MonitorConfig& config)
     : iface_(std::move(iface)),
       opts_{config.pin_root, config.max_rules},
       top_talkers_(config.top_talkers),
+      talkers_per_tick_(config.talkers_per_tick),
       top_rules_(config.top_rules),
       max_samples_(config.max_drop_samples),
       verdict_dump_(sizeof(std::uint32_t), sizeof(guard_counter), true, GUARD_R_MAX),
@@ -63,7 +60,7 @@ Status GuardProbe::open(boost::asio::io_context& io) {
   if (ctl_map_id_ && ctl_id != ctl_map_id_) {
     for (auto& c : packets_) c.rebase();
     for (auto& c : bytes_) c.rebase();
-    talker_prev_.clear();
+    talkers_.clear();
   }
   ctl_map_id_ = ctl_id;
 
@@ -80,6 +77,9 @@ Status GuardProbe::open(boost::asio::io_context& io) {
   events_ = std::move(*reader);
   events_->start();
   gen_.reset();
+  // The talkers map may be another one now: walk it from the start.
+  talker_token_.reset();
+  sweep_start_ns_ = prev_sweep_start_ns_ = 0;
   return ok();
 }
 
@@ -169,6 +169,10 @@ Status GuardProbe::read_verdicts(TickContext& ctx, InterfaceObservation& io) {
     d[r] = packets_[r].update(raw[r].packets);
     bytes_[r].update(raw[r].bytes);
   }
+  judged_delta_ = 0;
+  for (std::uint32_t r = 0; r <= GUARD_R_PASS_MALFORMED; ++r) judged_delta_ += d[r];
+  rule_hits_delta_ = d[GUARD_R_PASS_ALLOW] + d[GUARD_R_DROP_RULE] + d[GUARD_R_DROP_RATE] + d[GUARD_R_PASS_SHADOW] +
+                     d[GUARD_R_PASS_RATE_OK];
   auto total = [&](std::uint32_t r) { return packets_[r].total(); };
   // Facts (fragment, truncated L4, long chain) are counted on top of a
   // verdict: they are not packets of their own.
@@ -236,6 +240,8 @@ Status GuardProbe::read_rules(TickContext& ctx, InterfaceObservation& io) {
     gen_ = std::move(next);
   }
 
+  // Every rule hit is also counted in the verdicts: none there, none here.
+  if (rule_hits_delta_ == 0) return ok();
   // One pass over the counters (mmapped: no syscall), keeping those that moved.
   const guard_counter* c = gen_->counters.as<guard_counter>();
   const guard_rule* r = gen_->rules.as<guard_rule>();
@@ -269,43 +275,47 @@ Status GuardProbe::read_rules(TickContext& ctx, InterfaceObservation& io) {
   return ok();
 }
 
+Status GuardProbe::walk_talkers(TickContext& ctx) {
+  if (!talker_token_) sweep_start_ns_ = ctx.now_ns;  // a new walk starts here
+  const TimeNs unseen_since = prev_sweep_start_ns_;
+  auto step = talker_dump_.dump_from(
+      guard_->map_fd(guard::Guard::kTalkers), talker_token_, talkers_per_tick_,
+      [&](const std::uint8_t* k, const std::uint8_t* v) {
+        std::uint64_t sum[3];
+        sum_percpu_words<3>(v, talker_dump_.ncpu(), talker_dump_.stride(), sum);
+        guard_addr_key key;
+        std::memcpy(&key, k, sizeof(key));
+        talkers_.observe(key, sum[0], sum[1], sum[2], ctx.now_ns, unseen_since);
+      });
+  if (!step) return make_error("read guard talkers of " + iface_.key + ": " + step.error().message());
+  if (step->done) {
+    talkers_.end_sweep();
+    prev_sweep_start_ns_ = sweep_start_ns_;
+  }
+  talkers_read_ = true;
+  return ok();
+}
+
 Status GuardProbe::read_talkers(TickContext& ctx, Observation& obs) {
   if (!(guard_->ctl().flags & GUARD_CF_TALKERS) || top_talkers_ == 0) return ok();
-  struct Seen {
-    guard_addr_key key;
-    std::uint64_t packets, bytes, dropped, delta;
-  };
-  std::vector<Seen> all;
-  auto n = talker_dump_.dump(guard_->map_fd(guard::Guard::kTalkers), [&](const std::uint8_t* k, const std::uint8_t* v) {
-    std::uint64_t sum[3];
-    sum_percpu_words<3>(v, talker_dump_.ncpu(), talker_dump_.stride(), sum);
-    TalkerKey key;
-    std::memcpy(key.b.data(), k, key.b.size());
-    auto [it, fresh] = talker_prev_.try_emplace(key);
-    // A source evicted from the LRU and seen again restarts from zero.
-    std::uint64_t delta = fresh ? 0 : sum[0] >= it->second.packets ? sum[0] - it->second.packets : sum[0];
-    it->second.packets = sum[0];
-    it->second.seen_tick = ctx.seq;
-    Seen s{{}, sum[0], sum[1], sum[2], delta};
-    std::memcpy(&s.key, k, sizeof(s.key));
-    all.push_back(s);
-  });
-  if (!n) return make_error("read guard talkers of " + iface_.key + ": " + n.error().message());
-  std::erase_if(talker_prev_, [&](const auto& kv) { return kv.second.seen_tick != ctx.seq; });
-  std::size_t k = std::min(top_talkers_, all.size());
-  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(k), all.end(),
-                    [](const Seen& a, const Seen& b) { return a.delta != b.delta ? a.delta > b.delta : a.packets > b.packets; });
-  for (std::size_t j = 0; j < k; ++j) {
-    const Seen& s = all[j];
+  if (talkers_read_ && judged_delta_ == 0) {
+    // No packet during the last tick: no count moved and nothing was evicted
+    // (only an insert evicts), so there is nothing to read.
+    talkers_.idle();
+  } else {
+    auto s = walk_talkers(ctx);
+    if (!s) return s;
+  }
+  for (const auto* e : talkers_.top(top_talkers_)) {
     TalkerObservation t;
     t.iface = iface_.key;
-    t.source.family = s.key.family == 6 ? 6 : 4;
+    t.source.family = e->key.family == 6 ? 6 : 4;
     t.source.len = t.source.family == 4 ? 32 : 128;
-    std::memcpy(t.source.addr.data(), s.key.addr, t.source.family == 4 ? 4 : 16);
-    t.packets = s.packets;
-    t.bytes = s.bytes;
-    t.dropped = s.dropped;
-    t.pps = rate(s.delta, ctx.dt_s);
+    std::memcpy(t.source.addr.data(), e->key.addr, t.source.family == 4 ? 4 : 16);
+    t.packets = e->packets;
+    t.bytes = e->bytes;
+    t.dropped = e->dropped;
+    t.pps = e->pps;
     obs.talkers.push_back(std::move(t));
   }
   return ok();

@@ -15,11 +15,11 @@
 #include "monitor/monitor_config.h"
 #include "monitor/probe.h"
 #include "monitor/ring_reader.h"
+#include "monitor/talker_table.h"
 
 #include <array>
 #include <memory>
 #include <optional>
-#include <unordered_map>
 #include <vector>
 
 namespace reflex::monitor {
@@ -51,13 +51,14 @@ class GuardProbe : public Probe {
   Status read_verdicts(TickContext& ctx, InterfaceObservation& io);
   Status read_rules(TickContext& ctx, InterfaceObservation& io);
   Status read_talkers(TickContext& ctx, Observation& obs);
+  Status walk_talkers(TickContext& ctx);
   void read_attach(TickContext& ctx, InterfaceObservation& io);
   void read_run_time(TickContext& ctx, InterfaceObservation& io);
   void on_event(const void* data, std::size_t size);
 
   InterfaceRef iface_;
   guard::GuardOptions opts_;
-  std::size_t top_talkers_, top_rules_, max_samples_;
+  std::size_t top_talkers_, talkers_per_tick_, top_rules_, max_samples_;
   boost::asio::io_context* io_ = nullptr;
 
   // Open state.
@@ -73,19 +74,15 @@ class GuardProbe : public Probe {
   std::array<Counter, GUARD_R_MAX> packets_, bytes_;
   std::uint64_t events_total_ = 0;
   std::vector<DropSample> pending_;
-  struct TalkerKey {
-    std::array<std::uint8_t, sizeof(guard_addr_key)> b;
-    bool operator==(const TalkerKey&) const = default;
-  };
-  struct TalkerKeyHash {
-    std::size_t operator()(const TalkerKey& k) const;
-  };
-  struct TalkerPrev {
-    std::uint64_t packets = 0;
-    std::uint64_t seen_tick = 0;
-  };
-  std::unordered_map<TalkerKey, TalkerPrev, TalkerKeyHash> talker_prev_;
+  TalkerTable talkers_;
+  std::optional<std::uint64_t> talker_token_;  // where the walk of the talkers map resumes
+  TimeNs sweep_start_ns_ = 0, prev_sweep_start_ns_ = 0;
   std::uint64_t run_time_ns_ = 0, run_cnt_ = 0;  // at the window's begin
+  // From this tick's verdict counters: packets judged, and packets that hit a
+  // rule. Zero means the talkers or the rule counters cannot have moved,
+  // and their reads are skipped.
+  std::uint64_t judged_delta_ = 0, rule_hits_delta_ = 0;
+  bool talkers_read_ = false;
 };
 
 }  // namespace reflex::monitor

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -25,6 +26,17 @@ class MapDumper {
   // per-CPU maps, each stride() bytes apart). Returns the entry count.
   using Visit = std::function<void(const std::uint8_t* key, const std::uint8_t* values)>;
   Result<std::size_t> dump(int map_fd, const Visit& fn);
+
+  // A slice of a walk: about `max` entries (more if one hash bucket holds
+  // more) from where `token` left off, or from the start when it is empty.
+  // The walk may span many calls, also while the map changes (the kernel's
+  // resume token is a bucket position). done: the walk reached the end, and
+  // token is cleared for the next one.
+  struct Step {
+    std::size_t entries = 0;
+    bool done = false;
+  };
+  Result<Step> dump_from(int map_fd, std::optional<std::uint64_t>& token, std::size_t max, const Visit& fn);
 
   std::size_t stride() const { return stride_; }
   int ncpu() const { return ncpu_; }

@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <map>
 
@@ -97,6 +99,12 @@ void Monitor::stop() {
   }
 }
 
+std::vector<Monitor::ProbeTime> Monitor::probe_times() const {
+  std::vector<ProbeTime> out;
+  for (const auto& s : slots_) out.push_back({s.probe->name(), s.samples, s.wall_ns});
+  return out;
+}
+
 TimeNs Monitor::backoff_ns(int failures) const {
   double d = static_cast<double>(config_.backoff_initial.count()) * std::pow(2.0, std::max(0, failures - 1));
   d = std::min(d, static_cast<double>(config_.backoff_max.count()));
@@ -139,6 +147,13 @@ Observation Monitor::tick() {
   update_run_time_window(ctx);
 
   for (auto& s : slots_) {
+    struct Timed {  // charges the probe's slot on every way out of this iteration
+      Slot& s;
+      std::chrono::steady_clock::time_point t0;
+      ~Timed() {
+        s.wall_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+      }
+    } timed{s, std::chrono::steady_clock::now()};
     if (!s.open) {
       if (ctx.now_ns < s.retry_at) {
         obs.degraded.push_back({s.probe->name(), s.reason});
@@ -169,6 +184,7 @@ Observation Monitor::tick() {
       obs.degraded.push_back({s.probe->name(), s.reason});
       continue;
     }
+    ++s.samples;
     if (s.failures > 0) {
       spdlog::info("monitor: probe {} recovered after {} failure(s)", s.probe->name(), s.failures);
       s.failures = 0;

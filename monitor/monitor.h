@@ -52,6 +52,14 @@ class Monitor {
   std::uint64_t ticks() const { return seq_; }
   const MonitorConfig& config() const { return config_; }
 
+  // Where a tick's time goes, per probe (open and sample), since start.
+  struct ProbeTime {
+    std::string probe;
+    std::uint64_t samples = 0;
+    TimeNs wall_ns = 0;
+  };
+  std::vector<ProbeTime> probe_times() const;
+
  private:
   struct Slot {
     ProbePtr probe;
@@ -59,6 +67,8 @@ class Monitor {
     int failures = 0;
     TimeNs retry_at = 0;
     std::string reason;
+    std::uint64_t samples = 0;
+    TimeNs wall_ns = 0;
   };
   void schedule();
   TimeNs backoff_ns(int failures) const;

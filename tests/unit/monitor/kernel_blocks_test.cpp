@@ -18,6 +18,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 
 using namespace reflex;
 using namespace reflex::monitor;
@@ -67,6 +68,36 @@ TEST(MapDumper, GrowsABatchTooSmallForABucket) {
   auto n = d.dump(fd.get(), [&](const std::uint8_t*, const std::uint8_t*) { ++count; });
   ASSERT_TRUE(n) << n.error().message();
   EXPECT_EQ(count, 64u);
+}
+
+TEST(MapDumper, WalksInSlicesThatResumeWhereTheLastStopped) {
+  REFLEX_REQUIRE_BPF();
+  auto fd = make_map(BPF_MAP_TYPE_HASH, 4, 8, 4096);
+  for (std::uint32_t k = 0; k < 3000; ++k) {
+    std::uint64_t v = k;
+    ASSERT_EQ(bpf_map_update_elem(fd.get(), &k, &v, BPF_ANY), 0);
+  }
+  MapDumper d(4, 8, false, 4096);
+  std::optional<std::uint64_t> token;
+  std::map<std::uint32_t, int> seen;
+  int slices = 0;
+  for (;;) {
+    auto step = d.dump_from(fd.get(), token, 500, [&](const std::uint8_t* k, const std::uint8_t*) {
+      std::uint32_t key;
+      std::memcpy(&key, k, 4);
+      ++seen[key];
+    });
+    ASSERT_TRUE(step) << step.error().message();
+    ++slices;
+    EXPECT_LE(step->entries, 500u + 16u);  // the budget, give or take one bucket
+    if (step->done) break;
+    ASSERT_TRUE(token.has_value());
+    ASSERT_LT(slices, 100);
+  }
+  EXPECT_FALSE(token.has_value());
+  EXPECT_GE(slices, 6);
+  ASSERT_EQ(seen.size(), 3000u);
+  for (const auto& [k, n] : seen) ASSERT_EQ(n, 1) << k;  // each entry exactly once per walk
 }
 
 TEST(MapDumper, SumsPerCpuValues) {
