@@ -1,11 +1,11 @@
 #include "monitor/drop_reason_probe.h"
 
+#include <cerrno>
+#include <cstring>
+
 #include "bpf/drop_reasons_kern_user.h"
 #include "drop_reasons.skel.h"
 #include "guard/bpf_util.h"
-
-#include <cerrno>
-#include <cstring>
 
 namespace reflex::monitor {
 
@@ -21,7 +21,9 @@ Status DropReasonProbe::open(boost::asio::io_context&) {
     names_ = std::move(*n);
   }
   std::unique_ptr<drop_reasons, SkelDeleter> skel(drop_reasons__open_and_load());
-  if (!skel) return errno_error("load the drop_reasons BPF program", errno, "run as root with CAP_BPF and CAP_PERFMON");
+  if (!skel)
+    return errno_error("load the drop_reasons BPF program", errno,
+                       "run as root with CAP_BPF and CAP_PERFMON");
   if (int err = drop_reasons__attach(skel.get()); err)
     return errno_error("attach drop_reasons to the skb:kfree_skb raw tracepoint", err);
   auto info = guard::map_info(bpf_map__fd(skel->maps.drops));
@@ -61,8 +63,8 @@ Status DropReasonProbe::sample(TickContext& ctx, Observation& obs) {
     // Reported while it keeps happening, not forever after.
     if ((*full)[0] > map_full_seen_)
       ctx.degrade(name(), std::to_string((*full)[0] - map_full_seen_) +
-                              " drops went uncounted: the drop_reasons map (" + std::to_string(DROP_MAX_KEYS) +
-                              " namespace/interface/reason keys) is full");
+                              " drops went uncounted: the drop_reasons map (" +
+                              std::to_string(DROP_MAX_KEYS) + " namespace/interface/reason keys) is full");
     map_full_seen_ = (*full)[0];
   }
   ctx.maps.push_back(OwnedMap{"drop_reasons", drops_id_, DROP_MAX_KEYS, std::nullopt});

@@ -2,15 +2,15 @@
 // Kernel packet drops per interface and drop reason, from the skb:kfree_skb
 // tracepoint (bpf/drop_reasons.bpf.c aggregates them in the kernel).
 
-#include "monitor/counter.h"
-#include "monitor/kernel_names.h"
-#include "monitor/map_dump.h"
-#include "monitor/probe.h"
-
 #include <map>
 #include <memory>
 #include <optional>
 #include <utility>
+
+#include "monitor/counter.h"
+#include "monitor/kernel_names.h"
+#include "monitor/map_dump.h"
+#include "monitor/probe.h"
 
 struct drop_reasons;
 

@@ -2,11 +2,11 @@
 // A probe made of functions: the seam through which sim/ and unit tests feed
 // Observations (and failures) into a real Monitor loop without a kernel.
 
-#include "monitor/probe.h"
-
 #include <functional>
 #include <string>
 #include <utility>
+
+#include "monitor/probe.h"
 
 namespace reflex::monitor {
 

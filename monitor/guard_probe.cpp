@@ -1,15 +1,16 @@
 #include "monitor/guard_probe.h"
 
-#include "guard/events.h"
-#include "guard/rule.h"
-#include "guard/compiler.h"
-
 #include <bpf/bpf.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cstring>
-#include <string_view>
+#include <tuple>
+#include <unordered_map>
+
+#include "guard/compiler.h"
+#include "guard/events.h"
+#include "guard/rule.h"
 
 namespace reflex::monitor {
 namespace {
@@ -72,7 +73,8 @@ Status GuardProbe::open(boost::asio::io_context& io) {
     *max = info->max_entries;
   }
 
-  auto reader = RingReader::open(io, guard_->events_fd(), [this](const void* d, std::size_t n) { on_event(d, n); });
+  auto reader =
+      RingReader::open(io, guard_->events_fd(), [this](const void* d, std::size_t n) { on_event(d, n); });
   if (!reader) return make_error("guard events of " + iface_.key + ": " + reader.error().message());
   events_ = std::move(*reader);
   events_->start();
@@ -80,6 +82,7 @@ Status GuardProbe::open(boost::asio::io_context& io) {
   // The talkers map may be another one now: walk it from the start.
   talker_token_.reset();
   sweep_start_ns_ = prev_sweep_start_ns_ = 0;
+  talkers_read_ = false;
   return ok();
 }
 
@@ -96,15 +99,16 @@ void GuardProbe::on_event(const void* data, std::size_t size) {
   guard_event e;
   std::memcpy(&e, data, sizeof(e));
   auto d = guard::decode_event(e, iface_.key);
-  pending_.push_back(DropSample{d.iface, d.ts_ns, std::string(guard::reason_name(d.reason)), d.rule_uid, d.source,
-                                d.proto, d.dport, d.pkt_len});
+  pending_.push_back(DropSample{d.iface, d.ts_ns, std::string(guard::reason_name(d.reason)), d.rule_uid,
+                                d.source, d.proto, d.dport, d.pkt_len});
 }
 
 Status GuardProbe::sample(TickContext& ctx, Observation& obs) {
   // Reloaded or re-attached by someone else: the pins name new objects.
   if (PinIds now = pin_ids(); !(now == pins_)) {
-    if (!now.ctl) return make_error("no reflex guard on " + iface_.key + " any more (its pins are gone)",
-                                    "load it again: reflex-guard load " + iface_.name);
+    if (!now.ctl)
+      return make_error("no reflex guard on " + iface_.key + " any more (its pins are gone)",
+                        "load it again: reflex-guard load " + iface_.name);
     close();
     if (auto s = open(*io_); !s) return s;
   }
@@ -136,12 +140,14 @@ void GuardProbe::read_attach(TickContext& ctx, InterfaceObservation& io) {
   if (!link) {
     problem = "cannot read the guard's link on " + iface_.key + ": " + link.error().message();
   } else if (!link->attached) {
-    problem = "the guard's program on " + iface_.key + " was detached (link " + std::to_string(link->link_id) +
-              " removed by someone else, or the interface went away); re-attach: reflex-guard load " + iface_.name;
-  } else if (auto it = ctx.ifaces.find(iface_.key); it != ctx.ifaces.end() && it->second.ifindex != link->ifindex) {
+    problem =
+        "the guard's program on " + iface_.key + " was detached (link " + std::to_string(link->link_id) +
+        " removed by someone else, or the interface went away); re-attach: reflex-guard load " + iface_.name;
+  } else if (auto it = ctx.ifaces.find(iface_.key);
+             it != ctx.ifaces.end() && it->second.ifindex != link->ifindex) {
     problem = "the guard is attached to ifindex " + std::to_string(link->ifindex) + ", but " + iface_.key +
-              " is ifindex " + std::to_string(it->second.ifindex) + " now (the interface was recreated); reflex-guard load " +
-              iface_.name;
+              " is ifindex " + std::to_string(it->second.ifindex) +
+              " now (the interface was recreated); reflex-guard load " + iface_.name;
   }
   if (problem.empty()) {
     io.mode = guard_->mode();
@@ -154,14 +160,15 @@ void GuardProbe::read_attach(TickContext& ctx, InterfaceObservation& io) {
 
 Status GuardProbe::read_verdicts(TickContext& ctx, InterfaceObservation& io) {
   std::array<guard_counter, GUARD_R_MAX> raw{};
-  auto n = verdict_dump_.dump(guard_->map_fd(guard::Guard::kVerdicts), [&](const std::uint8_t* k, const std::uint8_t* v) {
-    std::uint32_t idx;
-    std::memcpy(&idx, k, sizeof(idx));
-    if (idx >= GUARD_R_MAX) return;
-    std::uint64_t sum[2];
-    sum_percpu_words<2>(v, verdict_dump_.ncpu(), verdict_dump_.stride(), sum);
-    raw[idx] = guard_counter{sum[0], sum[1]};
-  });
+  auto n = verdict_dump_.dump(guard_->map_fd(guard::Guard::kVerdicts),
+                              [&](const std::uint8_t* k, const std::uint8_t* v) {
+                                std::uint32_t idx;
+                                std::memcpy(&idx, k, sizeof(idx));
+                                if (idx >= GUARD_R_MAX) return;
+                                std::uint64_t sum[2];
+                                sum_percpu_words<2>(v, verdict_dump_.ncpu(), verdict_dump_.stride(), sum);
+                                raw[idx] = guard_counter{sum[0], sum[1]};
+                              });
   if (!n) return make_error("read guard verdict counters of " + iface_.key + ": " + n.error().message());
   std::array<std::uint64_t, GUARD_R_MAX> d{};
   std::uint64_t bytes = 0;
@@ -171,8 +178,8 @@ Status GuardProbe::read_verdicts(TickContext& ctx, InterfaceObservation& io) {
   }
   judged_delta_ = 0;
   for (std::uint32_t r = 0; r <= GUARD_R_PASS_MALFORMED; ++r) judged_delta_ += d[r];
-  rule_hits_delta_ = d[GUARD_R_PASS_ALLOW] + d[GUARD_R_DROP_RULE] + d[GUARD_R_DROP_RATE] + d[GUARD_R_PASS_SHADOW] +
-                     d[GUARD_R_PASS_RATE_OK];
+  rule_hits_delta_ = d[GUARD_R_PASS_ALLOW] + d[GUARD_R_DROP_RULE] + d[GUARD_R_DROP_RATE] +
+                     d[GUARD_R_PASS_SHADOW] + d[GUARD_R_PASS_RATE_OK];
   auto total = [&](std::uint32_t r) { return packets_[r].total(); };
   // Facts (fragment, truncated L4, long chain) are counted on top of a
   // verdict: they are not packets of their own.
@@ -213,10 +220,11 @@ Status GuardProbe::read_rules(TickContext& ctx, InterfaceObservation& io) {
     if (!rules_fd->valid() || !cnt_fd->valid()) return ok();  // mid-swap: next tick
     auto info = guard::map_info(rules_fd->get());
     if (!info) return info.error();
-    auto rules = guard::MapMemory::map(rules_fd->get(), std::size_t{info->max_entries} * sizeof(guard_rule), false, "rules");
+    auto rules = guard::MapMemory::map(rules_fd->get(), std::size_t{info->max_entries} * sizeof(guard_rule),
+                                       false, "rules");
     if (!rules) return rules.error();
-    auto counters = guard::MapMemory::map(cnt_fd->get(), std::size_t{info->max_entries} * sizeof(guard_counter), false,
-                                          "rule counters");
+    auto counters = guard::MapMemory::map(
+        cnt_fd->get(), std::size_t{info->max_entries} * sizeof(guard_counter), false, "rule counters");
     if (!counters) return counters.error();
     RuleGen next;
     next.version = meta.version;
@@ -235,7 +243,8 @@ Status GuardProbe::read_rules(TickContext& ctx, InterfaceObservation& io) {
         if (auto it = old.find(nr[i].uid); it != old.end()) next.prev_packets[i] = it->second;
     } else {
       // First sight: the counts so far are history, not this tick's traffic.
-      for (std::uint32_t i = 1; i < next.n; ++i) next.prev_packets[i] = __atomic_load_n(&nc[i].packets, __ATOMIC_RELAXED);
+      for (std::uint32_t i = 1; i < next.n; ++i)
+        next.prev_packets[i] = __atomic_load_n(&nc[i].packets, __ATOMIC_RELAXED);
     }
     gen_ = std::move(next);
   }
@@ -278,15 +287,15 @@ Status GuardProbe::read_rules(TickContext& ctx, InterfaceObservation& io) {
 Status GuardProbe::walk_talkers(TickContext& ctx) {
   if (!talker_token_) sweep_start_ns_ = ctx.now_ns;  // a new walk starts here
   const TimeNs unseen_since = prev_sweep_start_ns_;
-  auto step = talker_dump_.dump_from(
-      guard_->map_fd(guard::Guard::kTalkers), talker_token_, talkers_per_tick_,
-      [&](const std::uint8_t* k, const std::uint8_t* v) {
-        std::uint64_t sum[3];
-        sum_percpu_words<3>(v, talker_dump_.ncpu(), talker_dump_.stride(), sum);
-        guard_addr_key key;
-        std::memcpy(&key, k, sizeof(key));
-        talkers_.observe(key, sum[0], sum[1], sum[2], ctx.now_ns, unseen_since);
-      });
+  auto step =
+      talker_dump_.dump_from(guard_->map_fd(guard::Guard::kTalkers), talker_token_, talkers_per_tick_,
+                             [&](const std::uint8_t* k, const std::uint8_t* v) {
+                               std::uint64_t sum[3];
+                               sum_percpu_words<3>(v, talker_dump_.ncpu(), talker_dump_.stride(), sum);
+                               guard_addr_key key;
+                               std::memcpy(&key, k, sizeof(key));
+                               talkers_.observe(key, sum[0], sum[1], sum[2], ctx.now_ns, unseen_since);
+                             });
   if (!step) return make_error("read guard talkers of " + iface_.key + ": " + step.error().message());
   if (step->done) {
     talkers_.end_sweep();

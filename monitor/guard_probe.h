@@ -9,6 +9,11 @@
 // every tick checks the pins still name what was opened, and reopens when a
 // reload or re-attach replaced them.
 
+#include <array>
+#include <memory>
+#include <optional>
+#include <vector>
+
 #include "guard/guard.h"
 #include "monitor/counter.h"
 #include "monitor/map_dump.h"
@@ -16,11 +21,6 @@
 #include "monitor/probe.h"
 #include "monitor/ring_reader.h"
 #include "monitor/talker_table.h"
-
-#include <array>
-#include <memory>
-#include <optional>
-#include <vector>
 
 namespace reflex::monitor {
 

@@ -3,11 +3,11 @@
 // reasons print as the kernel numbers them today ("NO_SOCKET",
 // "NETFILTER_DROP") rather than as a table copied from one kernel version.
 
-#include "common/result.h"
-
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+
+#include "common/result.h"
 
 namespace reflex::monitor {
 

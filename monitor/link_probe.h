@@ -3,17 +3,17 @@
 // interfaces of one network namespace, over rtnetlink. Also resolves each
 // interface to (namespace inode, ifindex) for the probes that run after it.
 
-#include "monitor/counter.h"
-#include "monitor/monitor_config.h"
-#include "monitor/netlink_links.h"
-#include "monitor/netns.h"
-#include "monitor/probe.h"
-
 #include <array>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "monitor/counter.h"
+#include "monitor/monitor_config.h"
+#include "monitor/netlink_links.h"
+#include "monitor/netns.h"
+#include "monitor/probe.h"
 
 namespace reflex::monitor {
 
@@ -27,7 +27,17 @@ class LinkProbe : public Probe {
   void close() override;
 
  private:
-  enum Field { kRxPackets, kRxBytes, kTxPackets, kTxBytes, kRxErrors, kRxDropped, kTxErrors, kTxDropped, kFields };
+  enum Field {
+    kRxPackets,
+    kRxBytes,
+    kTxPackets,
+    kTxBytes,
+    kRxErrors,
+    kRxDropped,
+    kTxErrors,
+    kTxDropped,
+    kFields
+  };
   struct State {
     std::uint32_t ifindex = 0;
     std::array<Counter, kFields> counters;

@@ -1,12 +1,12 @@
 #include "monitor/map_dump.h"
 
-#include "guard/bpf_util.h"
-
 #include <bpf/bpf.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+
+#include "guard/bpf_util.h"
 
 namespace reflex::monitor {
 
@@ -33,12 +33,13 @@ Result<MapDumper::Step> MapDumper::dump_from(int map_fd, std::optional<std::uint
   std::uint64_t in_batch = token.value_or(0), out_batch = 0;
   bool first = !token.has_value();
   Step step;
-  std::uint32_t want = static_cast<std::uint32_t>(std::min<std::size_t>(batch_, std::max<std::size_t>(max, 1)));
+  std::uint32_t want =
+      static_cast<std::uint32_t>(std::min<std::size_t>(batch_, std::max<std::size_t>(max, 1)));
   while (step.entries < max) {
     std::uint32_t count = want;
     LIBBPF_OPTS(bpf_map_batch_opts, opts);
-    int err = bpf_map_lookup_batch(map_fd, first ? nullptr : &in_batch, &out_batch, keys_.data(), values_.data(),
-                                   &count, &opts);
+    int err = bpf_map_lookup_batch(map_fd, first ? nullptr : &in_batch, &out_batch, keys_.data(),
+                                   values_.data(), &count, &opts);
     int e = err < 0 ? errno : 0;
     if (err < 0 && e == ENOSPC && count == 0) {
       // One hash bucket holds more entries than we asked for: ask for more.
@@ -51,7 +52,8 @@ Result<MapDumper::Step> MapDumper::dump_from(int map_fd, std::optional<std::uint
       continue;
     }
     for (std::uint32_t i = 0; i < count; ++i)
-      fn(keys_.data() + static_cast<std::size_t>(i) * key_size_, values_.data() + static_cast<std::size_t>(i) * entry_bytes_);
+      fn(keys_.data() + static_cast<std::size_t>(i) * key_size_,
+         values_.data() + static_cast<std::size_t>(i) * entry_bytes_);
     step.entries += count;
     if (err < 0) {
       if (e != ENOENT) return errno_error("batch lookup of map", e);
@@ -62,7 +64,8 @@ Result<MapDumper::Step> MapDumper::dump_from(int map_fd, std::optional<std::uint
     in_batch = out_batch;
     token = out_batch;
     first = false;
-    want = static_cast<std::uint32_t>(std::min<std::size_t>(batch_, std::max<std::size_t>(max - std::min(max, step.entries), 1)));
+    want = static_cast<std::uint32_t>(
+        std::min<std::size_t>(batch_, std::max<std::size_t>(max - std::min(max, step.entries), 1)));
   }
   return step;
 }

@@ -4,8 +4,6 @@
 // lookup). Per-CPU maps return one value per possible CPU, each padded to 8
 // bytes; the callers sum them.
 
-#include "common/result.h"
-
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -13,6 +11,8 @@
 #include <optional>
 #include <span>
 #include <vector>
+
+#include "common/result.h"
 
 namespace reflex::monitor {
 

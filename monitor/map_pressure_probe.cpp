@@ -1,13 +1,13 @@
 #include "monitor/map_pressure_probe.h"
 
-#include "bpf/map_count_kern_user.h"
-#include "map_count.skel.h"
-
 #include <bpf/bpf.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include "bpf/map_count_kern_user.h"
+#include "map_count.skel.h"
 
 namespace reflex::monitor {
 

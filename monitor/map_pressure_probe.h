@@ -6,12 +6,12 @@
 // force against the rule cap) come with it. Runs after the other probes,
 // which list their maps in TickContext::maps.
 
-#include "monitor/probe.h"
-
 #include <map>
 #include <memory>
 #include <unordered_map>
 #include <vector>
+
+#include "monitor/probe.h"
 
 struct map_count;
 struct bpf_link;

@@ -1,11 +1,5 @@
 #include "monitor/monitor.h"
 
-#include "monitor/drop_reason_probe.h"
-#include "monitor/guard_probe.h"
-#include "monitor/link_probe.h"
-#include "monitor/map_pressure_probe.h"
-#include "monitor/tcp_rtt_probe.h"
-
 #include <bpf/bpf.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -16,6 +10,12 @@
 #include <cstring>
 #include <ctime>
 #include <map>
+
+#include "monitor/drop_reason_probe.h"
+#include "monitor/guard_probe.h"
+#include "monitor/link_probe.h"
+#include "monitor/map_pressure_probe.h"
+#include "monitor/tcp_rtt_probe.h"
 
 namespace reflex::monitor {
 
@@ -30,8 +30,8 @@ const SteadyClock& SteadyClock::instance() {
   return c;
 }
 
-Result<std::unique_ptr<Monitor>> Monitor::create(boost::asio::io_context& io, const MonitorConfig& config, Sink sink,
-                                                 const Clock* clock) {
+Result<std::unique_ptr<Monitor>> Monitor::create(boost::asio::io_context& io, const MonitorConfig& config,
+                                                 Sink sink, const Clock* clock) {
   if (auto s = validate(config); !s) return s.error();
   std::vector<ProbePtr> probes;
   // Interface counters first: they resolve names to (namespace, ifindex) for the rest.
@@ -151,7 +151,9 @@ Observation Monitor::tick() {
       Slot& s;
       std::chrono::steady_clock::time_point t0;
       ~Timed() {
-        s.wall_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+        s.wall_ns +=
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+                .count();
       }
     } timed{s, std::chrono::steady_clock::now()};
     if (!s.open) {

@@ -7,18 +7,17 @@
 // Observation goes to the sink. A probe that fails is reported as degraded,
 // closed and reopened with exponential backoff; the loop never stops for it.
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+#include <vector>
+
 #include "common/result.h"
 #include "knowledge/observation.h"
 #include "knowledge/time.h"
 #include "monitor/monitor_config.h"
 #include "monitor/probe.h"
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
-
-#include <functional>
-#include <memory>
-#include <vector>
 
 namespace reflex::monitor {
 
@@ -28,8 +27,8 @@ class Monitor {
 
   // The real probes for config: per namespace interface counters, per
   // interface guard, then kernel drop reasons, TCP RTT and map pressure.
-  static Result<std::unique_ptr<Monitor>> create(boost::asio::io_context& io, const MonitorConfig& config, Sink sink,
-                                                 const Clock* clock = nullptr);
+  static Result<std::unique_ptr<Monitor>> create(boost::asio::io_context& io, const MonitorConfig& config,
+                                                 Sink sink, const Clock* clock = nullptr);
 
   // Any probes, sampled in the given order (sim/, unit tests). clock
   // defaults to CLOCK_MONOTONIC.

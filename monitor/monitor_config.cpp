@@ -14,7 +14,8 @@ Result<InterfaceRef> parse_interface_ref(const std::string& text, const std::str
   if (r.name.empty() || r.name.size() >= IFNAMSIZ || r.name.find('/') != std::string::npos)
     return make_error("bad interface name '" + text + "'", "give IF or IF@NETNS, IF at most 15 characters");
   if (at != std::string::npos && r.netns.empty())
-    return make_error("bad interface '" + text + "': empty namespace after '@'", "give IF@NETNS (see `ip netns list`)");
+    return make_error("bad interface '" + text + "': empty namespace after '@'",
+                      "give IF@NETNS (see `ip netns list`)");
   // The key names the interface in the Observation: a bare name unless the
   // operator spelled the namespace out for this one interface.
   r.key = at == std::string::npos ? r.name : text;

@@ -1,6 +1,5 @@
 #include "monitor/netlink_links.h"
 
-#include <net/if.h>  // before linux/if.h: libc-compat then skips what glibc defined
 #include <linux/if.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -61,7 +60,8 @@ Result<std::optional<LinkSample>> NetlinkLinks::get(const std::string& name) {
 
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
-  if (::sendto(sock_.get(), &req, req.nh.nlmsg_len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) < 0)
+  if (::sendto(sock_.get(), &req, req.nh.nlmsg_len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) <
+      0)
     return errno_error("rtnetlink request for " + name, errno);
 
   for (;;) {
@@ -76,7 +76,8 @@ Result<std::optional<LinkSample>> NetlinkLinks::get(const std::string& name) {
       if (nh->nlmsg_type == NLMSG_ERROR) {
         int err = -reinterpret_cast<nlmsgerr*>(NLMSG_DATA(nh))->error;
         if (err == ENODEV) return std::optional<LinkSample>{};
-        return errno_error("rtnetlink get link " + name + (ns_name_.empty() ? "" : " in netns " + ns_name_), err);
+        return errno_error("rtnetlink get link " + name + (ns_name_.empty() ? "" : " in netns " + ns_name_),
+                           err);
       }
       if (nh->nlmsg_type != RTM_NEWLINK) continue;
       auto* ifi = static_cast<ifinfomsg*>(NLMSG_DATA(nh));

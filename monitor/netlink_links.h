@@ -3,16 +3,16 @@
 // socket that lives in the interface's namespace: one request per interface
 // per tick, no sysfs (which shows the namespace it was mounted in).
 
-#include "common/fd.h"
-#include "common/result.h"
-#include "monitor/netns.h"
-
 #include <linux/if_link.h>
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "common/fd.h"
+#include "common/result.h"
+#include "monitor/netns.h"
 
 namespace reflex::monitor {
 

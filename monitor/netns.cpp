@@ -10,9 +10,9 @@
 namespace reflex::monitor {
 
 Result<NetnsHandle> open_netns(const std::string& name) {
-  std::string path = name.empty() ? "/proc/thread-self/ns/net"
+  std::string path = name.empty()                          ? "/proc/thread-self/ns/net"
                      : name.find('/') != std::string::npos ? name
-                                                            : "/run/netns/" + name;
+                                                           : "/run/netns/" + name;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return errno_error("open network namespace " + (name.empty() ? std::string("(own)") : name), errno,

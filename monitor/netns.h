@@ -4,12 +4,12 @@
 // (/sys/class/net shows the namespace sysfs was mounted in, not the caller's,
 // so the Monitor asks netlink from a socket created inside the target.)
 
-#include "common/fd.h"
-#include "common/result.h"
-
 #include <cstdint>
 #include <functional>
 #include <string>
+
+#include "common/fd.h"
+#include "common/result.h"
 
 namespace reflex::monitor {
 

@@ -1,7 +1,6 @@
 #include "monitor/observation_json.h"
 
 #include <boost/json/array.hpp>
-
 #include <cmath>
 
 namespace reflex::monitor {
@@ -43,8 +42,8 @@ json::object iface_json(const InterfaceObservation& i) {
   if (i.guard_ns_per_packet) xdp["run_ns_per_packet"] = r3(*i.guard_ns_per_packet);
   json::array top_rules;
   for (const auto& r : i.top_rules)
-    top_rules.push_back(json::object{{"rule", r.rule}, {"uid", r.uid}, {"packets", r.packets}, {"bytes", r.bytes},
-                                     {"pps", r3(r.pps)}});
+    top_rules.push_back(json::object{
+        {"rule", r.rule}, {"uid", r.uid}, {"packets", r.packets}, {"bytes", r.bytes}, {"pps", r3(r.pps)}});
   xdp["top_rules"] = std::move(top_rules);
 
   json::object o{
@@ -72,12 +71,9 @@ json::object iface_json(const InterfaceObservation& i) {
   if (i.rtt) {
     json::array buckets;
     for (auto b : i.rtt->log2_us_buckets) buckets.push_back(b);
-    o["rtt_us"] = json::object{{"p50", r3(i.rtt->p50_us)},
-                               {"p90", r3(i.rtt->p90_us)},
-                               {"p99", r3(i.rtt->p99_us)},
-                               {"mean", r3(i.rtt->mean_us)},
-                               {"samples", i.rtt->samples},
-                               {"samples_total", i.rtt->samples_total},
+    o["rtt_us"] = json::object{{"p50", r3(i.rtt->p50_us)},          {"p90", r3(i.rtt->p90_us)},
+                               {"p99", r3(i.rtt->p99_us)},          {"mean", r3(i.rtt->mean_us)},
+                               {"samples", i.rtt->samples},         {"samples_total", i.rtt->samples_total},
                                {"log2_buckets", std::move(buckets)}};
   } else {
     o["rtt_us"] = nullptr;  // the RTT probe is not running (see "degraded")
@@ -116,13 +112,16 @@ json::object to_json(const Observation& obs) {
 
   json::object maps;
   for (const auto& [name, m] : obs.maps)
-    maps[name] = json::object{{"entries", m.entries},
-                              {"max_entries", m.max_entries},
-                              {"fill", r3(m.max_entries ? static_cast<double>(m.entries) / static_cast<double>(m.max_entries) : 0.0)},
-                              {"growth_per_s", r3(m.growth_per_s)}};
+    maps[name] = json::object{
+        {"entries", m.entries},
+        {"max_entries", m.max_entries},
+        {"fill",
+         r3(m.max_entries ? static_cast<double>(m.entries) / static_cast<double>(m.max_entries) : 0.0)},
+        {"growth_per_s", r3(m.growth_per_s)}};
 
   json::array degraded;
-  for (const auto& d : obs.degraded) degraded.push_back(json::object{{"probe", d.probe}, {"reason", d.reason}});
+  for (const auto& d : obs.degraded)
+    degraded.push_back(json::object{{"probe", d.probe}, {"reason", d.reason}});
 
   return json::object{
       {"ts_ns", obs.ts_ns},

@@ -11,9 +11,9 @@
 // Counters are cumulative; rates are per second over the last tick; rtt_us
 // describes the samples of the last tick. docs/monitor.md lists every field.
 
-#include "knowledge/observation.h"
-
 #include <boost/json/object.hpp>
+
+#include "knowledge/observation.h"
 
 namespace reflex::monitor {
 

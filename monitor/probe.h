@@ -11,12 +11,7 @@
 // the probe from reading (an interface missing, a guard detached by someone
 // else) is reported with TickContext::degrade() instead.
 
-#include "common/result.h"
-#include "knowledge/observation.h"
-#include "knowledge/time.h"
-
 #include <boost/asio/io_context.hpp>
-
 #include <compare>
 #include <cstdint>
 #include <map>
@@ -24,6 +19,10 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "common/result.h"
+#include "knowledge/observation.h"
+#include "knowledge/time.h"
 
 namespace reflex::monitor {
 
@@ -36,8 +35,8 @@ struct IfaceId {
 
 // A map reflex owns that can fill up, for the map pressure probe.
 struct OwnedMap {
-  std::string name;                     // "veth0/talkers", "drop_reasons"
-  std::uint32_t map_id = 0;             // the kernel's map id: entries are counted (hash maps)
+  std::string name;          // "veth0/talkers", "drop_reasons"
+  std::uint32_t map_id = 0;  // the kernel's map id: entries are counted (hash maps)
   std::uint64_t max_entries = 0;
   std::optional<std::uint64_t> entries;  // set when the owner knows the fill itself (e.g. rules in force)
 };
@@ -53,11 +52,13 @@ struct TickContext {
   RunTimeWindow run_time = RunTimeWindow::none;
   // Interfaces found this tick, by the operator's name for them (filled by the link probes, which run first).
   std::map<std::string, IfaceId> ifaces;
-  std::vector<OwnedMap> maps;             // filled by the probes, read by the map pressure probe (last)
-  std::vector<DegradedProbe> soft;        // see degrade()
+  std::vector<OwnedMap> maps;       // filled by the probes, read by the map pressure probe (last)
+  std::vector<DegradedProbe> soft;  // see degrade()
 
   // The probe keeps working but something it watches is wrong.
-  void degrade(std::string probe, std::string reason) { soft.push_back({std::move(probe), std::move(reason)}); }
+  void degrade(std::string probe, std::string reason) {
+    soft.push_back({std::move(probe), std::move(reason)});
+  }
 
   // The operator's name of the interface at id, or nullptr.
   const std::string* iface_at(IfaceId id) const {

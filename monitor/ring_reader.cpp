@@ -1,11 +1,11 @@
 #include "monitor/ring_reader.h"
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
 
@@ -52,7 +52,8 @@ struct RingReader::State {
   }
 };
 
-Result<std::unique_ptr<RingReader>> RingReader::open(boost::asio::io_context& io, int ringbuf_fd, OnRecord on_record) {
+Result<std::unique_ptr<RingReader>> RingReader::open(boost::asio::io_context& io, int ringbuf_fd,
+                                                     OnRecord on_record) {
   auto st = std::make_shared<State>(io);
   st->on_record = std::move(on_record);
   st->rb = ring_buffer__new(ringbuf_fd, &State::on_sample, st.get(), nullptr);
@@ -81,37 +82,38 @@ void RingReader::arm(const std::shared_ptr<State>& st) {
   // Handlers hold a weak reference: a reader destroyed while a wait is
   // pending cancels it, and the cancelled handler must not touch it.
   std::weak_ptr<State> weak = st;
-  st->sd.async_wait(boost::asio::posix::stream_descriptor::wait_read, [weak](const boost::system::error_code& ec) {
-    auto s = weak.lock();
-    if (!s || ec == boost::asio::error::operation_aborted) return;
-    if (ec) {
-      spdlog::warn("ring buffer wait failed: {}", ec.message());
-      s->armed = false;
-      return;
-    }
-    ++s->wakeups;
-    if (!s->consume_some()) {
-      // Empty: wait again. A record that lands after libbpf's last check
-      // finds the consumer caught up, so the kernel wakes us for it.
-      arm(s);
-      return;
-    }
-    // Budget spent with records left: no wakeup will come for them (the
-    // kernel only wakes a consumer that had caught up), so keep going from
-    // the back of the loop's queue.
-    struct Continue {
-      std::weak_ptr<State> weak;
-      void operator()() const {
-        auto s = weak.lock();
-        if (!s) return;
-        if (s->consume_some())
-          boost::asio::post(s->io, Continue{weak});
-        else
-          arm(s);
-      }
-    };
-    boost::asio::post(s->io, Continue{weak});
-  });
+  st->sd.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                    [weak](const boost::system::error_code& ec) {
+                      auto s = weak.lock();
+                      if (!s || ec == boost::asio::error::operation_aborted) return;
+                      if (ec) {
+                        spdlog::warn("ring buffer wait failed: {}", ec.message());
+                        s->armed = false;
+                        return;
+                      }
+                      ++s->wakeups;
+                      if (!s->consume_some()) {
+                        // Empty: wait again. A record that lands after libbpf's last check
+                        // finds the consumer caught up, so the kernel wakes us for it.
+                        arm(s);
+                        return;
+                      }
+                      // Budget spent with records left: no wakeup will come for them (the
+                      // kernel only wakes a consumer that had caught up), so keep going from
+                      // the back of the loop's queue.
+                      struct Continue {
+                        std::weak_ptr<State> weak;
+                        void operator()() const {
+                          auto s = weak.lock();
+                          if (!s) return;
+                          if (s->consume_some())
+                            boost::asio::post(s->io, Continue{weak});
+                          else
+                            arm(s);
+                        }
+                      };
+                      boost::asio::post(s->io, Continue{weak});
+                    });
 }
 
 Result<std::size_t> RingReader::drain() {

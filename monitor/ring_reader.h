@@ -6,14 +6,13 @@
 // again. The producer side wakes the consumer only when it had caught up
 // (the kernel's adaptive notification), so a busy ring costs few wakeups.
 
-#include "common/result.h"
-
 #include <boost/asio/io_context.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+
+#include "common/result.h"
 
 struct ring_buffer;
 
@@ -25,7 +24,8 @@ class RingReader {
   using OnRecord = std::function<void(const void* data, std::size_t size)>;
 
   // Subscribes to the ring buffer map ringbuf_fd (the fd is not taken over).
-  static Result<std::unique_ptr<RingReader>> open(boost::asio::io_context& io, int ringbuf_fd, OnRecord on_record);
+  static Result<std::unique_ptr<RingReader>> open(boost::asio::io_context& io, int ringbuf_fd,
+                                                  OnRecord on_record);
   ~RingReader();
   RingReader(const RingReader&) = delete;
   RingReader& operator=(const RingReader&) = delete;

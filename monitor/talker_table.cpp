@@ -84,9 +84,10 @@ std::vector<const TalkerTable::Entry*> TalkerTable::top(std::size_t n) const {
   all.reserve(entries_.size());
   for (const auto& e : entries_) all.push_back(&e);
   std::size_t k = std::min(n, all.size());
-  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(k), all.end(), [](const Entry* a, const Entry* b) {
-    return a->pps != b->pps ? a->pps > b->pps : a->packets > b->packets;
-  });
+  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(k), all.end(),
+                    [](const Entry* a, const Entry* b) {
+                      return a->pps != b->pps ? a->pps > b->pps : a->packets > b->packets;
+                    });
   all.resize(k);
   return all;
 }

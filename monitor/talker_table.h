@@ -16,11 +16,11 @@
 // a walk touches them nearly sequentially; the hash index over them is
 // 8 bytes a slot (a tag and a position) and stays in cache.
 
-#include "bpf/xdp_guard_kern_user.h"
-#include "knowledge/time.h"
-
 #include <cstdint>
 #include <vector>
+
+#include "bpf/xdp_guard_kern_user.h"
+#include "knowledge/time.h"
 
 namespace reflex::monitor {
 

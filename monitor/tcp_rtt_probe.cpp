@@ -1,11 +1,11 @@
 #include "monitor/tcp_rtt_probe.h"
 
+#include <cerrno>
+#include <cstring>
+
 #include "guard/bpf_util.h"
 #include "monitor/histogram.h"
 #include "tcp_rtt.skel.h"
-
-#include <cerrno>
-#include <cstring>
 
 namespace reflex::monitor {
 
@@ -16,7 +16,8 @@ TcpRttProbe::~TcpRttProbe() = default;
 
 Status TcpRttProbe::open(boost::asio::io_context&) {
   std::unique_ptr<tcp_rtt, SkelDeleter> skel(tcp_rtt__open_and_load());
-  if (!skel) return errno_error("load the tcp_rtt BPF program", errno, "run as root with CAP_BPF and CAP_PERFMON");
+  if (!skel)
+    return errno_error("load the tcp_rtt BPF program", errno, "run as root with CAP_BPF and CAP_PERFMON");
   if (int err = tcp_rtt__attach(skel.get()); err)
     return errno_error("attach tcp_rtt to the tcp:tcp_probe raw tracepoint", err);
   auto info = guard::map_info(bpf_map__fd(skel->maps.rtt_hists));

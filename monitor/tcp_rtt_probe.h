@@ -3,13 +3,13 @@
 // histogram of senders' smoothed RTT per (namespace, ingress interface);
 // each tick takes the difference since the last and reads p50/p90/p99 off it.
 
-#include "bpf/tcp_rtt_kern_user.h"
-#include "monitor/map_dump.h"
-#include "monitor/probe.h"
-
 #include <array>
 #include <map>
 #include <memory>
+
+#include "bpf/tcp_rtt_kern_user.h"
+#include "monitor/map_dump.h"
+#include "monitor/probe.h"
 
 struct tcp_rtt;
 
@@ -34,7 +34,7 @@ class TcpRttProbe : public Probe {
     std::uint64_t count = 0, sum_us = 0;
   };
   struct Seen {
-    Hist last;                    // the kernel's cumulative histogram at the previous tick
+    Hist last;                        // the kernel's cumulative histogram at the previous tick
     std::uint64_t samples_total = 0;  // monotonic across reopens
   };
   std::unique_ptr<tcp_rtt, SkelDeleter> skel_;

@@ -35,16 +35,17 @@ Result<std::unique_ptr<TcpLoad>> TcpLoad::start(const NetNs& a, const std::strin
   Fd listener(*lfd);
   int one = 1;
   setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&*bsa), sizeof(*bsa)) < 0 || ::listen(listener.get(), 1) < 0)
+  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&*bsa), sizeof(*bsa)) < 0 ||
+      ::listen(listener.get(), 1) < 0)
     return errno_error("TCP listen on " + b_addr, errno);
   auto cfd = socket_in(a, AF_INET, SOCK_STREAM, 0);
   if (!cfd) return cfd.error();
   std::unique_ptr<TcpLoad> t(new TcpLoad());
   t->client_ = Fd(*cfd);
-  if (!congestion.empty() &&
-      setsockopt(t->client_.get(), IPPROTO_TCP, TCP_CONGESTION, congestion.data(),
-                 static_cast<socklen_t>(congestion.size())) < 0)
-    return errno_error("TCP congestion control " + congestion, errno, "see net.ipv4.tcp_available_congestion_control");
+  if (!congestion.empty() && setsockopt(t->client_.get(), IPPROTO_TCP, TCP_CONGESTION, congestion.data(),
+                                        static_cast<socklen_t>(congestion.size())) < 0)
+    return errno_error("TCP congestion control " + congestion, errno,
+                       "see net.ipv4.tcp_available_congestion_control");
   if (::bind(t->client_.get(), reinterpret_cast<sockaddr*>(&*asa), sizeof(*asa)) < 0)
     return errno_error("TCP bind " + a_addr, errno);
   if (::connect(t->client_.get(), reinterpret_cast<sockaddr*>(&*bsa), sizeof(*bsa)) < 0)
@@ -70,8 +71,10 @@ Result<std::unique_ptr<TcpLoad>> TcpLoad::start(const NetNs& a, const std::strin
     std::vector<std::uint8_t> buf(256 * 1024);
     while (!self->stop_.load(std::memory_order_relaxed)) {
       ssize_t n = ::recv(self->server_.get(), buf.data(), buf.size(), 0);
-      if (n > 0) self->received_.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
-      else if (n == 0 || (errno != EAGAIN && errno != EINTR)) break;
+      if (n > 0)
+        self->received_.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+      else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+        break;
     }
   });
   return t;

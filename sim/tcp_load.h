@@ -4,15 +4,15 @@
 // in a writes as fast as the path takes it; a receiver thread in b reads and
 // discards.
 
-#include "common/fd.h"
-#include "common/result.h"
-#include "sim/netns.h"
-
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
+
+#include "common/fd.h"
+#include "common/result.h"
+#include "sim/netns.h"
 
 namespace reflex::sim {
 

@@ -7,14 +7,13 @@
 //            per tick, and the loop's share of a CPU at a 1 s tick: < 1%
 // `--quick` runs small sizes (the test suite runs it so the code stays alive).
 
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
 #include "bench/monitor/map_dump_bench.h"
 #include "bench/monitor/ringbuf_bench.h"
 #include "bench/monitor/tick_bench.h"
 #include "common/log.h"
-
-#include <CLI/CLI.hpp>
-
-#include <cstdio>
 
 int main(int argc, char** argv) {
   using namespace reflex::bench;
@@ -34,7 +33,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   reflex::init_logging("warn");
-  auto want = [&](const std::string& w) { return which.empty() || std::find(which.begin(), which.end(), w) != which.end(); };
+  auto want = [&](const std::string& w) {
+    return which.empty() || std::find(which.begin(), which.end(), w) != which.end();
+  };
   int rc = 0;
   if (want("ringbuf")) {
     RingbufBenchOptions o;

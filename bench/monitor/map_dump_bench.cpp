@@ -1,13 +1,13 @@
 #include "bench/monitor/map_dump_bench.h"
 
-#include "bench/monitor/bench_util.h"
-#include "guard/bpf_util.h"
-#include "monitor/map_dump.h"
-
 #include <bpf/bpf.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include "bench/monitor/bench_util.h"
+#include "guard/bpf_util.h"
+#include "monitor/map_dump.h"
 
 namespace reflex::bench {
 namespace {
@@ -48,7 +48,8 @@ Result<std::vector<MapDumpRow>> run_map_dump_bench(const MapDumpBenchOptions& o,
   std::vector<MapDumpRow> rows;
   std::fprintf(out, "batch dump of a %zu-entry hash map (%d rounds; %d possible CPUs)\n", o.entries, o.rounds,
                guard::possible_cpus());
-  std::fprintf(out, "  %-16s %8s %10s %10s %10s %12s\n", "map", "batch", "best ms", "median ms", "CPU ms", "entries/s");
+  std::fprintf(out, "  %-16s %8s %10s %10s %10s %12s\n", "map", "batch", "best ms", "median ms", "CPU ms",
+               "entries/s");
   for (const auto& s : shapes) {
     auto fd = guard::create_map(s.type, "rfx_dump_bench", s.key_size, s.value_size,
                                 static_cast<std::uint32_t>(o.entries), 0);
@@ -66,11 +67,13 @@ Result<std::vector<MapDumpRow>> run_map_dump_bench(const MapDumpBenchOptions& o,
         cpu_ms.push_back(static_cast<double>(thread_cpu_ns() - c0) / 1e6);
         if (!n) return n.error();
         if (*n != o.entries)
-          return make_error("dump saw " + std::to_string(*n) + " of " + std::to_string(o.entries) + " entries");
+          return make_error("dump saw " + std::to_string(*n) + " of " + std::to_string(o.entries) +
+                            " entries");
       }
-      MapDumpRow row{s.name, o.entries, batch, percentile(ms, 0), percentile(ms, 0.5), percentile(cpu_ms, 0.5)};
-      std::fprintf(out, "  %-16s %8u %10.1f %10.1f %10.1f %12.0f\n", s.name, batch, row.best_ms, row.median_ms,
-                   row.cpu_median_ms, static_cast<double>(o.entries) / (row.median_ms / 1e3));
+      MapDumpRow row{
+          s.name, o.entries, batch, percentile(ms, 0), percentile(ms, 0.5), percentile(cpu_ms, 0.5)};
+      std::fprintf(out, "  %-16s %8u %10.1f %10.1f %10.1f %12.0f\n", s.name, batch, row.best_ms,
+                   row.median_ms, row.cpu_median_ms, static_cast<double>(o.entries) / (row.median_ms / 1e3));
       std::fflush(out);
       rows.push_back(row);
       (void)checksum;

@@ -2,11 +2,11 @@
 // Dumping a 1M-entry BPF hash map with batch lookups (monitor::MapDumper),
 // at several batch sizes: the cost of reading a big map whole every tick.
 
-#include "common/result.h"
-
 #include <cstdint>
 #include <cstdio>
 #include <vector>
+
+#include "common/result.h"
 
 namespace reflex::bench {
 
@@ -22,7 +22,7 @@ struct MapDumpRow {
   std::size_t entries = 0;
   std::uint32_t batch = 0;
   double best_ms = 0, median_ms = 0;  // wall
-  double cpu_median_ms = 0;            // the dumping thread's CPU (user + kernel)
+  double cpu_median_ms = 0;           // the dumping thread's CPU (user + kernel)
 };
 
 Result<std::vector<MapDumpRow>> run_map_dump_bench(const MapDumpBenchOptions& o, std::FILE* out);

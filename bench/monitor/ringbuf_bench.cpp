@@ -1,18 +1,17 @@
 #include "bench/monitor/ringbuf_bench.h"
 
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <thread>
+
 #include "bench/monitor/bench_util.h"
 #include "bpf/ringbuf_bench_kern_user.h"
 #include "guard/test_run.h"
 #include "monitor/ring_reader.h"
 #include "ringbuf_bench.skel.h"
-
-#include <boost/asio/io_context.hpp>
-
-#include <atomic>
-#include <cerrno>
-#include <cstring>
-#include <memory>
-#include <thread>
 
 namespace reflex::bench {
 namespace {
@@ -30,7 +29,8 @@ Result<RingbufRow> run_one(const RingbufBenchOptions& o, double target_mps) {
   const int prog = bpf_program__fd(skel->progs.ringbuf_bench_produce);
 
   // The consumer: this thread, running the loop, as the Monitor does.
-  if (!pin_to_cpu(o.consumer_cpu)) return make_error("cannot pin the consumer to CPU " + std::to_string(o.consumer_cpu));
+  if (!pin_to_cpu(o.consumer_cpu))
+    return make_error("cannot pin the consumer to CPU " + std::to_string(o.consumer_cpu));
   boost::asio::io_context io;
   std::uint64_t next = 0, gaps = 0, consumed = 0;
   auto reader = monitor::RingReader::open(io, bpf_map__fd(skel->maps.rb), [&](const void* d, std::size_t) {
@@ -120,7 +120,8 @@ Result<RingbufRow> run_backlog(const RingbufBenchOptions& o) {
     if (!r) return r.error();
   }
   double produce_s = seconds_since(p0);
-  if (!pin_to_cpu(o.consumer_cpu)) return make_error("cannot pin the consumer to CPU " + std::to_string(o.consumer_cpu));
+  if (!pin_to_cpu(o.consumer_cpu))
+    return make_error("cannot pin the consumer to CPU " + std::to_string(o.consumer_cpu));
   boost::asio::io_context io;
   std::uint64_t consumed = 0, next = 0, gaps = 0;
   auto reader = monitor::RingReader::open(io, bpf_map__fd(skel->maps.rb), [&](const void* d, std::size_t) {
@@ -154,11 +155,12 @@ Result<RingbufRow> run_backlog(const RingbufBenchOptions& o) {
 
 Result<std::vector<RingbufRow>> run_ringbuf_bench(const RingbufBenchOptions& o, std::FILE* out) {
   std::vector<RingbufRow> rows;
-  std::fprintf(out, "ring buffer: 16-byte events, producer BPF_PROG_TEST_RUN on CPU %d (%u per run), "
-                    "asio consumer on CPU %d, %u MiB ring, %.1f s per run\n",
+  std::fprintf(out,
+               "ring buffer: 16-byte events, producer BPF_PROG_TEST_RUN on CPU %d (%u per run), "
+               "asio consumer on CPU %d, %u MiB ring, %.1f s per run\n",
                o.producer_cpu, o.batch, o.consumer_cpu, o.ring_mb, o.seconds);
-  std::fprintf(out, "  %-9s %9s %12s %12s %12s %10s %8s %9s %9s\n", "mode", "target", "offered M/s", "consumed M/s",
-               "consumed", "lost", "gaps", "cons CPU", "wakeups");
+  std::fprintf(out, "  %-9s %9s %12s %12s %12s %10s %8s %9s %9s\n", "mode", "target", "offered M/s",
+               "consumed M/s", "consumed", "lost", "gaps", "cons CPU", "wakeups");
   std::vector<double> targets;
   if (o.flat_out) targets.push_back(0);
   targets.insert(targets.end(), o.paced_mps.begin(), o.paced_mps.end());
@@ -167,9 +169,10 @@ Result<std::vector<RingbufRow>> run_ringbuf_bench(const RingbufBenchOptions& o, 
     auto r = t < 0 ? run_backlog(o) : run_one(o, t);
     if (!r) return r.error();
     std::fprintf(out, "  %-9s %9s %12.2f %12.2f %12llu %10llu %8llu %8.0f%% %9llu\n", r->mode.c_str(),
-                 t > 0 ? (std::to_string(static_cast<int>(t)) + " M/s").c_str() : "-", r->produced_mps, r->consumed_mps,
-                 static_cast<unsigned long long>(r->consumed), static_cast<unsigned long long>(r->lost),
-                 static_cast<unsigned long long>(r->gaps), r->consumer_cpu * 100, static_cast<unsigned long long>(r->wakeups));
+                 t > 0 ? (std::to_string(static_cast<int>(t)) + " M/s").c_str() : "-", r->produced_mps,
+                 r->consumed_mps, static_cast<unsigned long long>(r->consumed),
+                 static_cast<unsigned long long>(r->lost), static_cast<unsigned long long>(r->gaps),
+                 r->consumer_cpu * 100, static_cast<unsigned long long>(r->wakeups));
     std::fflush(out);
     rows.push_back(*r);
   }

@@ -7,12 +7,12 @@
 // it; and a backlog run (a full ring read with no producer running) shows
 // the consumer's own ceiling.
 
-#include "common/result.h"
-
 #include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
+
+#include "common/result.h"
 
 namespace reflex::bench {
 
@@ -20,18 +20,18 @@ struct RingbufBenchOptions {
   double seconds = 3;                           // producing, per run
   std::vector<double> paced_mps = {5, 10, 12};  // target rates, million events/s
   bool flat_out = true;
-  std::uint32_t batch = 4096;    // events per BPF_PROG_TEST_RUN
-  std::uint32_t ring_mb = 64;    // ring buffer size
+  std::uint32_t batch = 4096;  // events per BPF_PROG_TEST_RUN
+  std::uint32_t ring_mb = 64;  // ring buffer size
   int consumer_cpu = 0, producer_cpu = 1;
 };
 
 struct RingbufRow {
-  std::string mode;          // "flat out", "paced", or "backlog" (a full ring read by the consumer alone)
-  double target_mps = 0;     // 0 when flat out
-  double produced_mps = 0;   // events the producer offered per second
-  double consumed_mps = 0;   // events the consumer read per second, until it had read them all
+  std::string mode;         // "flat out", "paced", or "backlog" (a full ring read by the consumer alone)
+  double target_mps = 0;    // 0 when flat out
+  double produced_mps = 0;  // events the producer offered per second
+  double consumed_mps = 0;  // events the consumer read per second, until it had read them all
   std::uint64_t produced = 0, consumed = 0, lost = 0, gaps = 0;
-  double consumer_cpu = 0;   // share of one CPU the consumer thread used
+  double consumer_cpu = 0;  // share of one CPU the consumer thread used
   std::uint64_t wakeups = 0;
 };
 

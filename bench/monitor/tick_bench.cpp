@@ -1,5 +1,14 @@
 #include "bench/monitor/tick_bench.h"
 
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <thread>
+
 #include "bench/guard/rule_gen.h"
 #include "bench/monitor/bench_util.h"
 #include "guard/guard.h"
@@ -9,15 +18,6 @@
 #include "sim/netns.h"
 #include "sim/packet.h"
 #include "sim/traffic.h"
-
-#include <boost/asio/io_context.hpp>
-#include <unistd.h>
-
-#include <atomic>
-#include <filesystem>
-#include <thread>
-#include <memory>
-#include <optional>
 
 namespace reflex::bench {
 namespace {
@@ -52,7 +52,8 @@ Result<TickBenchReport> run_tick_bench(const TickBenchOptions& o, std::FILE* out
   if (!b) return b.error();
   tb.b = std::make_unique<sim::NetNs>(std::move(*b));
 
-  std::fprintf(out, "monitor tick: %zu interfaces, %zu rules each, %zu talkers each\n", o.ifaces, o.rules, o.talkers);
+  std::fprintf(out, "monitor tick: %zu interfaces, %zu rules each, %zu talkers each\n", o.ifaces, o.rules,
+               o.talkers);
   monitor::MonitorConfig defaults;
   std::fprintf(out, "  (talkers read per interface per tick: %zu)\n", defaults.talkers_per_tick);
   // Rules that never cover the test sources, so the talkers pass and count.
@@ -63,11 +64,13 @@ Result<TickBenchReport> run_tick_bench(const TickBenchOptions& o, std::FILE* out
   cfg.top_talkers = 16;
   for (std::size_t i = 0; i < o.ifaces; ++i) {
     std::string ia = sim::unique_name("rfxba"), ib = sim::unique_name("rfxbb");
-    auto st = sim::make_veth(*tb.a, *tb.b, {ia, ib, addr(i, 1) + "/24", addr(i, 2) + "/24", {addr(i, 3) + "/24"}});
+    auto st =
+        sim::make_veth(*tb.a, *tb.b, {ia, ib, addr(i, 1) + "/24", addr(i, 2) + "/24", {addr(i, 3) + "/24"}});
     if (!st) return st.error();
     tb.b_ifaces.push_back(ib);
     std::optional<Result<guard::Guard>> g;
-    if (auto s = tb.b->run([&] { g = guard::Guard::load(ib, guard::LoadMode::auto_, guard::GuardOptions{tb.pin_root}); });
+    if (auto s = tb.b->run(
+            [&] { g = guard::Guard::load(ib, guard::LoadMode::auto_, guard::GuardOptions{tb.pin_root}); });
         !s)
       return s.error();
     if (!*g) return g->error();
@@ -79,7 +82,8 @@ Result<TickBenchReport> run_tick_bench(const TickBenchOptions& o, std::FILE* out
     if (!rep) return rep.error();
     // Fill the talkers LRU: one packet from each of `talkers` sources, through the guard's own program.
     for (std::size_t s = 0; s < o.talkers; ++s) {
-      std::string src = "10." + std::to_string(100 + i) + "." + std::to_string((s >> 8) & 0xff) + "." + std::to_string(s & 0xff);
+      std::string src = "10." + std::to_string(100 + i) + "." + std::to_string((s >> 8) & 0xff) + "." +
+                        std::to_string(s & 0xff);
       auto pkt = sim::PacketBuilder().ipv4(src, addr(i, 2)).udp(4000, 53).payload(18).build();
       auto r = guard::test_run((*g)->xdp_prog_fd(), pkt, 1 + static_cast<std::uint32_t>(s % 7));
       if (!r) return r.error();
@@ -87,7 +91,8 @@ Result<TickBenchReport> run_tick_bench(const TickBenchOptions& o, std::FILE* out
     auto ref = monitor::parse_interface_ref(ib, tb.b->name());
     if (!ref) return ref.error();
     cfg.interfaces.push_back(*ref);
-    std::fprintf(out, "  %s: %zu rules installed in %.0f ms\n", ib.c_str(), rep->rules, rep->compile_ms + rep->install_ms);
+    std::fprintf(out, "  %s: %zu rules installed in %.0f ms\n", ib.c_str(), rep->rules,
+                 rep->compile_ms + rep->install_ms);
   }
 
   // The largest read of a tick, alone: one talkers LRU with batch lookups.
@@ -138,11 +143,13 @@ Result<TickBenchReport> run_tick_bench(const TickBenchOptions& o, std::FILE* out
     }
   } joiner{stop, traffic};
   if (o.pps_per_iface > 0)
-    std::fprintf(out, "  traffic: %.0f UDP packets/s into each interface, half of it dropped by a rule\n", o.pps_per_iface);
+    std::fprintf(out, "  traffic: %.0f UDP packets/s into each interface, half of it dropped by a rule\n",
+                 o.pps_per_iface);
 
   boost::asio::io_context io;
   std::size_t degraded = 0;
-  auto mon = monitor::Monitor::create(io, cfg, [&](const Observation& obs) { degraded = obs.degraded.size(); });
+  auto mon =
+      monitor::Monitor::create(io, cfg, [&](const Observation& obs) { degraded = obs.degraded.size(); });
   if (!mon) return mon.error();
   // Warm up: the first tick loads the Monitor's own programs.
   (*mon)->tick();
@@ -167,7 +174,8 @@ Result<TickBenchReport> run_tick_bench(const TickBenchOptions& o, std::FILE* out
   }
   auto after = (*mon)->probe_times();
   for (std::size_t i = 0; i < after.size(); ++i)
-    rep.parts.push_back({after[i].probe, static_cast<double>(after[i].wall_ns - before[i].wall_ns) / 1e6 / o.ticks});
+    rep.parts.push_back(
+        {after[i].probe, static_cast<double>(after[i].wall_ns - before[i].wall_ns) / 1e6 / o.ticks});
   double sum_cpu = 0, sum_wall = 0;
   for (double c : cpu) sum_cpu += c;
   for (double w : wall) sum_wall += w;
@@ -176,8 +184,9 @@ Result<TickBenchReport> run_tick_bench(const TickBenchOptions& o, std::FILE* out
   rep.cpu_ms_max = percentile(cpu, 1.0);
   rep.wall_ms_mean = sum_wall / static_cast<double>(wall.size());
   std::fprintf(out, "  talkers counted by the map-fill iterator: %zu\n", talkers_seen);
-  std::fprintf(out, "  one tick (x%d, %d ms apart): CPU mean %.2f ms, p50 %.2f ms, max %.2f ms; wall mean %.2f ms\n",
-               o.ticks, o.gap_ms, rep.cpu_ms_mean, rep.cpu_ms_p50, rep.cpu_ms_max, rep.wall_ms_mean);
+  std::fprintf(
+      out, "  one tick (x%d, %d ms apart): CPU mean %.2f ms, p50 %.2f ms, max %.2f ms; wall mean %.2f ms\n",
+      o.ticks, o.gap_ms, rep.cpu_ms_mean, rep.cpu_ms_p50, rep.cpu_ms_max, rep.wall_ms_mean);
   std::fprintf(out, "  per probe (wall ms per tick):");
   for (const auto& p : rep.parts) std::fprintf(out, " %s %.3f;", p.probe.c_str(), p.ms_per_tick);
   std::fprintf(out, "\n");
@@ -188,7 +197,8 @@ Result<TickBenchReport> run_tick_bench(const TickBenchOptions& o, std::FILE* out
   auto ticks0 = (*mon)->ticks();
   auto share_before = (*mon)->probe_times();
   (*mon)->start();
-  io.run_for(std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(o.share_seconds)));
+  io.run_for(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(o.share_seconds)));
   (*mon)->stop();
   double w = seconds_since(w0);
   rep.loop_cpu_share = static_cast<double>(thread_cpu_ns() - c0) / 1e9 / w;
@@ -197,9 +207,11 @@ Result<TickBenchReport> run_tick_bench(const TickBenchOptions& o, std::FILE* out
   double in_ticks_ms = 0;
   for (std::size_t i = 0; i < share_after.size(); ++i)
     in_ticks_ms += static_cast<double>(share_after[i].wall_ns - share_before[i].wall_ns) / 1e6;
-  std::fprintf(out, "  the loop at a %d ms tick for %.1f s: %d ticks, %.3f%% of one CPU%s (probes: %.2f ms wall per tick)\n",
-               o.interval_ms, w, rep.loop_ticks, rep.loop_cpu_share * 100, degraded ? " (some probe degraded!)" : "",
-               in_ticks_ms / std::max(1, rep.loop_ticks));
+  std::fprintf(out,
+               "  the loop at a %d ms tick for %.1f s: %d ticks, %.3f%% of one CPU%s (probes: %.2f ms wall "
+               "per tick)\n",
+               o.interval_ms, w, rep.loop_ticks, rep.loop_cpu_share * 100,
+               degraded ? " (some probe degraded!)" : "", in_ticks_ms / std::max(1, rep.loop_ticks));
   std::fflush(out);
   mon->reset();
   return rep;

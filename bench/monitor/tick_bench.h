@@ -7,22 +7,22 @@
 // distinct sources with BPF_PROG_TEST_RUN, which counts into the same maps),
 // and traffic keeps every counter moving, so no read can be skipped.
 
-#include "common/result.h"
-
 #include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "common/result.h"
+
 namespace reflex::bench {
 
 struct TickBenchOptions {
   std::size_t ifaces = 4;
-  std::size_t rules = 100'000;      // per interface
-  std::size_t talkers = 16384;      // distinct sources per interface (the LRU's size fills it)
-  int ticks = 30;                   // measured one by one
-  int gap_ms = 200;                 // between measured ticks
-  double share_seconds = 10;        // the loop on its timer, for the CPU share
+  std::size_t rules = 100'000;  // per interface
+  std::size_t talkers = 16384;  // distinct sources per interface (the LRU's size fills it)
+  int ticks = 30;               // measured one by one
+  int gap_ms = 200;             // between measured ticks
+  double share_seconds = 10;    // the loop on its timer, for the CPU share
   int interval_ms = 1000;
   // Steady UDP through every interface meanwhile, half of it from a source a
   // rule drops (so verdicts, rule counters, talkers, sampled drop events and

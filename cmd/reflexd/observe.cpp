@@ -3,19 +3,18 @@
 // whole picture). The field names are a contract: see
 // monitor/observation_json.h and docs/monitor.md.
 
-#include "cmd/reflexd/subcommand.h"
-#include "common/log.h"
-#include "monitor/monitor.h"
-#include "monitor/observation_json.h"
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/json/serialize.hpp>
-
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <memory>
+
+#include "cmd/reflexd/subcommand.h"
+#include "common/log.h"
+#include "monitor/monitor.h"
+#include "monitor/observation_json.h"
 
 namespace reflex::cmd {
 namespace {
@@ -81,32 +80,38 @@ int run_observe(const ObserveOptions& o) {
   return 0;
 }
 
-const RegisterSubcommand kRegister{"observe", [](CLI::App& app, int& exit_code) {
-  auto* sub = app.add_subcommand("observe", "run only the Monitor stage: one JSON object per tick on stdout");
-  auto o = std::make_shared<ObserveOptions>();
-  sub->add_option("-i,--iface", o->ifaces, "interface to watch, IF or IF@NETNS (repeat for more)")->required();
-  sub->add_option("--netns", o->netns, "network namespace of every bare IF (as `ip netns`)");
-  sub->add_option("--interval", o->interval_ms, "tick in milliseconds (at least 50)")->capture_default_str();
-  sub->add_option("--count", o->count, "stop after N ticks (0: run until interrupted)")->capture_default_str();
-  sub->add_option("--pin-root", o->pin_root, "where the guards are pinned (as reflex-guard --pin-root)")
-      ->capture_default_str();
-  sub->add_option("--run-time-every", o->run_time_every,
-                  "measure the guard's run time per packet on one tick in N (0: never; costs ~20 ns per packet "
-                  "while on)")
-      ->capture_default_str();
-  sub->add_flag("--no-rtt", o->no_rtt, "do not load the TCP RTT tracepoint program");
-  sub->add_flag("--no-drops", o->no_drops, "do not load the kernel drop-reason tracepoint program");
-  sub->add_flag("--no-maps", o->no_maps, "do not report map fill");
-  sub->callback([&exit_code, o, &app] {
-    // Subcommands run inside parse(), before main() sets logging up; without
-    // this, spdlog's default logger would write to stdout, into the JSON.
-    std::string level = "warn";
-    if (const CLI::Option* opt = app.get_option_no_throw("--log-level"); opt && opt->count())
-      level = opt->results().back();
-    init_logging(level);
-    exit_code = run_observe(*o);
-  });
-}};
+const RegisterSubcommand kRegister{
+    "observe", [](CLI::App& app, int& exit_code) {
+      auto* sub =
+          app.add_subcommand("observe", "run only the Monitor stage: one JSON object per tick on stdout");
+      auto o = std::make_shared<ObserveOptions>();
+      sub->add_option("-i,--iface", o->ifaces, "interface to watch, IF or IF@NETNS (repeat for more)")
+          ->required();
+      sub->add_option("--netns", o->netns, "network namespace of every bare IF (as `ip netns`)");
+      sub->add_option("--interval", o->interval_ms, "tick in milliseconds (at least 50)")
+          ->capture_default_str();
+      sub->add_option("--count", o->count, "stop after N ticks (0: run until interrupted)")
+          ->capture_default_str();
+      sub->add_option("--pin-root", o->pin_root, "where the guards are pinned (as reflex-guard --pin-root)")
+          ->capture_default_str();
+      sub->add_option(
+             "--run-time-every", o->run_time_every,
+             "measure the guard's run time per packet on one tick in N (0: never; costs ~20 ns per packet "
+             "while on)")
+          ->capture_default_str();
+      sub->add_flag("--no-rtt", o->no_rtt, "do not load the TCP RTT tracepoint program");
+      sub->add_flag("--no-drops", o->no_drops, "do not load the kernel drop-reason tracepoint program");
+      sub->add_flag("--no-maps", o->no_maps, "do not report map fill");
+      sub->callback([&exit_code, o, &app] {
+        // Subcommands run inside parse(), before main() sets logging up; without
+        // this, spdlog's default logger would write to stdout, into the JSON.
+        std::string level = "warn";
+        if (const CLI::Option* opt = app.get_option_no_throw("--log-level"); opt && opt->count())
+          level = opt->results().back();
+        init_logging(level);
+        exit_code = run_observe(*o);
+      });
+    }};
 
 }  // namespace
 }  // namespace reflex::cmd

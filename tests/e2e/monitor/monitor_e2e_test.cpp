@@ -1,16 +1,14 @@
 // The Monitor on real veth pairs with real traffic: counters and rates,
 // kernel drop reasons, guard verdicts and sampled events, map fill, TCP RTT
 // under queueing, a guard detached from outside, and `reflexd observe`.
-#include "tests/e2e/monitor/monitor_fixture.h"
+#include <boost/json.hpp>
+#include <cmath>
+#include <sstream>
 
 #include "guard/rule.h"
 #include "monitor/observation_json.h"
 #include "sim/tcp_load.h"
-
-#include <boost/json.hpp>
-
-#include <cmath>
-#include <sstream>
+#include "tests/e2e/monitor/monitor_fixture.h"
 
 using namespace std::chrono_literals;
 using namespace reflex;
@@ -67,7 +65,8 @@ TEST_F(MonitorE2E, CountersAndRatesMatchThePacketsSent) {
   // 64-byte payloads + UDP 8 + IPv4 20 = 92; drivers count with (106) or
   // without (veth on its XDP path) the Ethernet header.
   const double bytes = static_cast<double>(i1.rx_bytes - i0.rx_bytes);
-  EXPECT_TRUE(within_1pct(bytes, kN * 92.0) || within_1pct(bytes, kN * 106.0)) << bytes / kN << " bytes/packet";
+  EXPECT_TRUE(within_1pct(bytes, kN * 92.0) || within_1pct(bytes, kN * 106.0))
+      << bytes / kN << " bytes/packet";
   EXPECT_TRUE(within_1pct(i1.rx_bps * dt, bytes));
 
   const double passed = static_cast<double>(i1.xdp.pass - i0.xdp.pass);
@@ -97,9 +96,9 @@ TEST_F(MonitorE2E, KernelDropReasonsAppearForPacketsTheKernelDrops) {
   // Nobody listens on 9999: the kernel drops every datagram with NO_SOCKET.
   constexpr std::size_t kN = 3000;
   send_udp(kA, kN, 9999, /*receive=*/false);
-  Observation after = tick_until(
-      [&](const Observation& o) { return drops_of(o.interfaces.at(k), "NO_SOCKET") >= base + kN; },
-      "NO_SOCKET drops on " + k);
+  Observation after =
+      tick_until([&](const Observation& o) { return drops_of(o.interfaces.at(k), "NO_SOCKET") >= base + kN; },
+                 "NO_SOCKET drops on " + k);
   EXPECT_TRUE(within_1pct(static_cast<double>(drops_of(after.interfaces.at(k), "NO_SOCKET") - base), kN));
   EXPECT_GT(after.maps.at("drop_reasons").entries, 0u);
 }
@@ -145,7 +144,8 @@ TEST_F(MonitorE2E, GuardDropsRulesAndSampledEvents) {
 
 TEST_F(MonitorE2E, TopRulesNameTheRuleThatMatchedThisTick) {
   auto g = load_guard();
-  ASSERT_TRUE(g.replace(std::vector<guard::GuardRule>{rule(std::string(kA12) + "/32", guard::RuleAction::shadow)}));
+  ASSERT_TRUE(
+      g.replace(std::vector<guard::GuardRule>{rule(std::string(kA12) + "/32", guard::RuleAction::shadow)}));
   make_monitor({key_b()});
   const std::string k = key_b();
   ASSERT_EQ(send_udp(kA, 5, 9000), 5u);
@@ -167,10 +167,12 @@ TEST_F(MonitorE2E, MapPressureTracksRulesAddedAndRemoved) {
   const std::string rules_map = k + "/rules";
 
   std::vector<guard::GuardRule> many;
-  for (std::uint32_t i = 0; i < 1000; ++i) many.push_back(rule(Prefix::v4(0xC6120000u + i * 4, 30).to_string(), guard::RuleAction::drop));
+  for (std::uint32_t i = 0; i < 1000; ++i)
+    many.push_back(rule(Prefix::v4(0xC6120000u + i * 4, 30).to_string(), guard::RuleAction::drop));
   ASSERT_TRUE(g.replace(many));
-  Observation o = tick_until([&](const Observation& o) { return o.maps.count(rules_map) && o.maps.at(rules_map).entries == 1000; },
-                             "1000 rules in " + rules_map);
+  Observation o = tick_until(
+      [&](const Observation& o) { return o.maps.count(rules_map) && o.maps.at(rules_map).entries == 1000; },
+      "1000 rules in " + rules_map);
   EXPECT_EQ(o.maps.at(rules_map).max_entries, 50000u);
 
   ASSERT_TRUE(g.replace(std::vector<guard::GuardRule>(many.begin(), many.begin() + 10)));
@@ -180,7 +182,8 @@ TEST_F(MonitorE2E, MapPressureTracksRulesAddedAndRemoved) {
 
   // Hash maps are counted in the kernel: one talker per source address, a
   // rate-limiter state per (rule, source).
-  ASSERT_TRUE(g.replace(std::vector<guard::GuardRule>{rule("10.78.0.0/24", guard::RuleAction::rate_limit, 1000000)}));
+  ASSERT_TRUE(
+      g.replace(std::vector<guard::GuardRule>{rule("10.78.0.0/24", guard::RuleAction::rate_limit, 1000000)}));
   Observation before = tick(10ms);
   EXPECT_EQ(before.maps.at(k + "/talkers").entries, 0u);
   EXPECT_EQ(before.maps.at(k + "/rl_state").entries, 0u);
@@ -198,31 +201,38 @@ TEST_F(MonitorE2E, RttRisesUnderAQueueAndFallsWhenItGoes) {
   auto load = sim::TcpLoad::start(*a_, kA, *b_, kB, 7100);
   ASSERT_TRUE(load) << load.error().message();
 
-  auto p50 = [&](const Observation& o) { return o.interfaces.at(k).rtt ? o.interfaces.at(k).rtt->p50_us : 0.0; };
-  auto samples = [&](const Observation& o) { return o.interfaces.at(k).rtt ? o.interfaces.at(k).rtt->samples : 0; };
-  Observation o = tick_until([&](const Observation& o) { return samples(o) >= 100; }, "RTT samples on a bare veth",
-                             100ms);
+  auto p50 = [&](const Observation& o) {
+    return o.interfaces.at(k).rtt ? o.interfaces.at(k).rtt->p50_us : 0.0;
+  };
+  auto samples = [&](const Observation& o) {
+    return o.interfaces.at(k).rtt ? o.interfaces.at(k).rtt->samples : 0;
+  };
+  Observation o = tick_until([&](const Observation& o) { return samples(o) >= 100; },
+                             "RTT samples on a bare veth", 100ms);
   const double bare = p50(o);
   RecordProperty("rtt_p50_bare_us", std::to_string(bare));
   EXPECT_GT(bare, 0.0);
   EXPECT_LT(bare, 5000.0);
 
   // A slow link with a deep buffer: the queue fills and every segment waits.
+  // Removed on every way out (the namespace's deletion would take it too).
   struct Qdisc {
     const sim::NetNs& ns;
     std::string dev;
     bool on = false;
     void del() {
-      if (on) (void)ns.ip({"link", "set", dev, "up"}), (void)sim::run_command({"ip", "netns", "exec", ns.name(), "tc", "qdisc", "del", "dev", dev, "root"});
+      if (on)
+        (void)sim::run_command({"ip", "netns", "exec", ns.name(), "tc", "qdisc", "del", "dev", dev, "root"});
       on = false;
     }
     ~Qdisc() { del(); }
   } q{*a_, if_a_};
-  ASSERT_NO_FATAL_FAILURE(must_run({"ip", "netns", "exec", a_->name(), "tc", "qdisc", "add", "dev", if_a_, "root",
-                                    "tbf", "rate", "20mbit", "burst", "32kb", "latency", "400ms"}));
+  ASSERT_NO_FATAL_FAILURE(must_run({"ip", "netns", "exec", a_->name(), "tc", "qdisc", "add", "dev", if_a_,
+                                    "root", "tbf", "rate", "20mbit", "burst", "32kb", "latency", "400ms"}));
   q.on = true;
-  o = tick_until([&](const Observation& o) { return samples(o) >= 20 && p50(o) > 20 * bare && p50(o) > 10000; },
-                 "RTT p50 to rise under the tbf queue", 100ms);
+  o = tick_until(
+      [&](const Observation& o) { return samples(o) >= 20 && p50(o) > 20 * bare && p50(o) > 10000; },
+      "RTT p50 to rise under the tbf queue", 100ms);
   const double queued = p50(o);
   RecordProperty("rtt_p50_queued_us", std::to_string(queued));
   EXPECT_GT(o.interfaces.at(k).rtt->p99_us, queued * 0.99);
@@ -245,9 +255,11 @@ TEST_F(MonitorE2E, AGuardDetachedFromOutsideIsDegradedAndRecoversWhenReattached)
   EXPECT_EQ(o.interfaces.at(k).mode, AttachMode::native);
 
   // Someone else detaches the guard's link (it stays pinned, now dangling).
-  ASSERT_NO_FATAL_FAILURE(must_run({"bpftool", "link", "detach", "pinned", test_pin_root() + "/" + if_b_ + "/link"}));
+  ASSERT_NO_FATAL_FAILURE(
+      must_run({"bpftool", "link", "detach", "pinned", test_pin_root() + "/" + if_b_ + "/link"}));
   std::string why;
-  o = tick_until([&](const Observation& o) { return degraded(o, probe, &why); }, "the guard probe to report the detach");
+  o = tick_until([&](const Observation& o) { return degraded(o, probe, &why); },
+                 "the guard probe to report the detach");
   EXPECT_NE(why.find("detached"), std::string::npos) << why;
   EXPECT_EQ(o.interfaces.at(k).mode, AttachMode::none);
   EXPECT_EQ(o.interfaces.at(k).wanted_mode, AttachMode::native);
@@ -259,8 +271,11 @@ TEST_F(MonitorE2E, AGuardDetachedFromOutsideIsDegradedAndRecoversWhenReattached)
   // An operator re-attaches it, from another process.
   ASSERT_NO_FATAL_FAILURE(
       must_run({REFLEX_GUARD_BIN, "--pin-root", test_pin_root(), "--netns", b_->name(), "load", if_b_}));
-  o = tick_until([&](const Observation& o) { return !degraded(o, probe) && o.interfaces.at(k).mode == AttachMode::native; },
-                 "the guard probe to recover");
+  o = tick_until(
+      [&](const Observation& o) {
+        return !degraded(o, probe) && o.interfaces.at(k).mode == AttachMode::native;
+      },
+      "the guard probe to recover");
   const auto pass0 = o.interfaces.at(k).xdp.pass;
   ASSERT_EQ(send_udp(kA, 100, 9000), 100u);
   o = tick();
@@ -272,7 +287,8 @@ TEST_F(MonitorE2E, AGuardDetachedFromOutsideIsDegradedAndRecoversWhenReattached)
   EXPECT_NE(why.find("reflex-guard load"), std::string::npos) << why;
   const auto pass1 = o.interfaces.at(k).xdp.pass;
   load_guard();
-  o = tick_until([&](const Observation& o) { return !degraded(o, probe); }, "the guard probe to reopen", 50ms);
+  o = tick_until([&](const Observation& o) { return !degraded(o, probe); }, "the guard probe to reopen",
+                 50ms);
   ASSERT_EQ(send_udp(kA, 50, 9000), 50u);
   o = tick();
   // Fresh maps count from zero; the Observation's counter keeps climbing.
@@ -282,8 +298,9 @@ TEST_F(MonitorE2E, AGuardDetachedFromOutsideIsDegradedAndRecoversWhenReattached)
 TEST_F(MonitorE2E, ReflexdObservePrintsOneJsonObjectPerTick) {
   load_guard();
   ASSERT_EQ(send_udp(kA, 10, 9000), 10u);
-  auto out = sim::run_command({REFLEXD_BIN, "observe", "--netns", b_->name(), "--iface", if_b_, "--pin-root",
-                               test_pin_root(), "--interval", "100", "--count", "3", "--run-time-every", "0"});
+  auto out =
+      sim::run_command({REFLEXD_BIN, "observe", "--netns", b_->name(), "--iface", if_b_, "--pin-root",
+                        test_pin_root(), "--interval", "100", "--count", "3", "--run-time-every", "0"});
   ASSERT_TRUE(out) << out.error().message();
   std::istringstream lines(*out);
   std::string line;
@@ -295,9 +312,12 @@ TEST_F(MonitorE2E, ReflexdObservePrintsOneJsonObjectPerTick) {
     EXPECT_TRUE(v.contains("ts_ns"));
     const auto& i = v.at("interfaces").at(if_b_).as_object();
     EXPECT_EQ(i.at("mode").as_string(), "native");
-    for (const char* f : {"rx_packets", "rx_pps", "rx_bytes", "drops", "xdp", "rtt_us"}) EXPECT_TRUE(i.contains(f)) << f;
-    for (const char* f : {"pass", "drop", "rate_limited", "shadow"}) EXPECT_TRUE(i.at("xdp").as_object().contains(f)) << f;
-    for (const char* f : {"p50", "p90", "p99", "samples"}) EXPECT_TRUE(i.at("rtt_us").as_object().contains(f)) << f;
+    for (const char* f : {"rx_packets", "rx_pps", "rx_bytes", "drops", "xdp", "rtt_us"})
+      EXPECT_TRUE(i.contains(f)) << f;
+    for (const char* f : {"pass", "drop", "rate_limited", "shadow"})
+      EXPECT_TRUE(i.at("xdp").as_object().contains(f)) << f;
+    for (const char* f : {"p50", "p90", "p99", "samples"})
+      EXPECT_TRUE(i.at("rtt_us").as_object().contains(f)) << f;
     EXPECT_GE(i.at("rx_packets").to_number<std::uint64_t>(), 10u);
     EXPECT_TRUE(v.at("maps").as_object().contains(if_b_ + "/talkers"));
     EXPECT_EQ(v.at("degraded").as_array().size(), 0u) << line;

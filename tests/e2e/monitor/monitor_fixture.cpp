@@ -24,9 +24,13 @@ void MonitorE2E::SetUp() {
       ASSERT_NO_FATAL_FAILURE(must_run({"ip", "netns", "exec", ns->name(), "sysctl", "-qw", key}));
   if_a_ = sim::unique_name("rfxma");
   if_b_ = sim::unique_name("rfxmb");
-  auto st = sim::make_veth(*a_, *b_, {if_a_, if_b_, std::string(kA) + "/24", std::string(kB) + "/24",
-                                       {std::string(kA11) + "/24", std::string(kA12) + "/24",
-                                        std::string(kA13) + "/24"}});
+  auto st =
+      sim::make_veth(*a_, *b_,
+                     {if_a_,
+                      if_b_,
+                      std::string(kA) + "/24",
+                      std::string(kB) + "/24",
+                      {std::string(kA11) + "/24", std::string(kA12) + "/24", std::string(kA13) + "/24"}});
   ASSERT_TRUE(st) << st.error().message();
 }
 
@@ -92,8 +96,9 @@ Observation MonitorE2E::tick(std::chrono::milliseconds wait) {
   return mon_->tick();
 }
 
-Observation MonitorE2E::tick_until(const std::function<bool(const Observation&)>& pred, const std::string& what,
-                                   std::chrono::milliseconds every, std::chrono::seconds deadline) {
+Observation MonitorE2E::tick_until(const std::function<bool(const Observation&)>& pred,
+                                   const std::string& what, std::chrono::milliseconds every,
+                                   std::chrono::seconds deadline) {
   auto end = std::chrono::steady_clock::now() + deadline;
   Observation o = tick();
   while (!pred(o)) {

@@ -6,20 +6,20 @@
 // qdiscs), pins and the Monitor's programs are released even when a test
 // fails.
 
-#include "guard/guard.h"
-#include "monitor/monitor.h"
-#include "sim/netns.h"
-#include "sim/traffic.h"
-#include "tests/support/kernel_env.h"
-
-#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "guard/guard.h"
+#include "monitor/monitor.h"
+#include "sim/netns.h"
+#include "sim/traffic.h"
+#include "tests/support/kernel_env.h"
 
 namespace reflex::testing {
 

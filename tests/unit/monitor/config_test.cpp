@@ -1,7 +1,7 @@
 // Interface references and config validation.
-#include "monitor/monitor_config.h"
-
 #include <gtest/gtest.h>
+
+#include "monitor/monitor_config.h"
 
 using namespace reflex::monitor;
 

@@ -26,7 +26,7 @@ TEST(Log2Quantile, OneSlotInterpolatesInsideIt) {
 
 TEST(Log2Quantile, PicksTheSlotHoldingTheRank) {
   std::array<std::uint64_t, 32> h{};
-  h[4] = 90;  // [16, 32)
+  h[4] = 90;   // [16, 32)
   h[12] = 10;  // [4096, 8192)
   EXPECT_LT(log2_quantile(h, 0.5), 32);
   EXPECT_LT(log2_quantile(h, 0.9), 32);

@@ -1,8 +1,9 @@
 // The JSON `reflexd observe` prints: the field names are a contract.
-#include "monitor/observation_json.h"
+#include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <gtest/gtest.h>
+
+#include "monitor/observation_json.h"
 
 using namespace reflex;
 namespace json = boost::json;

@@ -1,6 +1,15 @@
 // The Monitor's kernel-facing building blocks on real maps and programs:
 // batch dumps, the map fill iterator, the ring buffer on an asio loop, and
 // names from kernel BTF.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <optional>
+
 #include "bpf/ringbuf_bench_kern_user.h"
 #include "guard/bpf_util.h"
 #include "guard/test_run.h"
@@ -10,15 +19,6 @@
 #include "monitor/ring_reader.h"
 #include "ringbuf_bench.skel.h"
 #include "tests/support/kernel_env.h"
-
-#include <boost/asio/io_context.hpp>
-#include <gtest/gtest.h>
-
-#include <chrono>
-#include <cstring>
-#include <map>
-#include <memory>
-#include <optional>
 
 using namespace reflex;
 using namespace reflex::monitor;
@@ -113,7 +113,9 @@ TEST(MapDumper, SumsPerCpuValues) {
   ASSERT_EQ(bpf_map_update_elem(fd.get(), &k, vals.data(), BPF_ANY), 0);
   MapDumper d(4, 16, true);
   std::uint64_t sum[2] = {};
-  auto n = d.dump(fd.get(), [&](const std::uint8_t*, const std::uint8_t* v) { sum_percpu_words<2>(v, d.ncpu(), d.stride(), sum); });
+  auto n = d.dump(fd.get(), [&](const std::uint8_t*, const std::uint8_t* v) {
+    sum_percpu_words<2>(v, d.ncpu(), d.stride(), sum);
+  });
   ASSERT_TRUE(n);
   EXPECT_EQ(*n, 1u);
   EXPECT_EQ(sum[0], 10ull * ncpu + static_cast<std::uint64_t>(ncpu) * (ncpu - 1) / 2);
@@ -199,7 +201,8 @@ TEST(RingReader, DeliversEveryRecordInOrderOnTheLoopWithoutPolling) {
   for (std::uint32_t i = 0; i < kRuns; ++i) produce(skel.get());
   ASSERT_EQ(skel->bss->lost, 0u);
   auto deadline = std::chrono::steady_clock::now() + 10s;
-  while ((*reader)->records() < kBatch * kRuns && std::chrono::steady_clock::now() < deadline) io.run_for(20ms);
+  while ((*reader)->records() < kBatch * kRuns && std::chrono::steady_clock::now() < deadline)
+    io.run_for(20ms);
   EXPECT_EQ((*reader)->records(), std::uint64_t{kBatch} * kRuns);
   EXPECT_EQ(bad, 0u);
   EXPECT_GE((*reader)->wakeups(), 1u);

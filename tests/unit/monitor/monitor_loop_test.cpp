@@ -1,12 +1,12 @@
 // The Monitor's loop with probes made of functions: order, timing, degraded
 // probes and their retry with backoff, and the timer on a real io_context.
-#include "monitor/function_probe.h"
-#include "monitor/monitor.h"
-
-#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
+
+#include "monitor/function_probe.h"
+#include "monitor/monitor.h"
 
 using namespace reflex;
 using namespace reflex::monitor;
@@ -58,7 +58,8 @@ TEST(MonitorLoop, ProbesFillOneObservationInOrderWithTickTiming) {
     o.interfaces["eth0"].rx_pps = ctx.dt_s;
     return ok();
   }));
-  Monitor m(f.io, config(), std::move(probes), [&](const Observation& o) { f.seen.push_back(o); }, &f.clock);
+  Monitor m(
+      f.io, config(), std::move(probes), [&](const Observation& o) { f.seen.push_back(o); }, &f.clock);
   m.tick();
   f.clock.now += 250 * kNsPerMs;
   m.tick();
@@ -78,7 +79,8 @@ TEST(MonitorLoop, AProbeThatCannotOpenIsDegradedAndRetriedWithBackoff) {
   Fixture f;
   bool available = false;
   auto probe = std::make_unique<FunctionProbe>(
-      "flaky", [](TickContext&, Observation& o) {
+      "flaky",
+      [](TickContext&, Observation& o) {
         o.interfaces["eth0"].rx_packets = 7;
         return ok();
       },
@@ -125,8 +127,8 @@ TEST(MonitorLoop, AProbeThatCannotOpenIsDegradedAndRetriedWithBackoff) {
 
 TEST(MonitorLoop, BackoffIsCapped) {
   Fixture f;
-  auto probe = std::make_unique<FunctionProbe>("down", [](TickContext&, Observation&) { return ok(); },
-                                               []() -> Status { return make_error("down"); });
+  auto probe = std::make_unique<FunctionProbe>(
+      "down", [](TickContext&, Observation&) { return ok(); }, []() -> Status { return make_error("down"); });
   FunctionProbe* p = probe.get();
   std::vector<ProbePtr> probes;
   probes.push_back(std::move(probe));
