@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
   app.add_option("--talkers", tick.talkers, "tick: distinct sources per interface")->capture_default_str();
   app.add_option("--pps", tick.pps_per_iface, "tick: UDP packets/s into each interface meanwhile (0: idle)")
       ->capture_default_str();
+  app.add_option("--sample-every", tick.sample_every,
+                 "tick: the guards sample 1 drop in N as events (0: none)")
+      ->capture_default_str();
   app.add_option("--ticks", tick.ticks, "tick: ticks measured back to back")->capture_default_str();
   app.add_option("--share-seconds", tick.share_seconds, "tick: seconds on the timer for the CPU share")
       ->capture_default_str();

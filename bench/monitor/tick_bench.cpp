@@ -79,6 +79,7 @@ Result<TickBenchReport> run_tick_bench(const TickBenchOptions& o, std::FILE* out
     drop.prefix = *Prefix::parse(addr(i, 3) + "/32");
     with_drop.push_back(drop);
     auto rep = (*g)->replace(with_drop);
+    (void)(*g)->set_sample_every(o.sample_every);
     if (!rep) return rep.error();
     // Fill the talkers LRU: one packet from each of `talkers` sources, through the guard's own program.
     for (std::size_t s = 0; s < o.talkers; ++s) {

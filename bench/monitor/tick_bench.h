@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "guard/guard.h"
 
 namespace reflex::bench {
 
@@ -28,6 +29,7 @@ struct TickBenchOptions {
   // rule drops (so verdicts, rule counters, talkers, sampled drop events and
   // kernel drop reasons all move every tick). 0: idle interfaces.
   double pps_per_iface = 5000;
+  std::uint32_t sample_every = guard::kDefaultSampleEvery;  // the guards' drop sampling (events ring)
 };
 
 struct TickBenchReport {
