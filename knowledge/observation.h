@@ -6,6 +6,8 @@
 // when a source restarts (a guard reloaded, a probe's map recreated) its new
 // counts are added on top of what was seen before, and 32-bit wrap is undone.
 // Rates are per second over the last tick (0 on the first tick).
+// Fields are appended, never reordered: stages and tests build these with
+// aggregate initialisation.
 // `reflexd observe` prints this as JSON (monitor/observation_json.h); the
 // field names there are a contract other tools read.
 
@@ -39,10 +41,11 @@ struct XdpRates {
 
 struct RttSummary {
   // Over the samples taken during the last tick (the window the percentiles describe).
-  double p50_us = 0, p90_us = 0, p99_us = 0, mean_us = 0;
+  double p50_us = 0, p90_us = 0, p99_us = 0;
   std::uint64_t samples = 0;
-  std::uint64_t samples_total = 0;                   // cumulative
   std::array<std::uint64_t, 32> log2_us_buckets{};  // last tick; bucket i counts RTTs in [2^i, 2^(i+1)) us
+  double mean_us = 0;
+  std::uint64_t samples_total = 0;  // cumulative
 };
 
 // A guard rule that matched packets during the last tick.
@@ -54,25 +57,27 @@ struct RuleObservation {
 };
 
 struct InterfaceObservation {
-  std::string name;   // the interface's name in its namespace
-  std::string netns;  // namespace name ("" = the Monitor's own)
-  bool present = false;  // found in its namespace this tick
-  bool oper_up = false;
   AttachMode mode = AttachMode::none;         // what the guard is attached as now (none: not attached)
   AttachMode wanted_mode = AttachMode::none;  // what reflex asked for at load (none: unknown / no guard)
   std::uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0;
   std::uint64_t rx_errors = 0, rx_dropped = 0, tx_errors = 0, tx_dropped = 0;
-  double rx_pps = 0, rx_bps = 0, tx_pps = 0, tx_bps = 0;  // bps: bytes per second
+  double rx_pps = 0, rx_bps = 0;               // bps: bits per second (as plan/ reads it)
   std::map<std::string, std::uint64_t> drops;  // kernel drop reason (skb_drop_reason name) -> packets
   XdpVerdictCounts xdp;
+  std::optional<RttSummary> rtt;           // absent when the RTT probe is not running
+  std::vector<std::string> attach_errors;  // attach/driver trouble seen this tick
+  // Appended by the Monitor (issue 3).
+  std::string name;       // the interface's name in its namespace
+  std::string netns;      // namespace name ("" = the Monitor's own)
+  bool present = false;   // found in its namespace this tick
+  bool oper_up = false;
+  double tx_pps = 0, tx_bps = 0;
   XdpRates xdp_rates;
   std::optional<double> guard_ns_per_packet;  // the guard's own run time, on ticks that measured it
   std::uint64_t rules = 0;                    // guard rules in force
   std::vector<RuleObservation> top_rules;     // by packets in the last tick
   std::uint64_t drop_events = 0;              // sampled drop events read from the guard's ring buffer (cumulative)
   std::uint32_t sample_every = 0;             // the guard samples 1 drop in N into events (0 = off)
-  std::optional<RttSummary> rtt;              // absent when the RTT probe is not running
-  std::vector<std::string> attach_errors;     // attach/driver trouble seen this tick
 };
 
 struct TalkerObservation {
@@ -105,14 +110,15 @@ struct DegradedProbe {
 };
 
 struct Observation {
-  TimeNs ts_ns = 0;        // monotonic
-  TimeNs interval_ns = 0;  // since the previous tick (0 on the first)
-  std::uint64_t seq = 0;   // tick number, from 0
+  TimeNs ts_ns = 0;                                        // monotonic
   std::map<std::string, InterfaceObservation> interfaces;  // by the name the operator gave
   std::vector<TalkerObservation> talkers;                  // top talkers per interface, by pps
-  std::vector<DropSample> drop_samples;                    // sampled during the last tick (capped)
   std::map<std::string, MapObservation> maps;              // every map reflex owns that can fill up
   std::vector<DegradedProbe> degraded;
+  // Appended by the Monitor (issue 3).
+  TimeNs interval_ns = 0;                // since the previous tick (0 on the first)
+  std::uint64_t seq = 0;                 // tick number, from 0
+  std::vector<DropSample> drop_samples;  // sampled during the last tick (capped)
 };
 
 }  // namespace reflex

@@ -64,9 +64,9 @@ Status LinkProbe::sample(TickContext& ctx, Observation& obs) {
     io.tx_dropped = st.counters[kTxDropped].total();
     if (ctx.dt_s > 0) {
       io.rx_pps = static_cast<double>(delta[kRxPackets]) / ctx.dt_s;
-      io.rx_bps = static_cast<double>(delta[kRxBytes]) / ctx.dt_s;
+      io.rx_bps = 8.0 * static_cast<double>(delta[kRxBytes]) / ctx.dt_s;  // bits, as plan/ reads it
       io.tx_pps = static_cast<double>(delta[kTxPackets]) / ctx.dt_s;
-      io.tx_bps = static_cast<double>(delta[kTxBytes]) / ctx.dt_s;
+      io.tx_bps = 8.0 * static_cast<double>(delta[kTxBytes]) / ctx.dt_s;
     }
     ctx.ifaces[ref.key] = IfaceId{ns_->ino, s.ifindex};
   }

@@ -67,7 +67,7 @@ TEST_F(MonitorE2E, CountersAndRatesMatchThePacketsSent) {
   const double bytes = static_cast<double>(i1.rx_bytes - i0.rx_bytes);
   EXPECT_TRUE(within_1pct(bytes, kN * 92.0) || within_1pct(bytes, kN * 106.0))
       << bytes / kN << " bytes/packet";
-  EXPECT_TRUE(within_1pct(i1.rx_bps * dt, bytes));
+  EXPECT_TRUE(within_1pct(i1.rx_bps * dt, bytes * 8));  // bits per second
 
   const double passed = static_cast<double>(i1.xdp.pass - i0.xdp.pass);
   EXPECT_TRUE(within_1pct(passed, kN));
