@@ -31,6 +31,27 @@ struct {
 	__type(value, __u64);
 } drop_stats SEC(".maps");
 
+/*
+ * Set by userspace from /proc/kallsyms before load: the functions that free
+ * an skb an XDP program dropped (see DROP_REASON_XDP). None when kallsyms
+ * hides addresses: those drops then stay NOT_SPECIFIED.
+ */
+const volatile __u64 xdp_site_start[DROP_XDP_SITES] = {};
+const volatile __u64 xdp_site_end[DROP_XDP_SITES] = {};
+const volatile __u32 xdp_sites = 0;
+
+static __always_inline __u32 classify(__u32 reason, __u64 location)
+{
+#pragma unroll
+	for (int i = 0; i < DROP_XDP_SITES; i++) {
+		if (i >= xdp_sites)
+			break;
+		if (location >= xdp_site_start[i] && location < xdp_site_end[i])
+			return DROP_REASON_XDP;
+	}
+	return reason;
+}
+
 static __always_inline void bump_stat(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&drop_stats, &idx);
@@ -46,7 +67,7 @@ int BPF_PROG(drop_reasons_kfree_skb, struct sk_buff *skb, void *location, int re
 	if (reason <= 1)
 		return 0;
 
-	struct drop_key k = { .reason = (__u32)reason };
+	struct drop_key k = { .reason = classify((__u32)reason, (__u64)location) };
 	struct net_device *dev = BPF_CORE_READ(skb, dev);
 	if (dev) {
 		k.ifindex = BPF_CORE_READ(dev, ifindex);

@@ -29,6 +29,18 @@ struct drop_val {
 	__u64 bytes;
 };
 
+/*
+ * reflex's own reason code, outside the kernel's numbering (whose subsystem
+ * codes use the top 16 bits from 1 up): a drop made on the XDP path of a
+ * driver that frees skbs there (veth's XDP, generic XDP), i.e. an XDP
+ * program's XDP_DROP. The kernel calls it NOT_SPECIFIED; reflex's guard
+ * counts those drops itself, so they must not pass for unintended ones.
+ */
+#define DROP_REASON_XDP 0x7fff0001u
+
+/* Kernel functions (address ranges) whose drops are XDP verdicts. */
+#define DROP_XDP_SITES 8
+
 /* Distinct (namespace, interface, reason) triples the map holds. */
 #define DROP_MAX_KEYS 8192
 

@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <memory>
 
+#include "bpf/drop_reasons_kern_user.h"
+
 namespace reflex::monitor {
 
 Result<EnumNames> kernel_enum_names(const std::string& enum_name, const std::string& strip_prefix) {
@@ -32,6 +34,7 @@ Result<DropReasonNames> DropReasonNames::load() {
 }
 
 std::string DropReasonNames::name(std::uint32_t reason) const {
+  if (reason == DROP_REASON_XDP) return "XDP";
   if (auto it = names_.find(reason); it != names_.end()) return it->second;
   return "reason_" + std::to_string(reason);
 }

@@ -17,7 +17,8 @@ using EnumNames = std::unordered_map<std::uint32_t, std::string>;
 // removed from names that start with it.
 Result<EnumNames> kernel_enum_names(const std::string& enum_name, const std::string& strip_prefix);
 
-// SKB_DROP_REASON_NO_SOCKET -> "NO_SOCKET"; unknown values -> "reason_<n>".
+// SKB_DROP_REASON_NO_SOCKET -> "NO_SOCKET"; reflex's DROP_REASON_XDP ->
+// "XDP" (as the kernel's own SKB_DROP_REASON_XDP); unknown values -> "reason_<n>".
 class DropReasonNames {
  public:
   static Result<DropReasonNames> load();

@@ -130,6 +130,10 @@ TEST_F(MonitorE2E, GuardDropsRulesAndSampledEvents) {
   const auto& i1 = after.interfaces.at(k);
   EXPECT_TRUE(within_1pct(static_cast<double>(i1.xdp.drop - i0.xdp.drop), kN));
   EXPECT_EQ(i1.drop_events - i0.drop_events, kN);  // the ring buffer lost none
+  // veth frees what XDP dropped as skbs: the kernel drop probe names those
+  // XDP (not NOT_SPECIFIED), so they do not pass for unintended drops.
+  EXPECT_TRUE(within_1pct(static_cast<double>(drops_of(i1, "XDP") - drops_of(i0, "XDP")), kN));
+  EXPECT_LT(drops_of(i1, "NOT_SPECIFIED") - drops_of(i0, "NOT_SPECIFIED"), kN / 100);
   EXPECT_EQ(i1.rules, 2u);
   EXPECT_EQ(i1.sample_every, 1u);
   ASSERT_FALSE(samples.empty());
