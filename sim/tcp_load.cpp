@@ -42,10 +42,19 @@ Result<std::unique_ptr<TcpLoad>> TcpLoad::start(const NetNs& a, const std::strin
   if (!cfd) return cfd.error();
   std::unique_ptr<TcpLoad> t(new TcpLoad());
   t->client_ = Fd(*cfd);
-  if (!congestion.empty() && setsockopt(t->client_.get(), IPPROTO_TCP, TCP_CONGESTION, congestion.data(),
-                                        static_cast<socklen_t>(congestion.size())) < 0)
-    return errno_error("TCP congestion control " + congestion, errno,
-                       "see net.ipv4.tcp_available_congestion_control");
+  if (!congestion.empty()) {
+    // reno is always built in; it is loss-based like cubic, so it fills buffers too.
+    bool set = false;
+    for (const std::string& cc : {congestion, std::string("reno")})
+      if (setsockopt(t->client_.get(), IPPROTO_TCP, TCP_CONGESTION, cc.data(),
+                     static_cast<socklen_t>(cc.size())) == 0) {
+        set = true;
+        break;
+      }
+    if (!set)
+      return errno_error("TCP congestion control " + congestion, errno,
+                         "see net.ipv4.tcp_available_congestion_control");
+  }
   if (::bind(t->client_.get(), reinterpret_cast<sockaddr*>(&*asa), sizeof(*asa)) < 0)
     return errno_error("TCP bind " + a_addr, errno);
   if (::connect(t->client_.get(), reinterpret_cast<sockaddr*>(&*bsa), sizeof(*bsa)) < 0)
