@@ -48,16 +48,15 @@ int run_observe(const ObserveOptions& o) {
   // Retry failed probes about every tick at first, so a guard loaded after
   // we started shows up quickly.
   cfg.backoff_initial = std::max(cfg.interval, std::chrono::milliseconds(250));
+  cfg.backoff_max = std::max(cfg.backoff_max, cfg.backoff_initial);
 
   boost::asio::io_context io;
   std::unique_ptr<monitor::Monitor> mon;
-  bool stdout_gone = false;
   auto sink = [&](const Observation& obs) {
     std::string line = boost::json::serialize(monitor::to_json(obs));
     line += '\n';
     if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size() || std::fflush(stdout) != 0) {
-      stdout_gone = true;  // e.g. piped into head: stop quietly
-      io.stop();
+      io.stop();  // e.g. piped into head: stop quietly
       return;
     }
     if (o.count && obs.seq + 1 >= o.count) io.stop();
@@ -76,7 +75,6 @@ int run_observe(const ObserveOptions& o) {
   mon->start();
   io.run();
   mon->stop();
-  (void)stdout_gone;
   return 0;
 }
 
