@@ -20,7 +20,13 @@ struct {
 } rb SEC(".maps");
 
 const volatile __u32 batch = 1000;
-const volatile __u32 wakeup_flags = 0; /* 0: adaptive wakeups (the kernel's default) */
+/*
+ * 0: the kernel's adaptive wakeups (a record wakes the consumer when it had
+ * caught up). 1: no wakeup but for the batch's last record, which forces
+ * one: a consumer that keeps catching up then costs one wakeup per batch,
+ * not one per record (on a VM every wakeup is an IPI, i.e. two VM exits).
+ */
+const volatile __u32 wake_per_batch = 0;
 
 __u64 next_seq = 0; /* one producer thread: plain stores are enough */
 __u64 produced = 0;
@@ -36,7 +42,10 @@ static __always_inline void emit_one(__u32 i)
 	}
 	e->seq = next_seq++;
 	e->payload = i;
-	bpf_ringbuf_submit(e, wakeup_flags);
+	__u64 flags = 0;
+	if (wake_per_batch)
+		flags = i == batch - 1 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
 	produced++;
 }
 

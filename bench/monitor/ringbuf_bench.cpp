@@ -22,10 +22,11 @@ struct SkelDeleter {
   void operator()(ringbuf_bench* s) const { ringbuf_bench__destroy(s); }
 };
 
-Result<RingbufRow> run_one(const RingbufBenchOptions& o, double target_mps) {
+Result<RingbufRow> run_one(const RingbufBenchOptions& o, double target_mps, bool wake_per_batch) {
   std::unique_ptr<ringbuf_bench, SkelDeleter> skel(ringbuf_bench__open());
   if (!skel) return errno_error("open ringbuf_bench", errno);
   skel->rodata->batch = o.batch;
+  skel->rodata->wake_per_batch = wake_per_batch ? 1 : 0;
   bpf_map__set_max_entries(skel->maps.rb, o.ring_mb << 20);
   if (int err = ringbuf_bench__load(skel.get()); err) return errno_error("load ringbuf_bench", err);
   const int prog = bpf_program__fd(skel->progs.ringbuf_bench_produce);
@@ -93,6 +94,7 @@ Result<RingbufRow> run_one(const RingbufBenchOptions& o, double target_mps) {
 
   RingbufRow row;
   row.mode = target_mps > 0 ? "paced" : "flat out";
+  row.wakeup = wake_per_batch ? "per batch" : "adaptive";
   row.target_mps = target_mps;
   row.produced = skel->bss->produced;
   row.lost = skel->bss->lost;
@@ -142,6 +144,7 @@ Result<RingbufRow> run_backlog(const RingbufBenchOptions& o) {
   double wall = seconds_since(t0);
   RingbufRow row;
   row.mode = "backlog";
+  row.wakeup = "-";
   row.produced = produced;
   row.lost = skel->bss->lost;
   row.consumed = consumed;
@@ -166,18 +169,25 @@ Result<std::vector<RingbufRow>> run_ringbuf_bench(const RingbufBenchOptions& opt
                "ring buffer: 16-byte events, producer BPF_PROG_TEST_RUN on CPU %d (%u per run), "
                "asio consumer on CPU %d, %u MiB ring, %.1f s per run\n",
                o.producer_cpu, o.batch, o.consumer_cpu, o.ring_mb, o.seconds);
-  std::fprintf(out, "  %-9s %9s %12s %12s %12s %10s %8s %9s %9s\n", "mode", "target", "offered M/s",
-               "consumed M/s", "consumed", "lost", "gaps", "cons CPU", "wakeups");
-  std::vector<double> targets;
-  if (o.flat_out) targets.push_back(0);
-  targets.insert(targets.end(), o.paced_mps.begin(), o.paced_mps.end());
-  targets.push_back(-1);  // the backlog run
-  for (double t : targets) {
-    auto r = t < 0 ? run_backlog(o) : run_one(o, t);
+  std::fprintf(out, "  %-9s %-10s %9s %12s %12s %12s %10s %8s %9s %9s\n", "mode", "wakeup", "target",
+               "offered M/s", "consumed M/s", "consumed", "lost", "gaps", "cons CPU", "wakeups");
+  struct Run {
+    double target;  // 0: flat out; < 0: backlog
+    bool per_batch;
+  };
+  std::vector<Run> runs;
+  if (o.flat_out) runs.push_back({0, false});
+  if (o.flat_out) runs.push_back({0, true});
+  for (double t : o.paced_mps) runs.push_back({t, false});
+  for (double t : o.paced_mps) runs.push_back({t, true});
+  runs.push_back({-1, false});
+  for (const auto& run : runs) {
+    auto r = run.target < 0 ? run_backlog(o) : run_one(o, run.target, run.per_batch);
     if (!r) return r.error();
-    std::fprintf(out, "  %-9s %9s %12.2f %12.2f %12llu %10llu %8llu %8.0f%% %9llu\n", r->mode.c_str(),
-                 t > 0 ? (std::to_string(static_cast<int>(t)) + " M/s").c_str() : "-", r->produced_mps,
-                 r->consumed_mps, static_cast<unsigned long long>(r->consumed),
+    std::fprintf(out, "  %-9s %-10s %9s %12.2f %12.2f %12llu %10llu %8llu %8.0f%% %9llu\n", r->mode.c_str(),
+                 r->wakeup.c_str(),
+                 run.target > 0 ? (std::to_string(static_cast<int>(run.target)) + " M/s").c_str() : "-",
+                 r->produced_mps, r->consumed_mps, static_cast<unsigned long long>(r->consumed),
                  static_cast<unsigned long long>(r->lost), static_cast<unsigned long long>(r->gaps),
                  r->consumer_cpu * 100, static_cast<unsigned long long>(r->wakeups));
     std::fflush(out);

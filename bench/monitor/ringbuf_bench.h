@@ -27,6 +27,7 @@ struct RingbufBenchOptions {
 
 struct RingbufRow {
   std::string mode;         // "flat out", "paced", or "backlog" (a full ring read by the consumer alone)
+  std::string wakeup;       // "adaptive" (per record, the kernel default) or "per batch"
   double target_mps = 0;    // 0 when flat out
   double produced_mps = 0;  // events the producer offered per second
   double consumed_mps = 0;  // events the consumer read per second, until it had read them all
