@@ -179,7 +179,7 @@ struct guard_ctl {
 	__u32 flags;     /* enum guard_ctl_flags */
 	__u32 mode;      /* attach mode as recorded by userspace (enum in guard/) */
 	__u32 ifindex;
-	__u32 pad0;
+	__u32 wanted_mode; /* the mode asked for at load (same enum; 0 = not recorded). Userspace only. */
 	struct guard_gen_meta meta[2];
 };
 

@@ -30,7 +30,7 @@ constexpr const char* kMapNames[Guard::kMapCount] = {
 };
 constexpr const char* kPinXdpProg = "prog_xdp";
 constexpr const char* kPinTcProg = "prog_tc";
-constexpr const char* kPinLink = "link";
+constexpr const char* kPinLink = kLinkPinName;
 
 Result<Fd> dup_fd(int fd, const std::string& what) {
   if (fd < 0) return make_error("no fd for " + what);
@@ -59,6 +59,17 @@ void wait_for_readers() {
   // nohz_full kernels refuse CMD_GLOBAL; a packet's pass through the program
   // takes microseconds, so a generous pause stands in for the grace period.
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
+
+// What a load mode asks for: auto climbs the ladder from native.
+AttachMode wanted_of(LoadMode m) {
+  switch (m) {
+    case LoadMode::auto_:
+    case LoadMode::native: return AttachMode::native;
+    case LoadMode::generic: return AttachMode::generic;
+    case LoadMode::tc: return AttachMode::tc;
+  }
+  return AttachMode::none;
 }
 
 // Removes a pin directory unless disarmed: a half-made load leaves nothing.
@@ -245,6 +256,7 @@ Result<Guard> Guard::attach_new(const std::string& iface, unsigned ifindex, Load
   }
   auto* c = g.ctl_mem_.as<guard_ctl>();
   c->ifindex = ifindex;
+  __atomic_store_n(&c->wanted_mode, static_cast<std::uint32_t>(wanted_of(mode)), __ATOMIC_RELEASE);
   __atomic_store_n(&c->mode, static_cast<std::uint32_t>(attached->mode), __ATOMIC_RELEASE);
   g.link_ = std::move(attached->link);
   rollback.armed = false;
@@ -301,6 +313,7 @@ Result<Attached> Guard::reattach(LoadMode want) {
     bridge = std::move(*b);
     if (auto s = detach_link(link_.get()); !s) return s.error();
   }
+  __atomic_store_n(&c->wanted_mode, static_cast<std::uint32_t>(wanted_of(want)), __ATOMIC_RELEASE);
   auto attached = attach_ladder(want, xdp_prog_.get(), tc_prog_.get(), ifindex, iface_);
   if (!attached) {
     if (xdp_to_xdp) {
@@ -324,6 +337,11 @@ Result<Attached> Guard::reattach(LoadMode want) {
 
 AttachMode Guard::mode() const {
   return static_cast<AttachMode>(__atomic_load_n(&ctl_mem_.as<guard_ctl>()->mode, __ATOMIC_ACQUIRE));
+}
+
+AttachMode Guard::wanted_mode() const {
+  auto m = __atomic_load_n(&ctl_mem_.as<guard_ctl>()->wanted_mode, __ATOMIC_ACQUIRE);
+  return m <= static_cast<std::uint32_t>(AttachMode::tc) ? static_cast<AttachMode>(m) : AttachMode::none;
 }
 
 Status Guard::unload(const std::string& iface, const GuardOptions& opts) {

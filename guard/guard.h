@@ -23,6 +23,9 @@ namespace reflex::guard {
 
 inline constexpr const char* kDefaultPinRoot = "/sys/fs/bpf/reflex";
 inline constexpr std::uint32_t kDefaultSampleEvery = 100;
+// The attach link's pin in an interface's pin directory (replaced, by
+// rename, whenever the guard is re-attached).
+inline constexpr const char* kLinkPinName = "link";
 
 struct GuardOptions {
   std::string pin_root = kDefaultPinRoot;
@@ -107,6 +110,9 @@ class Guard {
   const guard_ctl& ctl() const { return *ctl_mem_.as<guard_ctl>(); }
   const guard_gen_meta& active_meta() const;
   AttachMode mode() const;  // as recorded at the last attach
+  // The mode asked for at the last attach (auto asks for native, the ladder's
+  // top); none if the guard was pinned by a reflex that did not record it.
+  AttachMode wanted_mode() const;
   const std::string& iface() const { return iface_; }
   std::string pin_dir() const;
   Result<LinkState> link() const;  // the attach link's state, if attached
