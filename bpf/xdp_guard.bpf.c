@@ -132,9 +132,9 @@ struct {
 } rl_state SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct guard_addr_key);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GUARD_TALKER_SLOTS);
+	__type(key, __u32);
 	__type(value, struct guard_talker);
 } talkers SEC(".maps");
 
@@ -480,18 +480,32 @@ static __always_inline void count(__u32 idx, __u32 len)
 
 static __always_inline void count_talker(const struct pkt *p, __u32 len, int dropped)
 {
-	struct guard_addr_key k = { .family = p->family };
+	__u32 w[4];
 
-	__builtin_memcpy(k.addr, p->saddr, 16);
-	struct guard_talker *t = bpf_map_lookup_elem(&talkers, &k);
-	if (t) {
+	__builtin_memcpy(w, p->saddr, 16); /* IPv4: bytes 4..15 are zero */
+	__u32 slot = guard_hash_v6(w, p->family, GUARD_TALKER_SEED) & (GUARD_TALKER_SLOTS - 1);
+	struct guard_talker *t = bpf_map_lookup_elem(&talkers, &slot);
+	if (!t)
+		return;
+	if (t->family == p->family && t->addr[0] == w[0] && t->addr[1] == w[1] && t->addr[2] == w[2] &&
+	    t->addr[3] == w[3]) {
 		t->packets++;
 		t->bytes += len;
 		t->dropped += dropped;
+		if (t->credit < GUARD_TALKER_CREDIT_MAX)
+			t->credit++;
 		return;
 	}
-	struct guard_talker fresh = { .packets = 1, .bytes = len, .dropped = dropped };
-	bpf_map_update_elem(&talkers, &k, &fresh, BPF_NOEXIST);
+	if (t->family && t->credit) {
+		t->credit--;
+		return;
+	}
+	__builtin_memcpy(t->addr, w, 16);
+	t->family = p->family;
+	t->credit = 1;
+	t->packets = 1;
+	t->bytes = len;
+	t->dropped = dropped;
 }
 
 static __always_inline void sample_event(const struct guard_ctl *c, const struct pkt *p, __u32 len,

@@ -51,7 +51,7 @@ enum guard_rule_flags {
 
 /* Control flags in guard_ctl.flags. */
 enum guard_ctl_flags {
-	GUARD_CF_TALKERS = 1 << 0, /* per-source accounting in the talkers LRU */
+	GUARD_CF_TALKERS = 1 << 0, /* per-source accounting in the talker table */
 };
 
 #define GUARD_MAX_CHAIN 32   /* rules walked per packet, at most */
@@ -203,7 +203,24 @@ struct guard_rl_state {
 	__u64 tat_ns; /* GCRA theoretical arrival time */
 };
 
+/*
+ * Top-talker accounting: a per-CPU table of GUARD_TALKER_SLOTS slots, the
+ * slot picked by a hash of the source address. A source owns its slot while
+ * it keeps sending; a colliding source wears the owner's credit down (one
+ * per packet, not counted) and takes the slot when it reaches zero, so heavy
+ * hitters keep their slots and light sources churn. An inlined array lookup
+ * and a few compares cost a fraction of an LRU hash update per packet.
+ * Counts are exact for a source that never lost its slot.
+ */
+#define GUARD_TALKER_SLOTS 4096
+#define GUARD_TALKER_CREDIT_MAX 64
+#define GUARD_TALKER_SEED 0x7a1c3e55u
+
 struct guard_talker {
+	__u32 addr[4]; /* network byte order; IPv4 in addr[0] */
+	__u8 family;   /* 0 = empty slot */
+	__u8 pad[3];
+	__u32 credit;  /* the owner's claim: + per own packet (capped), - per intruder's */
 	__u64 packets;
 	__u64 bytes;
 	__u64 dropped;

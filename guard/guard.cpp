@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <thread>
 #include <unordered_map>
 
@@ -531,44 +532,46 @@ Result<VerdictCounters> Guard::verdicts() const {
   return out;
 }
 
-Result<std::vector<Talker>> Guard::top_talkers(std::size_t n) const {
+Result<std::vector<Talker>> Guard::talkers() const {
+  // One batch read of the whole per-CPU table; a source's counts are the sum
+  // of its slot over the CPUs where it owns that slot.
   int fd = maps_[kTalkers].get();
-  int ncpu = possible_cpus();
-  constexpr std::uint32_t kBatch = 1024;
-  std::vector<guard_addr_key> keys(kBatch);
-  std::vector<guard_talker> vals(static_cast<std::size_t>(kBatch) * ncpu);
-  std::vector<Talker> all;
-  std::uint64_t in_batch = 0, out_batch = 0;
-  bool first = true;
-  for (;;) {
-    std::uint32_t count = kBatch;
-    LIBBPF_OPTS(bpf_map_batch_opts, bopts);
-    int err = bpf_map_lookup_batch(fd, first ? nullptr : &in_batch, &out_batch, keys.data(), vals.data(), &count, &bopts);
-    int e = errno;
-    for (std::uint32_t i = 0; i < count; ++i) {
-      Talker t;
-      t.source.family = keys[i].family;
-      t.source.len = keys[i].family == 4 ? 32 : 128;
-      std::memcpy(t.source.addr.data(), keys[i].addr, 16);
-      for (int cpu = 0; cpu < ncpu; ++cpu) {
-        const guard_talker& v = vals[static_cast<std::size_t>(i) * ncpu + cpu];
-        t.packets += v.packets;
-        t.bytes += v.bytes;
-        t.dropped += v.dropped;
+  const int ncpu = possible_cpus();
+  std::vector<std::uint32_t> keys(GUARD_TALKER_SLOTS);
+  std::vector<guard_talker> vals(static_cast<std::size_t>(GUARD_TALKER_SLOTS) * ncpu);
+  std::uint32_t count = GUARD_TALKER_SLOTS, out_batch = 0;
+  LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+  if (bpf_map_lookup_batch(fd, nullptr, &out_batch, keys.data(), vals.data(), &count, &bopts) < 0 && errno != ENOENT)
+    return errno_error("read talkers", errno);
+  std::map<std::pair<std::uint8_t, std::array<std::uint32_t, 4>>, Talker> by_source;
+  for (std::uint32_t i = 0; i < count; ++i)
+    for (int cpu = 0; cpu < ncpu; ++cpu) {
+      const guard_talker& v = vals[static_cast<std::size_t>(i) * ncpu + cpu];
+      if (!v.family) continue;
+      std::array<std::uint32_t, 4> a{v.addr[0], v.addr[1], v.addr[2], v.addr[3]};
+      Talker& t = by_source[{v.family, a}];
+      if (!t.packets && !t.source.len) {
+        t.source.family = v.family;
+        t.source.len = v.family == 4 ? 32 : 128;
+        std::memcpy(t.source.addr.data(), v.addr, v.family == 4 ? 4 : 16);
       }
-      all.push_back(t);
+      t.packets += v.packets;
+      t.bytes += v.bytes;
+      t.dropped += v.dropped;
     }
-    if (err < 0) {
-      if (e == ENOENT) break;
-      return errno_error("read talkers", e);
-    }
-    in_batch = out_batch;
-    first = false;
-  }
-  std::sort(all.begin(), all.end(), [](const Talker& a, const Talker& b) {
+  std::vector<Talker> all;
+  all.reserve(by_source.size());
+  for (auto& [k, t] : by_source) all.push_back(t);
+  return all;
+}
+
+Result<std::vector<Talker>> Guard::top_talkers(std::size_t n) const {
+  auto all = talkers();
+  if (!all) return all.error();
+  std::sort(all->begin(), all->end(), [](const Talker& a, const Talker& b) {
     return a.packets != b.packets ? a.packets > b.packets : a.source < b.source;
   });
-  if (all.size() > n) all.resize(n);
+  if (all->size() > n) all->resize(n);
   return all;
 }
 

@@ -102,6 +102,8 @@ class Guard {
   Result<std::vector<GuardRule>> rules() const;
   Result<std::vector<RuleStat>> rule_stats() const;
   Result<VerdictCounters> verdicts() const;
+  // Every source in the talker table (one batch read), and the n busiest.
+  Result<std::vector<Talker>> talkers() const;
   Result<std::vector<Talker>> top_talkers(std::size_t n) const;
 
   Status set_sample_every(std::uint32_t n);  // 0 = no events

@@ -33,11 +33,9 @@ GuardProbe::GuardProbe(InterfaceRef iface, const MonitorConfig& config)
     : iface_(std::move(iface)),
       opts_{config.pin_root, config.max_rules},
       top_talkers_(config.top_talkers),
-      talkers_per_tick_(config.talkers_per_tick),
       top_rules_(config.top_rules),
       max_samples_(config.max_drop_samples),
-      verdict_dump_(sizeof(std::uint32_t), sizeof(guard_counter), true, GUARD_R_MAX),
-      talker_dump_(sizeof(guard_addr_key), sizeof(guard_talker), true, 4096) {}
+      verdict_dump_(sizeof(std::uint32_t), sizeof(guard_counter), true, GUARD_R_MAX) {}
 
 GuardProbe::~GuardProbe() { close(); }
 
@@ -65,13 +63,10 @@ Status GuardProbe::open(boost::asio::io_context& io) {
   }
   ctl_map_id_ = ctl_id;
 
-  for (auto [id, max, which] : {std::tuple{&talkers_id_, &talkers_max_, guard::Guard::kTalkers},
-                                std::tuple{&rl_state_id_, &rl_state_max_, guard::Guard::kRlState}}) {
-    auto info = guard::map_info(guard_->map_fd(which));
-    if (!info) return info.error();
-    *id = info->id;
-    *max = info->max_entries;
-  }
+  auto rl_info = guard::map_info(guard_->map_fd(guard::Guard::kRlState));
+  if (!rl_info) return rl_info.error();
+  rl_state_id_ = rl_info->id;
+  rl_state_max_ = rl_info->max_entries;
 
   auto reader =
       RingReader::open(io, guard_->events_fd(), [this](const void* d, std::size_t n) { on_event(d, n); });
@@ -79,9 +74,9 @@ Status GuardProbe::open(boost::asio::io_context& io) {
   events_ = std::move(*reader);
   events_->start();
   gen_.reset();
-  // The talkers map may be another one now: walk it from the start.
-  talker_token_.reset();
-  sweep_start_ns_ = prev_sweep_start_ns_ = 0;
+  // The talker table may be another one now.
+  last_talker_read_ns_ = 0;
+  talkers_in_table_ = 0;
   talkers_read_ = false;
   return ok();
 }
@@ -127,7 +122,8 @@ Status GuardProbe::sample(TickContext& ctx, Observation& obs) {
   if (auto s = read_talkers(ctx, obs); !s) return s;
   read_run_time(ctx, io);
 
-  ctx.maps.push_back(OwnedMap{iface_.key + "/talkers", talkers_id_, talkers_max_, std::nullopt});
+  // The talker table is a fixed array; its fill is the sources it holds.
+  ctx.maps.push_back(OwnedMap{iface_.key + "/talkers", 0, GUARD_TALKER_SLOTS, talkers_in_table_});
   ctx.maps.push_back(OwnedMap{iface_.key + "/rl_state", rl_state_id_, rl_state_max_, std::nullopt});
   ctx.maps.push_back(OwnedMap{iface_.key + "/rules", 0, opts_.max_rules, io.rules});
   return ok();
@@ -285,22 +281,19 @@ Status GuardProbe::read_rules(TickContext& ctx, InterfaceObservation& io) {
 }
 
 Status GuardProbe::walk_talkers(TickContext& ctx) {
-  if (!talker_token_) sweep_start_ns_ = ctx.now_ns;  // a new walk starts here
-  const TimeNs unseen_since = prev_sweep_start_ns_;
-  auto step =
-      talker_dump_.dump_from(guard_->map_fd(guard::Guard::kTalkers), talker_token_, talkers_per_tick_,
-                             [&](const std::uint8_t* k, const std::uint8_t* v) {
-                               std::uint64_t sum[3];
-                               sum_percpu_words<3>(v, talker_dump_.ncpu(), talker_dump_.stride(), sum);
-                               guard_addr_key key;
-                               std::memcpy(&key, k, sizeof(key));
-                               talkers_.observe(key, sum[0], sum[1], sum[2], ctx.now_ns, unseen_since);
-                             });
-  if (!step) return make_error("read guard talkers of " + iface_.key + ": " + step.error().message());
-  if (step->done) {
-    talkers_.end_sweep();
-    prev_sweep_start_ns_ = sweep_start_ns_;
+  // The table is a fixed 4096 slots per CPU: one batch read, whole, every tick.
+  auto all = guard_->talkers();
+  if (!all) return make_error("read guard talkers of " + iface_.key + ": " + all.error().message());
+  const TimeNs unseen_since = last_talker_read_ns_;
+  for (const auto& t : *all) {
+    guard_addr_key key{};
+    key.family = t.source.family;
+    std::memcpy(key.addr, t.source.addr.data(), 16);
+    talkers_.observe(key, t.packets, t.bytes, t.dropped, ctx.now_ns, unseen_since);
   }
+  talkers_.end_sweep();
+  last_talker_read_ns_ = ctx.now_ns;
+  talkers_in_table_ = all->size();
   talkers_read_ = true;
   return ok();
 }

@@ -58,16 +58,16 @@ class GuardProbe : public Probe {
 
   InterfaceRef iface_;
   guard::GuardOptions opts_;
-  std::size_t top_talkers_, talkers_per_tick_, top_rules_, max_samples_;
+  std::size_t top_talkers_, top_rules_, max_samples_;
   boost::asio::io_context* io_ = nullptr;
 
   // Open state.
   std::optional<guard::Guard> guard_;
   PinIds pins_;
   std::unique_ptr<RingReader> events_;
-  std::uint32_t talkers_id_ = 0, rl_state_id_ = 0, talkers_max_ = 0, rl_state_max_ = 0;
+  std::uint32_t rl_state_id_ = 0, rl_state_max_ = 0;
   std::optional<RuleGen> gen_;
-  MapDumper verdict_dump_, talker_dump_;
+  MapDumper verdict_dump_;
 
   // Kept across reopens, so counters stay monotonic when the guard is reloaded.
   std::uint32_t ctl_map_id_ = 0;
@@ -75,8 +75,8 @@ class GuardProbe : public Probe {
   std::uint64_t events_total_ = 0;
   std::vector<DropSample> pending_;
   TalkerTable talkers_;
-  std::optional<std::uint64_t> talker_token_;  // where the walk of the talkers map resumes
-  TimeNs sweep_start_ns_ = 0, prev_sweep_start_ns_ = 0;
+  TimeNs last_talker_read_ns_ = 0;  // when the talker table was last read (0: never)
+  std::uint64_t talkers_in_table_ = 0;
   std::uint64_t run_time_ns_ = 0, run_cnt_ = 0;  // at the window's begin
   // From this tick's verdict counters: packets judged, and packets that hit a
   // rule. Zero means the talkers or the rule counters cannot have moved,

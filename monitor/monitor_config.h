@@ -36,11 +36,6 @@ struct MonitorConfig {
   bool guard = true, drop_reasons = true, tcp_rtt = true, map_pressure = true;
 
   std::size_t top_talkers = 16;  // per interface, by pps
-  // Talker entries read per interface per tick (a bigger talkers map is
-  // walked over several ticks; see monitor/talker_table.h).
-  // Reading costs ~0.3 us an entry (kernel walk and copy): 2048 keeps four
-  // full 16k-entry guards under 1% of a CPU at a 1 s tick.
-  std::size_t talkers_per_tick = 2048;
   std::size_t top_rules = 10;         // per interface, by pps
   std::size_t max_drop_samples = 64;  // sampled guard drops kept per tick (all are counted)
   // Measure the guard's run time per packet on one tick in every N (0: never).

@@ -1,21 +1,16 @@
 #pragma once
-// What the Monitor knows about one guard's talkers (per-source counters in
-// the guard's LRU map), read a slice at a time.
+// What the Monitor knows about one guard's talkers: per-source counters
+// read from the guard's talker table (bpf/xdp_guard_kern_user.h), once a
+// tick. A source's rate comes from its own two latest readings; a source
+// first seen is rated over the time since the previous reading. A source
+// absent from a reading lost its slot (or went quiet long ago) and is
+// forgotten.
 //
-// Walking a full 16k-entry per-CPU LRU costs ~3 ms of kernel time here, and
-// a flood fills it: reading it whole every tick on four interfaces would be
-// 1-2% of a CPU at a 1 s tick. So each tick reads at most a budget of
-// entries, resuming the kernel's walk where the last tick stopped; a table
-// within the budget is still read whole every tick. A source's rate comes
-// from its own two latest readings, however far apart; a source first seen
-// mid-walk is rated over the time since the walk last passed its place
-// (conservative: it may have started later).
-//
-// Layout for a walk that revisits the map in the same bucket order every
-// time: entries sit in a dense vector in the order the last walk saw them,
-// and a cursor follows along, so a reading usually matches the entry under
-// the cursor with one compare and no hashing. A hash index (8 bytes a slot)
-// finds the rest: sources new to the map, or ones that moved.
+// Layout for readings that come in the same order every time: entries sit
+// in a dense vector in the order the last reading saw them, and a cursor
+// follows along, so a reading usually matches the entry under the cursor
+// with one compare and no hashing. A hash index (8 bytes a slot) finds the
+// rest: sources new to the table, or ones that moved.
 
 #include <cstdint>
 #include <vector>

@@ -55,7 +55,6 @@ Result<TickBenchReport> run_tick_bench(const TickBenchOptions& o, std::FILE* out
   std::fprintf(out, "monitor tick: %zu interfaces, %zu rules each, %zu talkers each\n", o.ifaces, o.rules,
                o.talkers);
   monitor::MonitorConfig defaults;
-  std::fprintf(out, "  (talkers read per interface per tick: %zu)\n", defaults.talkers_per_tick);
   // Rules that never cover the test sources, so the talkers pass and count.
   auto rules = make_rules(RuleShape::v4_prefix, o.rules, *Prefix::parse("10.0.0.0/8"));
   monitor::MonitorConfig cfg;

@@ -79,8 +79,11 @@ TEST_F(GuardIncremental, HostRulesGoInPlaceAndLinkToTheirCover) {
   EXPECT_EQ(rules->size(), 6u);
   auto stats = g().rule_stats();
   ASSERT_TRUE(stats);
-  for (const auto& s : *stats)
-    if (s.rule.prefix.to_string() == "10.1.2.3") EXPECT_EQ(s.packets, 1u);
+  for (const auto& s : *stats) {
+    if (s.rule.prefix.to_string() == "10.1.2.3") {
+      EXPECT_EQ(s.packets, 1u);
+    }
+  }
 
   // Changing an existing rule is a swap.
   auto change = g().upsert(rule("10.1.2.3 shadow"));
