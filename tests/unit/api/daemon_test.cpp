@@ -3,6 +3,7 @@
 // through rejections, refuses to start on a taken port or an invalid set, and
 // exits 0 on SIGTERM/SIGINT within a deadline.
 
+#include "tests/support/policy_samples.h"
 #include "tests/unit/api/daemon_process.h"
 #include "tests/unit/api/prometheus_text.h"
 #include "tests/unit/api/test_client.h"
@@ -25,20 +26,16 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-const char* kGood = "rules:\n  - {id: a, when: {symptom: flood}, then: {action: shadow}}\n";
-const char* kGood2 =
-    "rules:\n  - {id: a, when: {symptom: flood}, then: {action: shadow}}\n"
-    "  - {id: b, when: {symptom: latency_high}, then: {action: alert}}\n";
-const char* kBroken = "rules:\n  - {id: a, when: {symptom: flod}, then: {action: shadow}}\n";
+using reflex::testing::kPolicyBroken;
+using reflex::testing::kPolicyGood;
+using reflex::testing::kPolicyGood2;
 
 class DaemonTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("reflex-daemon-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = reflex::testing::fresh_test_dir("daemon");
     fs::create_directories(dir_ / "policies");
-    write("10-a.yaml", kGood);
+    write("10-a.yaml", kPolicyGood);
   }
   void TearDown() override {
     daemon_.reset();
@@ -152,7 +149,7 @@ TEST_F(DaemonTest, ServesEveryEndpointOnTheShippedPolicies) {
 
 TEST_F(DaemonTest, SighupReloadsAndARejectedSetLeavesTheLastGoodInForce) {
   start({"--no-watch"});  // only SIGHUP can cause these reloads
-  write("10-a.yaml", kGood2);
+  write("10-a.yaml", kPolicyGood2);
   daemon_->signal(SIGHUP);
   ASSERT_TRUE(wait_for([&] { return get("/v1/policies").at("generation").to_number<std::uint64_t>() == 2; }))
       << "no reload after SIGHUP; stderr:\n"
@@ -161,7 +158,7 @@ TEST_F(DaemonTest, SighupReloadsAndARejectedSetLeavesTheLastGoodInForce) {
   EXPECT_EQ(doc.at("in_force").as_object().at("trigger").as_string(), "sighup");
   EXPECT_EQ(doc.at("in_force").as_object().at("rule_count").to_number<std::uint64_t>(), 2u);
 
-  write("10-a.yaml", kBroken);
+  write("10-a.yaml", kPolicyBroken);
   daemon_->signal(SIGHUP);
   ASSERT_TRUE(wait_for([&] {
     return get("/v1/policies").at("loads").as_object().at("rejected").to_number<std::uint64_t>() == 1;
@@ -190,7 +187,7 @@ TEST_F(DaemonTest, FileChangesReloadAndRestReloadRejects) {
   EXPECT_EQ(get("/v1/policies").at("in_force").as_object().at("trigger").as_string(), "inotify");
 
   // A broken edit: inotify rejects it; an explicit reload says so with 422.
-  write("20-b.yaml", kBroken);
+  write("20-b.yaml", kPolicyBroken);
   ASSERT_TRUE(wait_for([&] {
     return get("/v1/policies").at("loads").as_object().at("rejected").to_number<std::uint64_t>() >= 1;
   }));
@@ -232,7 +229,7 @@ TEST_F(DaemonTest, RefusesToStartWhenThePortIsTaken) {
 }
 
 TEST_F(DaemonTest, RefusesToStartWithAnInvalidOrMissingPolicySet) {
-  write("10-a.yaml", kBroken);
+  write("10-a.yaml", kPolicyBroken);
   auto [code, err] =
       start_failing({"run", "--listen", "127.0.0.1:0", "--policies", (dir_ / "policies").string()});
   EXPECT_EQ(code, 1);

@@ -2,6 +2,7 @@
 // and real inotify: reloads through REST and through file changes, accepted
 // and rejected, and what GET /v1/policies and /metrics then say.
 
+#include "tests/support/policy_samples.h"
 #include "api/policy_routes.h"
 #include "api/system_routes.h"
 #include "tests/unit/api/prometheus_text.h"
@@ -18,21 +19,15 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-const char* kGood = "rules:\n  - {id: a, when: {symptom: flood}, then: {action: shadow}}\n";
-const char* kGood2 =
-    "rules:\n  - {id: a, when: {symptom: flood}, then: {action: shadow}}\n"
-    "  - {id: b, when: {symptom: latency_high}, then: {action: alert}}\n";
-// Line 2, the symptom name is misspelt.
-const char* kBroken = "rules:\n  - {id: a, when: {symptom: flod}, then: {action: shadow}}\n";
+using reflex::testing::kPolicyBroken;
+using reflex::testing::kPolicyGood;
+using reflex::testing::kPolicyGood2;
 
 class PolicyRoutesTest : public ServerFixture {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("reflex-api-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    write("10-a.yaml", kGood);
+    dir_ = reflex::testing::fresh_test_dir("api");
+    write("10-a.yaml", kPolicyGood);
     store_ = std::make_unique<plan::PolicyStore>(dir_);
     ASSERT_TRUE(store_->reload("start"));
     add_policy_routes(router_, *store_);
@@ -98,7 +93,7 @@ TEST_F(PolicyRoutesTest, GetShowsTheSetInForce) {
 }
 
 TEST_F(PolicyRoutesTest, ReloadAcceptedReturnsTheNewStatus) {
-  write("10-a.yaml", kGood2);
+  write("10-a.yaml", kPolicyGood2);
   auto res = connect().request(http::verb::post, "/v1/policies/reload");
   ASSERT_EQ(res.result(), http::status::ok) << res.body();
   auto doc = parse_json(res.body()).as_object();
@@ -167,14 +162,14 @@ TEST_F(PolicyRoutesTest, ReloadBodyIsChecked) {
 
 TEST_F(PolicyRoutesTest, FileChangesReloadThroughInotifyAndShowInTheApi) {
   on_loop([this] { ASSERT_TRUE(store_->watch(io_, 10ms)); });
-  write("10-a.yaml", kGood2);
+  write("10-a.yaml", kPolicyGood2);
   ASSERT_TRUE(wait_for([&] { return get_policies().at("generation").to_number<std::uint64_t>() == 2; }))
       << "no reload after a policy file changed";
   auto doc = get_policies();
   EXPECT_EQ(doc.at("in_force").as_object().at("trigger").as_string(), "inotify");
   EXPECT_EQ(doc.at("in_force").as_object().at("rule_count").to_number<std::uint64_t>(), 2u);
 
-  write("10-a.yaml", kBroken);
+  write("10-a.yaml", kPolicyBroken);
   ASSERT_TRUE(wait_for([&] {
     return get_policies().at("loads").as_object().at("rejected").to_number<std::uint64_t>() == 1;
   })) << "no reload after a broken edit";

@@ -1,6 +1,7 @@
 // PolicyStore with a real temp folder and real inotify: no sleeps, the
 // io_context runs until the reload happened (with a deadline as a safety net).
 
+#include "tests/support/policy_samples.h"
 #include "plan/policy_loader.h"
 #include "plan/policy_store.h"
 
@@ -19,20 +20,14 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-const char* kGood = "rules:\n  - {id: a, when: {symptom: flood}, then: {action: shadow}}\n";
-const char* kGood2 =
-    "rules:\n  - {id: a, when: {symptom: flood}, then: {action: shadow}}\n"
-    "  - {id: b, when: {symptom: latency_high}, then: {action: alert}}\n";
-const char* kBroken = "rules:\n  - {id: a, when: {symptom: flod}, then: {action: shadow}}\n";
+using reflex::testing::kPolicyBroken;
+using reflex::testing::kPolicyGood;
+using reflex::testing::kPolicyGood2;
 
 class PolicyStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("reflex-store-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = reflex::testing::fresh_test_dir("store");
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -59,7 +54,7 @@ class PolicyStoreTest : public ::testing::Test {
 };
 
 TEST_F(PolicyStoreTest, ReloadAcceptsGoodAndRejectsBadKeepingLastGood) {
-  write("10-a.yaml", kGood);
+  write("10-a.yaml", kPolicyGood);
   TimeNs fake_now = 1000;
   PolicyStore store(dir_, [&] { return fake_now; });
   ASSERT_TRUE(store.reload("start"));
@@ -67,7 +62,7 @@ TEST_F(PolicyStoreTest, ReloadAcceptsGoodAndRejectsBadKeepingLastGood) {
   ASSERT_TRUE(first);
   EXPECT_EQ(store.status().generation, 1u);
 
-  write("10-a.yaml", kBroken);
+  write("10-a.yaml", kPolicyBroken);
   fake_now = 2000;
   EXPECT_FALSE(store.reload("sighup"));
   EXPECT_EQ(store.current(), first) << "the last good set must stay in force";
@@ -85,35 +80,35 @@ TEST_F(PolicyStoreTest, ReloadAcceptsGoodAndRejectsBadKeepingLastGood) {
 }
 
 TEST_F(PolicyStoreTest, ABadFileRejectsTheWholeSet) {
-  write("10-a.yaml", kGood);
+  write("10-a.yaml", kPolicyGood);
   PolicyStore store(dir_);
   ASSERT_TRUE(store.reload());
-  write("20-b.yaml", kBroken);  // a.yaml is still fine, but the set is not
+  write("20-b.yaml", kPolicyBroken);  // a.yaml is still fine, but the set is not
   EXPECT_FALSE(store.reload());
   EXPECT_EQ(store.current()->rules.size(), 1u);
 }
 
 TEST_F(PolicyStoreTest, InotifyReloadsOnChangeAndRecordsRejections) {
-  write("10-a.yaml", kGood);
+  write("10-a.yaml", kPolicyGood);
   PolicyStore store(dir_);
   ASSERT_TRUE(store.reload("start"));
   int notified = 0;
   store.on_change([&](const PolicySetPtr&) { ++notified; });
   ASSERT_TRUE(store.watch(io_, 10ms));
 
-  write("10-a.yaml", kGood2);
+  write("10-a.yaml", kPolicyGood2);
   ASSERT_TRUE(run_until([&] { return store.status().generation == 2; })) << "no reload after a policy change";
   EXPECT_EQ(store.current()->rules.size(), 2u);
   EXPECT_EQ(store.status().last_trigger, "inotify");
   EXPECT_EQ(notified, 1);
 
-  write("10-a.yaml", kBroken);
+  write("10-a.yaml", kPolicyBroken);
   ASSERT_TRUE(run_until([&] { return store.status().loads_rejected == 1; })) << "no reload after a broken edit";
   EXPECT_EQ(store.status().generation, 2u);
   EXPECT_EQ(store.current()->rules.size(), 2u);
   EXPECT_EQ(notified, 1);
 
-  write("10-a.yaml", kGood);
+  write("10-a.yaml", kPolicyGood);
   ASSERT_TRUE(run_until([&] { return store.status().generation == 3; }));
   EXPECT_FALSE(store.status().last_load_rejected);
   EXPECT_EQ(store.current()->rules.size(), 1u);
