@@ -6,6 +6,7 @@
 #include "guard/rule_text.h"
 #include "guard/test_run.h"
 #include "sim/packet.h"
+#include "tests/support/detached_guard.h"
 #include "tests/support/kernel_env.h"
 #include "tests/support/random_guard.h"
 
@@ -18,15 +19,8 @@ using namespace reflex::guard;
 
 namespace {
 
-class GuardIncremental : public ::testing::Test {
+class GuardIncremental : public reflex::testing::DetachedGuardTest {
  protected:
-  void SetUp() override {
-    REFLEX_REQUIRE_BPF();
-    auto g = Guard::create_detached();
-    ASSERT_TRUE(g) << g.error().message();
-    guard_.emplace(std::move(*g));
-  }
-  Guard& g() { return *guard_; }
   GuardRule rule(const char* text) {
     auto r = parse_rules(text, "t", boottime_ns());
     EXPECT_TRUE(r) << r.error().message();
@@ -42,7 +36,6 @@ class GuardIncremental : public ::testing::Test {
     EXPECT_TRUE(r);
     return r ? r->retval : 0;
   }
-  std::optional<Guard> guard_;
 };
 
 constexpr std::uint32_t kDrop = 1, kPass = 2;

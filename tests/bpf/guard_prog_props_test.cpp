@@ -7,6 +7,7 @@
 #include "guard/rule_text.h"
 #include "guard/test_run.h"
 #include "sim/packet.h"
+#include "tests/support/detached_guard.h"
 #include "tests/support/kernel_env.h"
 #include "tests/support/random_guard.h"
 
@@ -22,17 +23,7 @@ using namespace reflex::guard;
 
 namespace {
 
-class GuardProps : public ::testing::Test {
- protected:
-  void SetUp() override {
-    REFLEX_REQUIRE_BPF();
-    auto g = Guard::create_detached();
-    ASSERT_TRUE(g) << g.error().message();
-    guard_.emplace(std::move(*g));
-  }
-  Guard& g() { return *guard_; }
-  std::optional<Guard> guard_;
-};
+using GuardProps = reflex::testing::DetachedGuardTest;
 
 TEST_F(GuardProps, KernelAgreesWithTheReferenceOnRandomRuleSets) {
   // No limit rules: their verdict depends on token state the reference does not model.
