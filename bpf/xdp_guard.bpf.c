@@ -123,6 +123,8 @@ GENERATIONS_OF(outer_v4t, GUARD_V4_CHUNK * sizeof(__u32));
 /* Exact-match hashes (see guard_h4_bucket): IPv4 /32; IPv6 of every length and IPv4 /25../31. */
 GENERATIONS_OF(outer_h4, sizeof(struct guard_h4_bucket));
 GENERATIONS_OF(outer_h6, sizeof(struct guard_h6_bucket));
+/* The IPv6 /32 filter (see guard_gen_meta), in blocks of 512 bits. */
+GENERATIONS_OF(outer_v6f, GUARD_V6_FILTER_BLOCK_BITS / 8);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -351,10 +353,12 @@ struct pfx_walk {
 	void *h6;
 	__u32 w[4];
 	__u32 head;
+	__u32 first; /* index of the first length to probe */
 };
 
 static int v6_step(__u32 i, struct pfx_walk *c)
 {
+	i += c->first;
 	if (i >= GUARD_V6_LENS_CAP)
 		return 1;
 	int plen = c->m->v6_lens[i];
@@ -408,17 +412,40 @@ static __always_inline __u32 head_v4(const struct guard_gen_meta *m, __u32 gen, 
 	return v & GUARD_V4_HEAD_MASK;
 }
 
+/* Whether the /32 filter lets this source match a length of 32 or more. */
+static __always_inline int v6_filter_pass(const struct guard_gen_meta *m, __u32 gen, __u32 w0)
+{
+	if (!m->v6_filter_mask)
+		return 1;
+	void *f = bpf_map_lookup_elem(&outer_v6f, &gen);
+	if (!f)
+		return 1;
+	__u32 bit = guard_mix32(w0 ^ GUARD_V6_FILTER_SEED ^ m->seed) & m->v6_filter_mask;
+	__u32 blk = bit / GUARD_V6_FILTER_BLOCK_BITS;
+	__u64 *words = bpf_map_lookup_elem(f, &blk);
+	if (!words)
+		return 1;
+	return (words[(bit / 64) & (GUARD_V6_FILTER_BLOCK_BITS / 64 - 1)] >> (bit & 63)) & 1;
+}
+
 static __always_inline __u32 head_v6(const struct guard_gen_meta *m, __u32 gen, const struct pkt *p)
 {
 	__u32 n = m->v6_nlens;
 	if (!m->h6_buckets || !n)
 		return 0;
+	if (n > GUARD_V6_LENS_CAP)
+		n = GUARD_V6_LENS_CAP;
 	struct pfx_walk c = { .m = m, .head = 0 };
+	__builtin_memcpy(c.w, p->saddr, 16);
+	/* Lengths of 32 and more come first in v6_lens; skip them all when the filter says no. */
+	__u32 start = v6_filter_pass(m, gen, c.w[0]) ? 0 : m->v6_first_short;
+	if (start >= n)
+		return 0;
 	c.h6 = bpf_map_lookup_elem(&outer_h6, &gen);
 	if (!c.h6)
 		return 0;
-	__builtin_memcpy(c.w, p->saddr, 16);
-	bpf_loop(n < GUARD_V6_LENS_CAP ? n : GUARD_V6_LENS_CAP, v6_step, &c, 0);
+	c.first = start;
+	bpf_loop(n - start, v6_step, &c, 0);
 	return c.head;
 }
 

@@ -82,6 +82,8 @@ enum guard_ctl_flags {
  * search. head == 0 marks an empty slot (rule slot 0 is never a head).
  */
 #define GUARD_MAX_PROBE 8
+#define GUARD_V6_FILTER_BLOCK_BITS 512u /* filter bits per array element */
+#define GUARD_V6_FILTER_SEED 0x2545f491u
 #define GUARD_H4_SLOTS 8
 #define GUARD_H6_SLOTS 4
 
@@ -165,6 +167,14 @@ struct guard_gen_meta {
 	__u32 v4_long_nlens; /* distinct IPv4 lengths /25../31 in v4_long_lens */
 	__u8 v4_long_lens[8]; /* longest first */
 	__u32 n_disabled; /* entries removed in place (action NONE) since the build */
+	/*
+	 * IPv6 /32 filter: one bit per hash of the first 32 address bits of every
+	 * IPv6 prefix of length 32 or more (a Bloom filter with one hash). A
+	 * packet whose bit is clear can only match lengths below 32, which start
+	 * at v6_lens[v6_first_short]: most sources skip the per-length probes.
+	 */
+	__u32 v6_filter_mask; /* filter bits - 1 (a power of two); 0 = no filter, probe every length */
+	__u32 v6_first_short; /* index in v6_lens of the first length below 32 (v6_nlens if none) */
 };
 
 /*

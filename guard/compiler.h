@@ -26,6 +26,7 @@ struct CompiledRuleSet {
   std::vector<guard_h4_bucket> h4;         // IPv4 /32 hash, at least 64 buckets (room for in-place adds)
   std::vector<std::uint32_t> v4_table;     // empty when there is no IPv4 prefix < /32
   std::vector<guard_h6_bucket> h6;         // empty when there is no IPv6 rule
+  std::vector<std::uint64_t> v6_filter;    // the IPv6 /32 filter's bits; empty = none
   guard_gen_meta meta{};
   std::size_t expired_dropped = 0;  // rules left out because their expiry had passed
 };
@@ -62,7 +63,10 @@ std::uint32_t h6_find(std::span<const guard_h6_bucket> t, std::uint32_t seed, co
 // Head of the longest IPv4 prefix below /32 covering addr (DIR table, then long prefixes).
 std::uint32_t v4_prefix_head(std::span<const std::uint32_t> table, std::span<const guard_h6_bucket> h6,
                              const guard_gen_meta& meta, std::uint32_t addr_host);
-// Head of the longest IPv6 prefix covering addr, lengths below min_len_excl only if set.
+// The IPv6 /32 filter bit for a source whose first address word is w0 (network order).
+std::uint32_t v6_filter_bit(std::uint32_t w0, std::uint32_t seed, std::uint32_t mask);
+
+// Head of the longest IPv6 prefix covering addr, lengths below below_len only.
 std::uint32_t v6_prefix_head(std::span<const guard_h6_bucket> h6, const guard_gen_meta& meta,
                              const std::array<std::uint8_t, 16>& addr, unsigned below_len = 129);
 

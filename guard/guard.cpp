@@ -26,8 +26,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kMapNames[Guard::kMapCount] = {
-    "ctl",      "verdicts", "outer_rules", "outer_rcnt", "outer_h4",
-    "outer_v4t", "outer_h6", "rl_state",    "talkers",    "events",
+    "ctl",       "verdicts", "outer_rules", "outer_rcnt", "outer_h4", "outer_v4t",
+    "outer_h6",  "outer_v6f", "rl_state",   "talkers",    "events",
 };
 constexpr const char* kPinXdpProg = "prog_xdp";
 constexpr const char* kPinTcProg = "prog_tc";
@@ -135,10 +135,10 @@ Result<Guard> Guard::load_programs() {
     return errno_error("load xdp_guard into the kernel", err,
                        "run as root with CAP_BPF; `reflex-guard -v debug ...` shows the verifier log");
   Guard g;
-  bpf_map* maps[kMapCount] = {skel->maps.ctl,       skel->maps.verdicts, skel->maps.outer_rules,
-                              skel->maps.outer_rcnt, skel->maps.outer_h4, skel->maps.outer_v4t,
-                              skel->maps.outer_h6,   skel->maps.rl_state, skel->maps.talkers,
-                              skel->maps.events};
+  bpf_map* maps[kMapCount] = {skel->maps.ctl,        skel->maps.verdicts,  skel->maps.outer_rules,
+                              skel->maps.outer_rcnt, skel->maps.outer_h4,  skel->maps.outer_v4t,
+                              skel->maps.outer_h6,   skel->maps.outer_v6f, skel->maps.rl_state,
+                              skel->maps.talkers,    skel->maps.events};
   for (int i = 0; i < kMapCount; ++i) {
     auto fd = dup_fd(bpf_map__fd(maps[i]), kMapNames[i]);
     if (!fd) return fd.error();
@@ -395,7 +395,7 @@ Result<InstallReport> Guard::install(CompiledRuleSet rs) {
   if (!rules) return rules.error();
   auto rcnt = build_array<guard_counter>("rcnt", nullptr, n, capacity);
   if (!rcnt) return rcnt.error();
-  Fd h4, v4t, h6;
+  Fd h4, v4t, h6, v6f;
   if (!rs.h4.empty()) {
     auto t = build_array("h4", rs.h4.data(), rs.h4.size());
     if (!t) return t.error();
@@ -412,6 +412,13 @@ Result<InstallReport> Guard::install(CompiledRuleSet rs) {
     auto t = build_array("h6", rs.h6.data(), rs.h6.size());
     if (!t) return t.error();
     h6 = std::move(t->first);
+  }
+  if (!rs.v6_filter.empty()) {
+    using Block = std::array<std::uint64_t, GUARD_V6_FILTER_BLOCK_BITS / 64>;
+    auto t = build_array("v6f", reinterpret_cast<const Block*>(rs.v6_filter.data()),
+                         rs.v6_filter.size() * 64 / GUARD_V6_FILTER_BLOCK_BITS);
+    if (!t) return t.error();
+    v6f = std::move(t->first);
   }
 
   // Counters of rules that survive the swap carry over (by uid).
@@ -447,7 +454,8 @@ Result<InstallReport> Guard::install(CompiledRuleSet rs) {
   }
 
   for (auto [outer, inner] : {std::pair{kOuterRules, &rules->first}, std::pair{kOuterRcnt, &rcnt->first},
-                              std::pair{kOuterH4, &h4}, std::pair{kOuterV4t, &v4t}, std::pair{kOuterH6, &h6}}) {
+                              std::pair{kOuterH4, &h4}, std::pair{kOuterV4t, &v4t}, std::pair{kOuterH6, &h6},
+                              std::pair{kOuterV6f, &v6f}}) {
     if (auto s = set_inner_map(maps_[outer].get(), nxt, *inner); !s) return s.error();
   }
   rs.meta.version = c->meta[cur].version + 1;
@@ -465,7 +473,7 @@ Result<InstallReport> Guard::install(CompiledRuleSet rs) {
     __atomic_fetch_add(&dst->bytes, now.bytes - k.seen.bytes, __ATOMIC_RELAXED);
   }
   // Retire the old generation so its memory is freed.
-  for (auto outer : {kOuterRules, kOuterRcnt, kOuterH4, kOuterV4t, kOuterH6})
+  for (auto outer : {kOuterRules, kOuterRcnt, kOuterH4, kOuterV4t, kOuterH6, kOuterV6f})
     (void)set_inner_map(maps_[outer].get(), cur, Fd());
 
   InstallReport rep;

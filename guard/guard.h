@@ -122,8 +122,8 @@ class Guard {
   int xdp_prog_fd() const { return xdp_prog_.get(); }
   int tc_prog_fd() const { return tc_prog_.get(); }
   // Every map the guard owns, by the name it is pinned under.
-  enum MapId { kCtl, kVerdicts, kOuterRules, kOuterRcnt, kOuterH4, kOuterV4t, kOuterH6, kRlState, kTalkers,
-               kEvents, kMapCount };
+  enum MapId { kCtl, kVerdicts, kOuterRules, kOuterRcnt, kOuterH4, kOuterV4t, kOuterH6, kOuterV6f, kRlState,
+               kTalkers, kEvents, kMapCount };
   static const char* map_name(MapId id);
   int map_fd(MapId id) const { return maps_[id].get(); }
   int events_fd() const { return map_fd(kEvents); }

@@ -96,6 +96,15 @@ Result<bool> Guard::try_add_in_place(const GuardRule& rule) {
     std::memcpy(w6, rule.prefix.addr.data(), 16);
     if (h6_find(h6->span(), meta.seed, w6, 128)) return false;
     cover = v6_prefix_head(h6->span(), meta, rule.prefix.addr, 128);
+    // The /32 filter must let this source through to the /128 probe.
+    if (meta.v6_filter_mask) {
+      using Block = std::array<std::uint64_t, GUARD_V6_FILTER_BLOCK_BITS / 64>;  // one array element
+      auto filter = map_inner<Block>(maps_[kOuterV6f].get(), gen, true, "IPv6 filter");
+      if (!filter) return filter.error();
+      std::uint32_t bit = v6_filter_bit(w6[0], meta.seed, meta.v6_filter_mask);
+      if (filter->n * GUARD_V6_FILTER_BLOCK_BITS <= bit) return false;
+      __atomic_fetch_or(filter->mem.as<std::uint64_t>() + bit / 64, std::uint64_t{1} << (bit % 64), __ATOMIC_RELEASE);
+    }
   }
   if (1 + chain_length(rules->span(), cover) > GUARD_MAX_CHAIN) return false;  // the swap path names the problem
 

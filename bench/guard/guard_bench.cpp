@@ -25,7 +25,7 @@ using guard::Guard;
 constexpr const char* kMissV4 = "198.18.0.1";
 constexpr const char* kHitV4 = "198.19.0.1";
 constexpr const char* kMissV6 = "2001:db8::1";
-constexpr const char* kHitV6 = "2001:db8:1::1";
+constexpr const char* kHitV6 = "2001:db9:1::1";  // another /32 than the miss: most sources share no /32 with a rule
 
 std::vector<std::uint8_t> udp_packet(const std::string& src) {
   sim::PacketBuilder b;
@@ -149,8 +149,8 @@ Result<GuardBenchReport> run_guard_bench(const GuardBenchOptions& opts, std::FIL
   const Shape shapes[] = {
       {RuleShape::v4_exact, "guard ipv4 exact (/32)", "198.19.0.1", &miss4, &hit4, *Prefix::parse("198.18.0.0/15")},
       {RuleShape::v4_prefix, "guard ipv4 prefixes (/8-/31)", "198.19.0.0/24", &miss4, &hit4, *Prefix::parse("198.18.0.0/15")},
-      {RuleShape::v6_exact, "guard ipv6 exact (/128)", "2001:db8:1::1", &miss6, &hit6, *Prefix::parse("2001:db8::/32")},
-      {RuleShape::v6_prefix, "guard ipv6 prefixes (/32-/64)", "2001:db8:1::/48", &miss6, &hit6, *Prefix::parse("2001:db8::/32")},
+      {RuleShape::v6_exact, "guard ipv6 exact (/128)", "2001:db9:1::1", &miss6, &hit6, *Prefix::parse("2001:db8::/31")},
+      {RuleShape::v6_prefix, "guard ipv6 prefixes (/32-/64)", "2001:db9:1::/48", &miss6, &hit6, *Prefix::parse("2001:db8::/31")},
   };
   std::fprintf(out, "%-44s %9s %12s %12s %14s\n", "program", "rules", "ns/pkt miss", "ns/pkt hit", "xdp-filter now");
   auto print = [&](const BenchRow& r, double xf_now) {

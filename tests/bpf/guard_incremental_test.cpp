@@ -66,10 +66,17 @@ TEST_F(GuardIncremental, HostRulesGoInPlaceAndLinkToTheirCover) {
   EXPECT_TRUE(add6->in_place);
   EXPECT_EQ(verdict("2001:db8::77"), kDrop);
 
+  // A host in a /32 with no rules so far: the /32 filter must let it through.
+  auto add6b = g().upsert(rule("2404:6800::1 drop"));
+  ASSERT_TRUE(add6b);
+  EXPECT_TRUE(add6b->in_place);
+  EXPECT_EQ(verdict("2404:6800::1"), kDrop);
+  EXPECT_EQ(verdict("2404:6800::2"), kPass);
+
   // Read back and counted like any other rule.
   auto rules = g().rules();
   ASSERT_TRUE(rules);
-  EXPECT_EQ(rules->size(), 6u);
+  EXPECT_EQ(rules->size(), 7u);
   auto stats = g().rule_stats();
   ASSERT_TRUE(stats);
   for (const auto& s : *stats) {

@@ -66,6 +66,11 @@ std::vector<Row> rows() {
       {"ipv6 exact", "2001:db8::5 drop", v6("2001:db8::5").tcp(1, 443).build(), true, R{{GUARD_R_DROP_RULE, 1}}},
       {"ipv6 other address passes", "2001:db8::5 drop", v6("2001:db8::6").tcp(1, 443).build(), false,
        R{{GUARD_R_PASS_NO_MATCH, 1}}},
+      // The /32 filter lets a source skip every length of 32 or more, not the shorter ones.
+      {"ipv6 filter skips to a short prefix", "2001::/16 shadow\n2001:db9:1::/48 drop\n2001:db9:2::7 drop",
+       v6("2001:db8:5::1").udp(1, 53).build(), false, R{{GUARD_R_PASS_SHADOW, 1}}},
+      {"ipv6 filter lets a long prefix match", "2001::/16 shadow\n2001:db9:1::/48 drop\n2001:db9:2::7 drop",
+       v6("2001:db9:1::5").udp(1, 53).build(), true, R{{GUARD_R_DROP_RULE, 1}}},
       {"shadow counts, drops nothing", "198.51.100.0/24 shadow", v4("198.51.100.9").udp(1, 53).build(), false,
        R{{GUARD_R_PASS_SHADOW, 1}}},
       {"allow beats a more specific drop", "10.0.0.0/8 allow\n10.1.2.3 drop", v4("10.1.2.3").udp(1, 53).build(),
