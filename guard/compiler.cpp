@@ -343,15 +343,19 @@ Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> input, std::uin
   }
   if (!pfx.empty()) {
     // Key words and hash-plen of a prefix-hash entry (IPv4 /25../31 shifted past IPv6 lengths).
+    // From the sorted items' own address words: no trip to the input rules.
     auto key = [&](std::size_t k, std::uint32_t* w) -> std::uint32_t {
-      const Node* n = pfx[k];
-      if (n->item->family == 4) {
-        w[0] = htonl(v4_addr(n));
+      const Item& it = *pfx[k]->item;
+      if (it.family == 4) {
+        w[0] = htonl(static_cast<std::uint32_t>(it.hi >> 32));
         w[1] = w[2] = w[3] = 0;
-        return GUARD_V4_PLEN_BASE + n->item->len;
+        return GUARD_V4_PLEN_BASE + it.len;
       }
-      std::memcpy(w, n->item->rule->prefix.addr.data(), 16);
-      return n->item->len;
+      w[0] = htonl(static_cast<std::uint32_t>(it.hi >> 32));
+      w[1] = htonl(static_cast<std::uint32_t>(it.hi));
+      w[2] = htonl(static_cast<std::uint32_t>(it.lo >> 32));
+      w[3] = htonl(static_cast<std::uint32_t>(it.lo));
+      return it.len;
     };
     auto t = build_buckets<guard_h6_bucket, GUARD_H6_SLOTS>(
         pfx.size(),
@@ -386,8 +390,7 @@ Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> input, std::uin
       out.meta.v6_filter_mask = static_cast<std::uint32_t>(bits - 1);
       for (const Node* n : pfx) {
         if (n->item->family != 6 || n->item->len < 32) continue;
-        std::uint32_t w0;
-        std::memcpy(&w0, n->item->rule->prefix.addr.data(), 4);
+        std::uint32_t w0 = htonl(static_cast<std::uint32_t>(n->item->hi >> 32));
         std::uint32_t bit = v6_filter_bit(w0, seed, out.meta.v6_filter_mask);
         out.v6_filter[bit / 64] |= std::uint64_t{1} << (bit % 64);
       }
