@@ -133,8 +133,10 @@ struct {
 	__type(value, struct guard_rl_state);
 } rl_state SEC(".maps");
 
+/* max_entries is set to GUARD_TALKER_SLOTS x possible CPUs before load. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, GUARD_TALKER_SLOTS);
 	__type(key, __u32);
 	__type(value, struct guard_talker);
@@ -510,7 +512,8 @@ static __always_inline void count_talker(const struct pkt *p, __u32 len, int dro
 	__u32 w[4];
 
 	__builtin_memcpy(w, p->saddr, 16); /* IPv4: bytes 4..15 are zero */
-	__u32 slot = guard_hash_v6(w, p->family, GUARD_TALKER_SEED) & (GUARD_TALKER_SLOTS - 1);
+	__u32 slot = bpf_get_smp_processor_id() * GUARD_TALKER_SLOTS +
+		     (guard_hash_v6(w, p->family, GUARD_TALKER_SEED) & (GUARD_TALKER_SLOTS - 1));
 	struct guard_talker *t = bpf_map_lookup_elem(&talkers, &slot);
 	if (!t)
 		return;

@@ -214,13 +214,17 @@ struct guard_rl_state {
 };
 
 /*
- * Top-talker accounting: a per-CPU table of GUARD_TALKER_SLOTS slots, the
- * slot picked by a hash of the source address. A source owns its slot while
- * it keeps sending; a colliding source wears the owner's credit down (one
- * per packet, not counted) and takes the slot when it reaches zero, so heavy
- * hitters keep their slots and light sources churn. An inlined array lookup
- * and a few compares cost a fraction of an LRU hash update per packet.
- * Counts are exact for a source that never lost its slot.
+ * Top-talker accounting: for each CPU a table of GUARD_TALKER_SLOTS slots,
+ * the slot picked by a hash of the source address. A source owns its slot
+ * while it keeps sending; a colliding source wears the owner's credit down
+ * (one per packet, not counted) and takes the slot when it reaches zero, so
+ * heavy hitters keep their slots and light sources churn. An inlined array
+ * lookup and a few compares cost a fraction of an LRU hash update per
+ * packet. Counts are exact for a source that never lost its slot.
+ *
+ * The tables are one mmapable array of GUARD_TALKER_SLOTS x possible CPUs
+ * (CPU c owns elements [c * SLOTS, (c + 1) * SLOTS)), so userspace reads
+ * them all with one copy instead of a per-CPU batch lookup.
  */
 #define GUARD_TALKER_SLOTS 4096
 #define GUARD_TALKER_CREDIT_MAX 64

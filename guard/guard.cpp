@@ -16,7 +16,6 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <map>
 #include <thread>
 #include <unordered_map>
 
@@ -131,6 +130,9 @@ Result<Guard> Guard::load_programs() {
   };
   std::unique_ptr<xdp_guard, SkelDeleter> skel(xdp_guard__open());
   if (!skel) return errno_error("open xdp_guard BPF object", errno);
+  // One talker table per CPU in one array (see bpf/xdp_guard_kern_user.h).
+  if (int err = bpf_map__set_max_entries(skel->maps.talkers, GUARD_TALKER_SLOTS * possible_cpus()); err)
+    return errno_error("size the talker table", err);
   if (int err = xdp_guard__load(skel.get()); err)
     return errno_error("load xdp_guard into the kernel", err,
                        "run as root with CAP_BPF; `reflex-guard -v debug ...` shows the verifier log");
@@ -541,36 +543,42 @@ Result<VerdictCounters> Guard::verdicts() const {
 }
 
 Result<std::vector<Talker>> Guard::talkers() const {
-  // One batch read of the whole per-CPU table; a source's counts are the sum
-  // of its slot over the CPUs where it owns that slot.
+  // One copy of every CPU's table; a source hashes to the same slot on every
+  // CPU, so its counts are the sum of that slot wherever it owns it.
   int fd = maps_[kTalkers].get();
-  const int ncpu = possible_cpus();
-  std::vector<std::uint32_t> keys(GUARD_TALKER_SLOTS);
-  std::vector<guard_talker> vals(static_cast<std::size_t>(GUARD_TALKER_SLOTS) * ncpu);
-  std::uint32_t count = GUARD_TALKER_SLOTS, out_batch = 0;
-  LIBBPF_OPTS(bpf_map_batch_opts, bopts);
-  if (bpf_map_lookup_batch(fd, nullptr, &out_batch, keys.data(), vals.data(), &count, &bopts) < 0 && errno != ENOENT)
-    return errno_error("read talkers", errno);
-  std::map<std::pair<std::uint8_t, std::array<std::uint32_t, 4>>, Talker> by_source;
-  for (std::uint32_t i = 0; i < count; ++i)
-    for (int cpu = 0; cpu < ncpu; ++cpu) {
-      const guard_talker& v = vals[static_cast<std::size_t>(i) * ncpu + cpu];
-      if (!v.family) continue;
-      std::array<std::uint32_t, 4> a{v.addr[0], v.addr[1], v.addr[2], v.addr[3]};
-      Talker& t = by_source[{v.family, a}];
-      if (!t.packets && !t.source.len) {
-        t.source.family = v.family;
-        t.source.len = v.family == 4 ? 32 : 128;
-        std::memcpy(t.source.addr.data(), v.addr, v.family == 4 ? 4 : 16);
-      }
-      t.packets += v.packets;
-      t.bytes += v.bytes;
-      t.dropped += v.dropped;
+  auto info = map_info(fd);
+  if (!info) return info.error();
+  const std::size_t cpus = info->max_entries / GUARD_TALKER_SLOTS;
+  auto mem = MapMemory::map(fd, std::size_t{info->max_entries} * sizeof(guard_talker), false, "talker table");
+  if (!mem) return mem.error();
+  const guard_talker* table = mem->as<guard_talker>();
+  std::vector<Talker> out;
+  std::vector<const guard_talker*> owners;
+  for (std::uint32_t slot = 0; slot < GUARD_TALKER_SLOTS; ++slot) {
+    owners.clear();
+    for (std::size_t cpu = 0; cpu < cpus; ++cpu) {
+      const guard_talker* v = &table[cpu * GUARD_TALKER_SLOTS + slot];
+      if (v->family) owners.push_back(v);
     }
-  std::vector<Talker> all;
-  all.reserve(by_source.size());
-  for (auto& [k, t] : by_source) all.push_back(t);
-  return all;
+    for (std::size_t i = 0; i < owners.size(); ++i) {
+      const guard_talker* v = owners[i];
+      if (!v) continue;
+      Talker t;
+      t.source.family = v->family;
+      t.source.len = v->family == 4 ? 32 : 128;
+      std::memcpy(t.source.addr.data(), v->addr, v->family == 4 ? 4 : 16);
+      for (std::size_t j = i; j < owners.size(); ++j) {
+        const guard_talker* u = owners[j];
+        if (!u || u->family != v->family || std::memcmp(u->addr, v->addr, sizeof(v->addr)) != 0) continue;
+        t.packets += u->packets;
+        t.bytes += u->bytes;
+        t.dropped += u->dropped;
+        owners[j] = nullptr;
+      }
+      out.push_back(t);
+    }
+  }
+  return out;
 }
 
 Result<std::vector<Talker>> Guard::top_talkers(std::size_t n) const {

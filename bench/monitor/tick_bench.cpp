@@ -182,7 +182,7 @@ Result<TickBenchReport> run_tick_bench(const TickBenchOptions& o, std::FILE* out
   rep.cpu_ms_p50 = percentile(cpu, 0.5);
   rep.cpu_ms_max = percentile(cpu, 1.0);
   rep.wall_ms_mean = sum_wall / static_cast<double>(wall.size());
-  std::fprintf(out, "  talkers counted by the map-fill iterator: %zu\n", talkers_seen);
+  std::fprintf(out, "  sources held in the talker tables (all guards): %zu\n", talkers_seen);
   std::fprintf(
       out, "  one tick (x%d, %d ms apart): CPU mean %.2f ms, p50 %.2f ms, max %.2f ms; wall mean %.2f ms\n",
       o.ticks, o.gap_ms, rep.cpu_ms_mean, rep.cpu_ms_p50, rep.cpu_ms_max, rep.wall_ms_mean);
