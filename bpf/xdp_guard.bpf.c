@@ -430,6 +430,8 @@ static __always_inline int v6_filter_pass(const struct guard_gen_meta *m, __u32 
 	return (words[(bit / 64) & (GUARD_V6_FILTER_BLOCK_BITS / 64 - 1)] >> (bit & 63)) & 1;
 }
 
+#define GUARD_V6_INLINE_LENS 4
+
 static __always_inline __u32 head_v6(const struct guard_gen_meta *m, __u32 gen, const struct pkt *p)
 {
 	__u32 n = m->v6_nlens;
@@ -445,6 +447,28 @@ static __always_inline __u32 head_v6(const struct guard_gen_meta *m, __u32 gen, 
 		return 0;
 	c.h6 = bpf_map_lookup_elem(&outer_h6, &gen);
 	if (!c.h6)
+		return 0;
+	/*
+	 * The first lengths are probed inline: a bpf_loop callback is a call and
+	 * a return per length, and returns are not cheap under return-thunk
+	 * mitigations. Past these, bpf_loop keeps the verifier's work bounded.
+	 */
+#pragma unroll
+	for (int k = 0; k < GUARD_V6_INLINE_LENS; k++) {
+		__u32 i = start + k;
+		if (i >= n || i >= GUARD_V6_LENS_CAP)
+			return 0;
+		int plen = m->v6_lens[i];
+		__u32 mw[4] = {
+			mask_word(c.w[0], plen), mask_word(c.w[1], plen - 32),
+			mask_word(c.w[2], plen - 64), mask_word(c.w[3], plen - 96),
+		};
+		__u32 h = h6_lookup(c.h6, m->h6_buckets - 1, m->seed, mw, plen);
+		if (h)
+			return h;
+	}
+	start += GUARD_V6_INLINE_LENS;
+	if (start >= n)
 		return 0;
 	c.first = start;
 	bpf_loop(n - start, v6_step, &c, 0);
@@ -498,13 +522,14 @@ static __always_inline int rate_allows(const struct guard_rule *r, const struct 
 
 /* ---- accounting ---------------------------------------------------------- */
 
-static __always_inline void count(__u32 idx, __u32 len)
+/* Returns this CPU's packet count for idx, this packet included (0 if unknown). */
+static __always_inline __u64 count(__u32 idx, __u32 len)
 {
 	struct guard_counter *c = bpf_map_lookup_elem(&verdicts, &idx);
-	if (c) {
-		c->packets++;
-		c->bytes += len;
-	}
+	if (!c)
+		return 0;
+	c->bytes += len;
+	return ++c->packets;
 }
 
 static __always_inline void count_talker(const struct pkt *p, __u32 len, int dropped)
@@ -538,11 +563,16 @@ static __always_inline void count_talker(const struct pkt *p, __u32 len, int dro
 	t->dropped = dropped;
 }
 
+/*
+ * Every nth packet of a reason on a CPU (nth: its count there) is sampled:
+ * exactly 1 in N, and no helper call (a random draw was one on every drop,
+ * and calls are not cheap under return-thunk mitigations).
+ */
 static __always_inline void sample_event(const struct guard_ctl *c, const struct pkt *p, __u32 len,
-					 __u32 reason, __u32 uid, __u64 *now)
+					 __u32 reason, __u32 uid, __u64 nth, __u64 *now)
 {
 	__u32 n = c->sample_n;
-	if (!n || (n > 1 && bpf_get_prandom_u32() % n))
+	if (!n || (n > 1 && nth % n))
 		return;
 	struct guard_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e)
@@ -639,13 +669,13 @@ static __always_inline int guard_run(void *data, void *data_end, __u32 len)
 			}
 		}
 	}
-	count(reason, len);
+	__u64 nth = count(reason, len);
 
 	int drop = reason == GUARD_R_DROP_RULE || reason == GUARD_R_DROP_RATE;
 	if (c->flags & GUARD_CF_TALKERS)
 		count_talker(&p, len, drop);
 	if (drop || reason == GUARD_R_PASS_SHADOW)
-		sample_event(c, &p, len, reason, hit ? hit->uid : 0, &now);
+		sample_event(c, &p, len, reason, hit ? hit->uid : 0, nth, &now);
 	return drop;
 }
 
