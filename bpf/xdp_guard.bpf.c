@@ -575,8 +575,10 @@ static __always_inline void sample_event(const struct guard_ctl *c, const struct
 	if (!n || (n > 1 && nth % n))
 		return;
 	struct guard_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e)
+	if (!e) {
+		count(GUARD_F_EVENT_LOST, len); /* the reader is behind: say so */
 		return;
+	}
 	e->ts_ns = now_ns(now);
 	e->rule_uid = uid;
 	e->reason = reason;

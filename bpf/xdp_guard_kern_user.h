@@ -30,6 +30,7 @@ enum guard_reason {
 
 /* Extra per-packet facts, counted in the same map after the reasons. */
 enum guard_fact {
+	GUARD_F_EVENT_LOST = GUARD_R_MAX - 4, /* a sampled event found the ring full */
 	GUARD_F_FRAGMENT = GUARD_R_MAX - 3,   /* non-first fragment: no L4 ports */
 	GUARD_F_L4_TRUNC = GUARD_R_MAX - 2,   /* IP fine, L4 header truncated */
 	GUARD_F_CHAIN_LONG = GUARD_R_MAX - 1, /* rule chain longer than the walk bound */

@@ -15,6 +15,7 @@ std::string_view reason_name(std::uint32_t reason) {
     case GUARD_R_PASS_RATE_OK: return "rate_ok";
     case GUARD_R_PASS_NON_IP: return "non_ip";
     case GUARD_R_PASS_MALFORMED: return "malformed";
+    case GUARD_F_EVENT_LOST: return "events_lost";
     case GUARD_F_FRAGMENT: return "fragment";
     case GUARD_F_L4_TRUNC: return "l4_truncated";
     case GUARD_F_CHAIN_LONG: return "chain_too_long";

@@ -33,6 +33,7 @@ struct XdpVerdictCounts {
   std::uint64_t non_ip = 0;        // of pass
   std::uint64_t malformed = 0;     // of pass: truncated or bad headers
   std::uint64_t bytes = 0;         // every packet the guard judged
+  std::uint64_t events_lost = 0;   // sampled drop events the ring had no room for (the reader is behind)
 };
 
 struct XdpRates {

@@ -189,6 +189,7 @@ Status GuardProbe::read_verdicts(TickContext& ctx, InterfaceObservation& io) {
   io.xdp.non_ip = total(GUARD_R_PASS_NON_IP);
   io.xdp.malformed = total(GUARD_R_PASS_MALFORMED);
   io.xdp.bytes = bytes;
+  io.xdp.events_lost = total(GUARD_F_EVENT_LOST);
   const double dt = ctx.dt_s;
   io.xdp_rates.pass_pps = rate(d[GUARD_R_PASS_NO_MATCH] + d[GUARD_R_PASS_ALLOW] + d[GUARD_R_PASS_RATE_OK] +
                                    d[GUARD_R_PASS_NON_IP] + d[GUARD_R_PASS_MALFORMED],

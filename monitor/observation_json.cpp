@@ -37,6 +37,7 @@ json::object iface_json(const InterfaceObservation& i) {
       {"shadow_pps", r3(i.xdp_rates.shadow_pps)},
       {"rules", i.rules},
       {"drop_events", i.drop_events},
+      {"events_lost", i.xdp.events_lost},
       {"sample_every", i.sample_every},
   };
   if (i.guard_ns_per_packet) xdp["run_ns_per_packet"] = r3(*i.guard_ns_per_packet);

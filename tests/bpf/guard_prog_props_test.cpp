@@ -126,6 +126,35 @@ TEST_F(GuardProps, SampledDropEventsReachTheRingBuffer) {
   EXPECT_LT(seen.size(), 320u);
 }
 
+// A reader that falls behind loses samples, and the guard says how many:
+// every sampled drop is either in the ring or counted as lost.
+TEST_F(GuardProps, EventsLostToAFullRingAreCounted) {
+  auto rules = parse_rules("192.0.2.0/24 drop\n", "t", boottime_ns());
+  ASSERT_TRUE(rules);
+  ASSERT_TRUE(g().replace(*rules));
+  ASSERT_TRUE(g().set_sample_every(1));
+  std::size_t seen = 0;
+  EventReader reader([&](const DropEvent&) { ++seen; });
+  ASSERT_TRUE(reader.add(g().events_fd(), "test"));
+  ASSERT_TRUE(reader.consume());  // start from an empty ring
+  seen = 0;
+  auto before = g().verdicts();
+  ASSERT_TRUE(before);
+  auto pkt = sim::PacketBuilder().ipv4("192.0.2.9", "10.0.0.1").udp(1, 2).build();
+  // Far more events than the ring holds (it is a few thousand records).
+  constexpr std::uint32_t kDrops = 100000;
+  ASSERT_TRUE(test_run(g().xdp_prog_fd(), pkt, kDrops));
+  ASSERT_TRUE(reader.consume());
+  auto after = g().verdicts();
+  ASSERT_TRUE(after);
+  auto delta = [&](std::uint32_t r) { return (*after)[r].packets - (*before)[r].packets; };
+  EXPECT_EQ(delta(GUARD_R_DROP_RULE), kDrops);
+  EXPECT_GT(delta(GUARD_F_EVENT_LOST), 0u);
+  EXPECT_GT(seen, 0u);
+  EXPECT_EQ(seen + delta(GUARD_F_EVENT_LOST), kDrops);
+  EXPECT_EQ(reason_name(GUARD_F_EVENT_LOST), "events_lost");
+}
+
 TEST_F(GuardProps, TopTalkersRankSourcesByPackets) {
   ASSERT_TRUE(g().replace(std::vector<GuardRule>{}));
   auto a = sim::PacketBuilder().ipv4("203.0.113.1", "10.0.0.1").udp(1, 2).build();
