@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 namespace reflex::testing {
@@ -25,6 +26,14 @@ inline std::filesystem::path fresh_test_dir(const std::string& tag) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
+}
+
+// Writes a policy file the way an editor saves: to a temporary name, then
+// renamed, so a watcher never reads half a file.
+inline void write_policy_file(const std::filesystem::path& dir, const std::string& name, const std::string& text) {
+  auto tmp = dir / (".tmp-" + name);
+  std::ofstream(tmp) << text;
+  std::filesystem::rename(tmp, dir / name);
 }
 
 }  // namespace reflex::testing

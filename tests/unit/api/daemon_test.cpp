@@ -16,7 +16,6 @@
 #include <boost/asio/io_context.hpp>
 
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <thread>
 
@@ -43,9 +42,7 @@ class DaemonTest : public ::testing::Test {
   }
 
   void write(const std::string& name, const std::string& text) {
-    auto tmp = dir_ / "policies" / (".tmp-" + name);
-    std::ofstream(tmp) << text;
-    fs::rename(tmp, dir_ / "policies" / name);
+    reflex::testing::write_policy_file(dir_ / "policies", name, text);
   }
 
   // Starts the daemon and waits until it answers; fails the test otherwise.

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 
 namespace reflex::api::testing {
 namespace {
@@ -44,9 +43,7 @@ class PolicyRoutesTest : public ServerFixture {
 
   // As editors and config managers write: a temp file, then a rename.
   void write(const std::string& name, const std::string& text) {
-    auto tmp = dir_ / (".tmp-" + name);
-    std::ofstream(tmp) << text;
-    fs::rename(tmp, dir_ / name);
+    reflex::testing::write_policy_file(dir_, name, text);
   }
 
   json::object get_policies() {

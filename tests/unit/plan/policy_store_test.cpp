@@ -12,7 +12,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 
 namespace reflex::plan {
 namespace {
@@ -33,9 +32,7 @@ class PolicyStoreTest : public ::testing::Test {
 
   // Write via temp + rename, as editors and config managers do.
   void write(const std::string& name, const std::string& text) {
-    auto tmp = dir_ / (".tmp-" + name);
-    std::ofstream(tmp) << text;
-    fs::rename(tmp, dir_ / name);
+    reflex::testing::write_policy_file(dir_, name, text);
   }
 
   // Runs the loop until pred holds; false if the deadline passed first.
