@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -21,28 +22,42 @@ namespace {
 struct SkelDeleter {
   void operator()(ringbuf_bench* s) const { ringbuf_bench__destroy(s); }
 };
+using Skel = std::unique_ptr<ringbuf_bench, SkelDeleter>;
 
-Result<RingbufRow> run_one(const RingbufBenchOptions& o, double target_mps, bool wake_per_batch) {
-  std::unique_ptr<ringbuf_bench, SkelDeleter> skel(ringbuf_bench__open());
+Result<Skel> load_producer(const RingbufBenchOptions& o, bool wake_per_batch) {
+  Skel skel(ringbuf_bench__open());
   if (!skel) return errno_error("open ringbuf_bench", errno);
   skel->rodata->batch = o.batch;
   skel->rodata->wake_per_batch = wake_per_batch ? 1 : 0;
   bpf_map__set_max_entries(skel->maps.rb, o.ring_mb << 20);
   if (int err = ringbuf_bench__load(skel.get()); err) return errno_error("load ringbuf_bench", err);
+  return skel;
+}
+
+// What the consumer saw: records in order, and how many sequence numbers it missed.
+struct SeqCheck {
+  std::uint64_t next = 0, gaps = 0, consumed = 0;
+  void operator()(const void* d, std::size_t) {
+    rb_bench_event e;
+    std::memcpy(&e, d, sizeof(e));
+    if (e.seq != next) gaps += e.seq - next;
+    next = e.seq + 1;
+    ++consumed;
+  }
+};
+
+Result<RingbufRow> run_one(const RingbufBenchOptions& o, double target_mps, bool wake_per_batch) {
+  auto loaded = load_producer(o, wake_per_batch);
+  if (!loaded) return loaded.error();
+  Skel& skel = *loaded;
   const int prog = bpf_program__fd(skel->progs.ringbuf_bench_produce);
 
   // The consumer: this thread, running the loop, as the Monitor does.
   if (!pin_to_cpu(o.consumer_cpu))
     return make_error("cannot pin the consumer to CPU " + std::to_string(o.consumer_cpu));
   boost::asio::io_context io;
-  std::uint64_t next = 0, gaps = 0, consumed = 0;
-  auto reader = monitor::RingReader::open(io, bpf_map__fd(skel->maps.rb), [&](const void* d, std::size_t) {
-    rb_bench_event e;
-    std::memcpy(&e, d, sizeof(e));
-    if (e.seq != next) gaps += e.seq - next;
-    next = e.seq + 1;
-    ++consumed;
-  });
+  SeqCheck seen;
+  auto reader = monitor::RingReader::open(io, bpf_map__fd(skel->maps.rb), std::ref(seen));
   if (!reader) return reader.error();
   (*reader)->start();
 
@@ -84,7 +99,7 @@ Result<RingbufRow> run_one(const RingbufBenchOptions& o, double target_mps, bool
   // put in the ring has been read.
   for (;;) {
     io.run_for(std::chrono::milliseconds(5));
-    if (!producing.load() && consumed >= skel->bss->produced) break;
+    if (!producing.load() && seen.consumed >= skel->bss->produced) break;
     if (!producing.load() && seconds_since(t0) > o.seconds + 30) break;  // never: a bug if it happens
   }
   const double wall = seconds_since(t0);
@@ -98,10 +113,10 @@ Result<RingbufRow> run_one(const RingbufBenchOptions& o, double target_mps, bool
   row.target_mps = target_mps;
   row.produced = skel->bss->produced;
   row.lost = skel->bss->lost;
-  row.consumed = consumed;
-  row.gaps = gaps;
+  row.consumed = seen.consumed;
+  row.gaps = seen.gaps;
   row.produced_mps = static_cast<double>(row.produced + row.lost) / produce_s / 1e6;
-  row.consumed_mps = static_cast<double>(consumed) / wall / 1e6;
+  row.consumed_mps = static_cast<double>(seen.consumed) / wall / 1e6;
   row.consumer_cpu = cpu / wall;
   row.wakeups = (*reader)->wakeups();
   return row;
@@ -110,11 +125,9 @@ Result<RingbufRow> run_one(const RingbufBenchOptions& o, double target_mps, bool
 // The consumer alone: a full ring (produced before the reader starts) read
 // through the loop, with no producer competing for the cache lines.
 Result<RingbufRow> run_backlog(const RingbufBenchOptions& o) {
-  std::unique_ptr<ringbuf_bench, SkelDeleter> skel(ringbuf_bench__open());
-  if (!skel) return errno_error("open ringbuf_bench", errno);
-  skel->rodata->batch = o.batch;
-  bpf_map__set_max_entries(skel->maps.rb, o.ring_mb << 20);
-  if (int err = ringbuf_bench__load(skel.get()); err) return errno_error("load ringbuf_bench", err);
+  auto loaded = load_producer(o, false);
+  if (!loaded) return loaded.error();
+  Skel& skel = *loaded;
   // 24 bytes a record (8 of header): fill nine tenths of the ring.
   const std::uint64_t want = (std::uint64_t{o.ring_mb} << 20) / 24 * 9 / 10;
   std::uint8_t pkt[64] = {};
@@ -127,30 +140,24 @@ Result<RingbufRow> run_backlog(const RingbufBenchOptions& o) {
   if (!pin_to_cpu(o.consumer_cpu))
     return make_error("cannot pin the consumer to CPU " + std::to_string(o.consumer_cpu));
   boost::asio::io_context io;
-  std::uint64_t consumed = 0, next = 0, gaps = 0;
-  auto reader = monitor::RingReader::open(io, bpf_map__fd(skel->maps.rb), [&](const void* d, std::size_t) {
-    rb_bench_event e;
-    std::memcpy(&e, d, sizeof(e));
-    if (e.seq != next) gaps += e.seq - next;
-    next = e.seq + 1;
-    ++consumed;
-  });
+  SeqCheck seen;
+  auto reader = monitor::RingReader::open(io, bpf_map__fd(skel->maps.rb), std::ref(seen));
   if (!reader) return reader.error();
   const std::uint64_t produced = skel->bss->produced;
   auto t0 = std::chrono::steady_clock::now();
   auto c0 = thread_cpu_ns();
   (*reader)->start();
-  while (consumed < produced && seconds_since(t0) < 30) io.run_one();
+  while (seen.consumed < produced && seconds_since(t0) < 30) io.run_one();
   double wall = seconds_since(t0);
   RingbufRow row;
   row.mode = "backlog";
   row.wakeup = "-";
   row.produced = produced;
   row.lost = skel->bss->lost;
-  row.consumed = consumed;
-  row.gaps = gaps;
+  row.consumed = seen.consumed;
+  row.gaps = seen.gaps;
   row.produced_mps = static_cast<double>(produced) / produce_s / 1e6;
-  row.consumed_mps = static_cast<double>(consumed) / wall / 1e6;
+  row.consumed_mps = static_cast<double>(seen.consumed) / wall / 1e6;
   row.consumer_cpu = static_cast<double>(thread_cpu_ns() - c0) / 1e9 / wall;
   row.wakeups = (*reader)->wakeups();
   return row;
