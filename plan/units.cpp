@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <string>
 
 namespace reflex::plan {
 namespace {
@@ -43,6 +44,20 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// One "<number><unit>" and nothing else, scaled by scale_of(unit); a scale
+// of 0 means the unit is not one we take.
+template <class ScaleOf>
+std::optional<std::uint64_t> parse_quantity(std::string_view text, ScaleOf scale_of) {
+  text = trim(text);
+  auto n = take_number(text);
+  if (!n) return std::nullopt;
+  auto unit = take_unit(text);
+  if (!text.empty()) return std::nullopt;
+  double scale = scale_of(unit);
+  if (scale == 0) return std::nullopt;
+  return to_u64(*n * scale);
+}
+
 }  // namespace
 
 std::optional<TimeNs> parse_duration(std::string_view text) {
@@ -71,40 +86,30 @@ std::optional<TimeNs> parse_duration(std::string_view text) {
 }
 
 std::optional<std::uint64_t> parse_bit_rate(std::string_view text) {
-  text = trim(text);
-  auto n = take_number(text);
-  if (!n) return std::nullopt;
-  auto unit = take_unit(text);
-  if (!text.empty()) return std::nullopt;
-  double scale = 0;
-  // tc(8) spelling: bit, kbit, mbit, gbit (SI); bps is accepted as bits/s too.
-  std::string u;
-  for (char c : unit) u += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (u == "bit" || u == "bps") scale = 1;
-  else if (u == "kbit" || u == "kbps") scale = 1e3;
-  else if (u == "mbit" || u == "mbps") scale = 1e6;
-  else if (u == "gbit" || u == "gbps") scale = 1e9;
-  else if (u == "tbit" || u == "tbps") scale = 1e12;
-  else return std::nullopt;
-  return to_u64(*n * scale);
+  return parse_quantity(text, [](std::string_view unit) {
+    // tc(8) spelling: bit, kbit, mbit, gbit (SI); bps is accepted as bits/s too.
+    std::string u;
+    for (char c : unit) u += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (u == "bit" || u == "bps") return 1.0;
+    if (u == "kbit" || u == "kbps") return 1e3;
+    if (u == "mbit" || u == "mbps") return 1e6;
+    if (u == "gbit" || u == "gbps") return 1e9;
+    if (u == "tbit" || u == "tbps") return 1e12;
+    return 0.0;
+  });
 }
 
 std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
-  text = trim(text);
-  auto n = take_number(text);
-  if (!n) return std::nullopt;
-  auto unit = take_unit(text);
-  if (!text.empty()) return std::nullopt;
-  double scale = 0;
-  if (unit.empty() || unit == "B") scale = 1;
-  else if (unit == "KB" || unit == "kB") scale = 1e3;
-  else if (unit == "MB") scale = 1e6;
-  else if (unit == "GB") scale = 1e9;
-  else if (unit == "KiB") scale = 1024;
-  else if (unit == "MiB") scale = 1024.0 * 1024;
-  else if (unit == "GiB") scale = 1024.0 * 1024 * 1024;
-  else return std::nullopt;
-  return to_u64(*n * scale);
+  return parse_quantity(text, [](std::string_view unit) {
+    if (unit.empty() || unit == "B") return 1.0;
+    if (unit == "KB" || unit == "kB") return 1e3;
+    if (unit == "MB") return 1e6;
+    if (unit == "GB") return 1e9;
+    if (unit == "KiB") return 1024.0;
+    if (unit == "MiB") return 1024.0 * 1024;
+    if (unit == "GiB") return 1024.0 * 1024 * 1024;
+    return 0.0;
+  });
 }
 
 std::string format_duration(TimeNs ns) {
