@@ -358,17 +358,23 @@ struct pfx_walk {
 	__u32 first; /* index of the first length to probe */
 };
 
-static int v6_step(__u32 i, struct pfx_walk *c)
+/* Probes the source at v6_lens[i] (i < GUARD_V6_LENS_CAP): that prefix's head, or 0. */
+static __always_inline __u32 v6_probe(const struct pfx_walk *c, __u32 i)
 {
-	i += c->first;
-	if (i >= GUARD_V6_LENS_CAP)
-		return 1;
 	int plen = c->m->v6_lens[i];
 	__u32 mw[4] = {
 		mask_word(c->w[0], plen), mask_word(c->w[1], plen - 32),
 		mask_word(c->w[2], plen - 64), mask_word(c->w[3], plen - 96),
 	};
-	c->head = h6_lookup(c->h6, c->m->h6_buckets - 1, c->m->seed, mw, plen);
+	return h6_lookup(c->h6, c->m->h6_buckets - 1, c->m->seed, mw, plen);
+}
+
+static int v6_step(__u32 i, struct pfx_walk *c)
+{
+	i += c->first;
+	if (i >= GUARD_V6_LENS_CAP)
+		return 1;
+	c->head = v6_probe(c, i);
 	return c->head ? 1 : 0;
 }
 
@@ -458,12 +464,7 @@ static __always_inline __u32 head_v6(const struct guard_gen_meta *m, __u32 gen, 
 		__u32 i = start + k;
 		if (i >= n || i >= GUARD_V6_LENS_CAP)
 			return 0;
-		int plen = m->v6_lens[i];
-		__u32 mw[4] = {
-			mask_word(c.w[0], plen), mask_word(c.w[1], plen - 32),
-			mask_word(c.w[2], plen - 64), mask_word(c.w[3], plen - 96),
-		};
-		__u32 h = h6_lookup(c.h6, m->h6_buckets - 1, m->seed, mw, plen);
+		__u32 h = v6_probe(&c, i);
 		if (h)
 			return h;
 	}
