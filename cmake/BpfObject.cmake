@@ -41,7 +41,10 @@ function(bpf_object name source)
             -Wall -Werror -Wno-unused-function
             -I${BPF_GEN_DIR} -I${CMAKE_CURRENT_SOURCE_DIR}
             -c ${src} -o ${obj}
-    DEPENDS ${src} ${bpf_headers} ${BPF_GEN_DIR}/vmlinux.h
+    # The target, not the file: with the Makefile generator a file made by a
+    # custom command in another target has no rule here, and listing it would
+    # copy its command into every skeleton target (racing on the same file).
+    DEPENDS ${src} ${bpf_headers} vmlinux_h
     COMMENT "BPF ${source}"
     VERBATIM)
   add_custom_command(
