@@ -1,7 +1,6 @@
 #pragma once
 // Actions, Plans, Outcomes and Overrides: what Plan decides, Execute applies,
-// Knowledge records, and the operator steers. Plain value types (issue 5 owns
-// the detail; Execute consumes them).
+// Knowledge records, and the operator steers. Plain value types.
 
 #include "common/prefix.h"
 #include "knowledge/attach_mode.h"
@@ -11,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -74,7 +74,24 @@ struct Plan {
   std::vector<std::string> notes;  // decisions not to act, with reasons
 };
 
-enum class OutcomeStatus { applied, failed, rolled_back, expired, dry_run, skipped };
+// An action's life: applied (in the datapath), then verified (its
+// post-condition held) or rolled_back (it did not, or it made things worse),
+// and finally expired (its TTL ran out) unless renewed or replaced. failed: it
+// never took effect (the error says why and the hint what to do).
+enum class OutcomeStatus { applied, failed, rolled_back, expired, dry_run, skipped, verified };
+
+constexpr std::string_view to_string(OutcomeStatus s) {
+  switch (s) {
+    case OutcomeStatus::applied: return "applied";
+    case OutcomeStatus::failed: return "failed";
+    case OutcomeStatus::rolled_back: return "rolled_back";
+    case OutcomeStatus::expired: return "expired";
+    case OutcomeStatus::dry_run: return "dry_run";
+    case OutcomeStatus::skipped: return "skipped";
+    case OutcomeStatus::verified: return "verified";
+  }
+  return "unknown";
+}
 
 struct Outcome {
   std::string action_id;
@@ -82,6 +99,16 @@ struct Outcome {
   std::string error;
   double effect = 0;  // measured change in the symptom's value (negative is better)
   TimeNs ts_ns = 0;
+  std::string hint;    // the operator's fix, with an error
+  std::string detail;  // one line for humans: what was measured, why it was rolled back
+};
+
+// What Execute journals before it changes the datapath: the action and the
+// changes that undo it, so a crash or a rollback can always be explained and
+// reversed.
+struct Intent {
+  Action action;
+  std::vector<ActionSpec> inverse;
 };
 
 struct Override {

@@ -49,6 +49,16 @@ struct RttSummary {
   std::uint64_t samples_total = 0;  // cumulative
 };
 
+// TCP retransmissions by sockets whose traffic leaves through an interface
+// (the tcp:tcp_retransmit_skb tracepoint), per tick and cumulative.
+struct RetransSummary {
+  std::uint64_t retransmits = 0;  // cumulative
+  double per_s = 0;               // over the last tick
+  // TCP segments those sockets sent over the last tick, when the probe counts
+  // them (0: unknown), so a rate can be read as a share of what was sent.
+  double segments_per_s = 0;
+};
+
 // A guard rule that matched packets during the last tick.
 struct RuleObservation {
   std::uint32_t uid = 0;  // stable id of the rule's key (guard::rule_uid)
@@ -79,6 +89,7 @@ struct InterfaceObservation {
   std::vector<RuleObservation> top_rules;     // by packets in the last tick
   std::uint64_t drop_events = 0;              // sampled drop events read from the guard's ring buffer (cumulative)
   std::uint32_t sample_every = 0;             // the guard samples 1 drop in N into events (0 = off)
+  std::optional<RetransSummary> retrans;      // absent when the retransmit probe is not running
 };
 
 struct TalkerObservation {

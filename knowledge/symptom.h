@@ -1,6 +1,11 @@
 #pragma once
-// Symptom: what Analyze concluded from Observations (issue 4 owns the detail).
-// Evidence says why, so an operator and the planner can both explain it.
+// Symptom: what Analyze concluded from Observations. Evidence says why, so an
+// operator and the planner can both explain it.
+//
+// Analyze reports transitions (SymptomEvent: raised, updated, cleared), each
+// naming the symptom's episode by id; the loop folds them into the set of
+// active symptoms the Snapshot carries and the planner reads (one per kind and
+// subject), and Knowledge records the transitions themselves.
 
 #include "common/prefix.h"
 #include "knowledge/time.h"
@@ -11,7 +16,13 @@
 
 namespace reflex {
 
-enum class SymptomKind { latency_high, drop_rate_high, map_pressure, flood, attach_degraded };
+// Appended, never reordered: the store and the wire format name them by string,
+// but tests and tables iterate in this order.
+enum class SymptomKind { latency_high, drop_rate_high, map_pressure, flood, attach_degraded, loss_high, peer_verdict };
+inline constexpr SymptomKind kAllSymptomKinds[] = {SymptomKind::latency_high,    SymptomKind::drop_rate_high,
+                                                   SymptomKind::map_pressure,    SymptomKind::flood,
+                                                   SymptomKind::attach_degraded, SymptomKind::loss_high,
+                                                   SymptomKind::peer_verdict};
 enum class Severity { info, warning, critical };
 
 constexpr std::string_view to_string(SymptomKind k) {
@@ -21,6 +32,8 @@ constexpr std::string_view to_string(SymptomKind k) {
     case SymptomKind::map_pressure: return "map_pressure";
     case SymptomKind::flood: return "flood";
     case SymptomKind::attach_degraded: return "attach_degraded";
+    case SymptomKind::loss_high: return "loss_high";
+    case SymptomKind::peer_verdict: return "peer_verdict";
   }
   return "unknown";
 }
@@ -51,6 +64,9 @@ struct Evidence {
 };
 
 struct Symptom {
+  // Names one episode (raised .. cleared) of this kind on this subject; stable
+  // across its updates, new for the next episode.
+  std::string id;
   SymptomKind kind = SymptomKind::flood;
   Subject subject;
   Severity severity = Severity::info;
@@ -58,6 +74,24 @@ struct Symptom {
   Evidence evidence;
   TimeNs since_ns = 0;  // when it was first raised (persistence)
   TimeNs ts_ns = 0;     // the observation that produced it
+};
+
+enum class SymptomTransition { raised, updated, cleared };
+
+constexpr std::string_view to_string(SymptomTransition t) {
+  switch (t) {
+    case SymptomTransition::raised: return "raised";
+    case SymptomTransition::updated: return "updated";
+    case SymptomTransition::cleared: return "cleared";
+  }
+  return "unknown";
+}
+
+// One change in a symptom's life. `symptom` is its state after the change (for
+// cleared: as it was last seen, with ts_ns the observation that cleared it).
+struct SymptomEvent {
+  SymptomTransition transition = SymptomTransition::raised;
+  Symptom symptom;
 };
 
 }  // namespace reflex

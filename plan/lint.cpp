@@ -14,7 +14,10 @@ bool is_prefix_action(ActionKind k) {
 bool drops_traffic(ActionKind k) { return k == ActionKind::block || k == ActionKind::rate_limit; }
 
 // Symptom kinds whose subject is never a prefix (analyze/ contract, DESIGN.md).
-bool kind_has_prefix(SymptomKind k) { return k == SymptomKind::flood || k == SymptomKind::drop_rate_high || k == SymptomKind::latency_high; }
+bool kind_has_prefix(SymptomKind k) {
+  return k == SymptomKind::flood || k == SymptomKind::drop_rate_high || k == SymptomKind::latency_high ||
+         k == SymptomKind::peer_verdict;
+}
 bool kind_has_iface(SymptomKind k) { return k != SymptomKind::map_pressure; }
 
 bool covered_by(const Prefix& p, const std::vector<Prefix>& list) {

@@ -326,6 +326,7 @@ class PlanBuilder {
           break;
         }
         case OutcomeStatus::applied:
+        case OutcomeStatus::verified:
           // Success resets the count; a later rollback of this action still counts.
           if (auto b = st_.backoff.find(key); b != st_.backoff.end() && when >= b->second.last_failure_ns)
             st_.backoff.erase(b);

@@ -25,8 +25,7 @@ std::optional<ActionKind> parse_action_kind(std::string_view s) {
 std::string_view to_string(Mode m) { return m == Mode::enforce ? "enforce" : "dry_run"; }
 
 std::optional<SymptomKind> parse_symptom_kind(std::string_view s) {
-  for (auto k : {SymptomKind::latency_high, SymptomKind::drop_rate_high, SymptomKind::map_pressure,
-                 SymptomKind::flood, SymptomKind::attach_degraded})
+  for (auto k : kAllSymptomKinds)
     if (to_string(k) == s) return k;
   return std::nullopt;
 }

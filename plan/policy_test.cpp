@@ -15,10 +15,9 @@ namespace {
 namespace fs = std::filesystem;
 
 std::optional<OutcomeStatus> parse_status(const std::string& s) {
-  if (s == "applied") return OutcomeStatus::applied;
-  if (s == "failed") return OutcomeStatus::failed;
-  if (s == "rolled_back") return OutcomeStatus::rolled_back;
-  if (s == "expired") return OutcomeStatus::expired;
+  for (auto st : {OutcomeStatus::applied, OutcomeStatus::failed, OutcomeStatus::rolled_back, OutcomeStatus::expired,
+                  OutcomeStatus::verified})
+    if (to_string(st) == s) return st;
   return std::nullopt;
 }
 
