@@ -12,6 +12,7 @@ pkgs=(
   libyaml-cpp-dev libeigen3-dev libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 iputils-ping
+  libnats-dev libssl-dev nats-server     # the fleet: NATS C client, and the server its tests start
 )
 
 missing=()

@@ -1,0 +1,158 @@
+#include "fleet/fleet_node.h"
+
+#include "plan/action_text.h"
+
+#include <boost/json.hpp>
+
+namespace reflex::fleet {
+namespace {
+
+constexpr std::size_t kKnownActions = 4096;
+
+}  // namespace
+
+FleetNodeOptions FleetNodeOptions::from(const FleetConfig& cfg, std::string node_id, TimeNs wall_now) {
+  FleetNodeOptions o;
+  o.node_id = std::move(node_id);
+  o.subject_prefix = cfg.subject_prefix;
+  o.publish = cfg.publish;
+  o.receive = cfg.receive;
+  o.trust = cfg.trust;
+  // Milliseconds since the epoch, times 1000: a restarted node's sequence
+  // starts above anything it sent before, so peers never take it for a replay.
+  o.first_seq = static_cast<std::uint64_t>(wall_now / kNsPerMs) * 1000;
+  return o;
+}
+
+FleetNode::FleetNode(FleetNodeOptions opts, VerdictTransport* transport, Recorder* recorder)
+    : o_(std::move(opts)), transport_(transport), recorder_(recorder), book_(o_.trust, o_.node_id), seq_(o_.first_seq) {}
+
+void FleetNode::record(TimeNs now, const std::string& subject, std::string summary, boost::json::object body) {
+  if (!recorder_) return;
+  LoopEvent e;
+  e.kind = RecordKind::verdict;
+  e.ts_ns = now;
+  e.subject = subject;
+  e.summary = std::move(summary);
+  e.body = std::move(body);
+  recorder_->record_event(e);
+}
+
+void FleetNode::receive(const Inbound& m, TimeNs now, TimeNs wall_now, const plan::Guardrails& guardrails) {
+  if (!o_.receive) return;
+  auto from = node_of_subject(o_.subject_prefix, m.subject);
+  if (from && *from == o_.node_id) return;  // our own, echoed by the server
+  ++stats_.received;
+  const std::string sender = from ? *from : std::string("?");
+  Admission a;
+  auto v = decode_verdict(m.payload);
+  if (!from) a = book_.refuse_malformed(sender, "subject " + m.subject + " is not a verdict subject");
+  else if (!v) a = book_.refuse_malformed(sender, v.error().what);
+  else a = book_.admit(*v, *from, now, wall_now, guardrails);
+
+  boost::json::object body;
+  body["from"] = sender;
+  body["subject"] = m.subject;
+  if (v) {
+    body["verdict"] = boost::json::parse(encode(*v));
+  }
+  body["detail"] = a.detail;
+  const std::string subject = v ? v->prefix.to_string() : sender;
+  if (a.accepted) {
+    body["direction"] = "received";
+    body["renewal"] = a.renewal;
+    record(now, subject, a.detail, std::move(body));
+  } else if (a.refusal) {
+    body["direction"] = "refused";
+    body["reason"] = to_string(*a.refusal);
+    record(now, subject, "refused (" + std::string(to_string(*a.refusal)) + "): " + a.detail, std::move(body));
+  }
+}
+
+std::vector<SymptomEvent> FleetNode::symptom_events(TimeNs now, std::span<const Symptom> local) {
+  return book_.update(now, local);
+}
+
+void FleetNode::planned(const Plan& plan, std::span<const Symptom> symptoms) {
+  for (const auto& a : plan.actions) {
+    if (!a.rationale.symptom) continue;  // alerts of overrides, reverts without a symptom: nothing to tell
+    const bool from_peer = *a.rationale.symptom == SymptomKind::peer_verdict;
+    const bool verdict_kind =
+        std::holds_alternative<BlockPrefix>(a.spec) || std::holds_alternative<RateLimitPrefix>(a.spec);
+    if (!from_peer && !verdict_kind) continue;
+    Known k;
+    k.action = a;
+    for (const auto& s : symptoms)
+      if (s.kind == *a.rationale.symptom && s.subject == a.rationale.subject) {
+        k.severity = s.severity;
+        k.score = s.score;
+      }
+    if (known_.emplace(a.id, std::move(k)).second) known_order_.push_back(a.id);
+  }
+  while (known_order_.size() > kKnownActions) {
+    known_.erase(known_order_.front());
+    known_order_.pop_front();
+  }
+}
+
+void FleetNode::publish(const Known& k, const Outcome& o, TimeNs now, TimeNs wall_now) {
+  Symptom seen;
+  seen.severity = k.severity;
+  seen.score = k.score;
+  auto v = verdict_for(k.action, o, &seen);
+  if (!v) return;
+  v->node = o_.node_id;
+  v->seq = seq_++;
+  v->wall_ns = wall_now;
+  auto text = encode(*v);
+  const std::string subj = subject();
+  if (transport_) transport_->publish(subj, text);
+  ++stats_.sent;
+  boost::json::object body;
+  body["direction"] = "sent";
+  body["subject"] = subj;
+  body["verdict"] = boost::json::parse(text);
+  record(now, v->prefix.to_string(),
+         "sent " + std::string(to_string(v->action)) + " " + v->prefix.to_string() + " to the fleet (" + k.action.id + ")",
+         std::move(body));
+}
+
+void FleetNode::outcomes(std::span<const Outcome> outs, TimeNs now, TimeNs wall_now) {
+  for (const auto& o : outs) {
+    auto it = known_.find(o.action_id);
+    if (it == known_.end()) continue;
+    Known& k = it->second;
+    const bool from_peer = k.action.rationale.symptom == SymptomKind::peer_verdict;
+    if (from_peer && !k.acted &&
+        (o.status == OutcomeStatus::applied || o.status == OutcomeStatus::verified ||
+         o.status == OutcomeStatus::dry_run)) {
+      k.acted = true;
+      ++stats_.acted_on;
+      const auto name = std::string(plan::action_kind_name(k.action.spec));
+      ++stats_.acted_by_action[name];
+      boost::json::object body;
+      body["direction"] = "acted_on";
+      body["action_id"] = k.action.id;
+      body["action"] = name;
+      body["rule"] = k.action.rationale.rule_id;
+      body["dry_run"] = o.status == OutcomeStatus::dry_run;
+      body["evidence"] = k.action.rationale.evidence.detail;
+      auto p = plan::target_prefix(k.action.spec);
+      record(now, p ? p->to_string() : std::string(),
+             "acted on peer verdicts: " + name + (p ? " " + p->to_string() : std::string()) + " (" +
+                 k.action.rationale.evidence.detail + ")",
+             std::move(body));
+    }
+    if (!from_peer && o_.publish && !k.published && o.status == OutcomeStatus::verified) {
+      k.published = true;
+      publish(k, o, now, wall_now);
+    }
+  }
+}
+
+const FleetStats& FleetNode::stats() const {
+  stats_.book = book_.stats();
+  return stats_;
+}
+
+}  // namespace reflex::fleet

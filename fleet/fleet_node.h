@@ -1,0 +1,90 @@
+#pragma once
+// FleetNode: a node's part in the fleet, between its loop and its bus. The
+// daemon and the fleet simulator both drive one per node, on the loop's
+// thread, so the same code decides what is sent, what is believed and what
+// is recorded:
+//   - receive(): a message from the bus: decoded, judged by the PeerBook,
+//     and recorded (received, or refused with the reason);
+//   - symptom_events(): the peer_verdict transitions for this tick's Plan;
+//   - planned() / outcomes(): actions and what became of them. An action of
+//     this node's own that is verified (its post-condition held) becomes a
+//     verdict, published once; an action taken on a peer_verdict that reached
+//     the datapath is recorded as acted on.
+// Every verdict sent, received, acted on or refused is a RecordKind::verdict
+// event in Knowledge and a counter in stats() (and so /metrics).
+
+#include "fleet/fleet_config.h"
+#include "fleet/peer_book.h"
+#include "fleet/transport.h"
+#include "fleet/verdict.h"
+#include "knowledge/action.h"
+#include "knowledge/recorder.h"
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace reflex::fleet {
+
+struct FleetNodeOptions {
+  std::string node_id;
+  std::string subject_prefix = "reflex";
+  bool publish = true, receive = true;
+  TrustConfig trust;
+  std::uint64_t first_seq = 1;  // the daemon starts from its wall clock, so a restart keeps seq increasing
+
+  static FleetNodeOptions from(const FleetConfig& cfg, std::string node_id, TimeNs wall_now);
+};
+
+struct FleetStats {
+  std::uint64_t sent = 0;          // verdicts handed to the bus
+  std::uint64_t received = 0;      // messages received from peers (own echoes not counted)
+  std::uint64_t acted_on = 0;      // actions taken on peer verdicts that reached the datapath (or dry-run)
+  std::map<std::string, std::uint64_t> acted_by_action;  // block, rate_limit, shadow, ...
+  PeerBookStats book;              // accepted, renewed, refused by reason
+};
+
+class FleetNode {
+ public:
+  // transport and recorder may be null (no bus; no record). They must outlive the node.
+  FleetNode(FleetNodeOptions opts, VerdictTransport* transport, Recorder* recorder);
+
+  void receive(const Inbound& m, TimeNs now, TimeNs wall_now, const plan::Guardrails& guardrails);
+  std::vector<SymptomEvent> symptom_events(TimeNs now, std::span<const Symptom> local);
+  std::vector<Symptom> active() const { return book_.active(); }
+
+  // The plan of this tick and the symptoms it was made from (for the
+  // severity and score a verdict carries).
+  void planned(const Plan& plan, std::span<const Symptom> symptoms);
+  void outcomes(std::span<const Outcome> outs, TimeNs now, TimeNs wall_now);
+
+  const FleetStats& stats() const;
+  const PeerBook& book() const { return book_; }
+  const FleetNodeOptions& options() const { return o_; }
+  std::string subject() const { return verdict_subject(o_.subject_prefix, o_.node_id); }
+  std::string wildcard() const { return verdict_wildcard(o_.subject_prefix); }
+
+ private:
+  struct Known {
+    Action action;
+    Severity severity = Severity::warning;
+    double score = 0;
+    bool published = false, acted = false;
+  };
+  void record(TimeNs now, const std::string& subject, std::string summary, boost::json::object body);
+  void publish(const Known& k, const Outcome& o, TimeNs now, TimeNs wall_now);
+
+  FleetNodeOptions o_;
+  VerdictTransport* transport_;
+  Recorder* recorder_;
+  PeerBook book_;
+  std::uint64_t seq_;
+  std::map<std::string, Known> known_;  // by action id
+  std::deque<std::string> known_order_;
+  mutable FleetStats stats_;
+};
+
+}  // namespace reflex::fleet
