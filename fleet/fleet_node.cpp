@@ -75,18 +75,24 @@ std::vector<SymptomEvent> FleetNode::symptom_events(TimeNs now, std::span<const 
 
 void FleetNode::planned(const Plan& plan, std::span<const Symptom> symptoms) {
   for (const auto& a : plan.actions) {
-    if (!a.rationale.symptom) continue;  // alerts of overrides, reverts without a symptom: nothing to tell
+    if (!a.rationale.symptom) continue;  // overrides, reverts without a symptom: nothing to tell
     const bool from_peer = *a.rationale.symptom == SymptomKind::peer_verdict;
     const bool verdict_kind =
         std::holds_alternative<BlockPrefix>(a.spec) || std::holds_alternative<RateLimitPrefix>(a.spec);
     if (!from_peer && !verdict_kind) continue;
     Known k;
     k.action = a;
-    for (const auto& s : symptoms)
-      if (s.kind == *a.rationale.symptom && s.subject == a.rationale.subject) {
-        k.severity = s.severity;
-        k.score = s.score;
+    const auto target = plan::target_prefix(a.spec);
+    for (const auto& s : symptoms) {
+      if (from_peer) {
+        // The local symptom that corroborated the peers, if any: one on a
+        // prefix overlapping the action's.
+        if (s.kind == SymptomKind::peer_verdict || !s.subject.prefix || !target) continue;
+        if (s.subject.prefix->contains(*target) || target->contains(*s.subject.prefix)) k.seen = s;
+      } else if (s.kind == *a.rationale.symptom && s.subject == a.rationale.subject) {
+        k.seen = s;
       }
+    }
     if (known_.emplace(a.id, std::move(k)).second) known_order_.push_back(a.id);
   }
   while (known_order_.size() > kKnownActions) {
@@ -96,10 +102,7 @@ void FleetNode::planned(const Plan& plan, std::span<const Symptom> symptoms) {
 }
 
 void FleetNode::publish(const Known& k, const Outcome& o, TimeNs now, TimeNs wall_now) {
-  Symptom seen;
-  seen.severity = k.severity;
-  seen.score = k.score;
-  auto v = verdict_for(k.action, o, &seen);
+  auto v = verdict_for(k.action, o, k.seen ? &*k.seen : nullptr);
   if (!v) return;
   v->node = o_.node_id;
   v->seq = seq_++;
@@ -143,7 +146,7 @@ void FleetNode::outcomes(std::span<const Outcome> outs, TimeNs now, TimeNs wall_
                  k.action.rationale.evidence.detail + ")",
              std::move(body));
     }
-    if (!from_peer && o_.publish && !k.published && o.status == OutcomeStatus::verified) {
+    if (o_.publish && !k.published && o.status == OutcomeStatus::verified) {
       k.published = true;
       publish(k, o, now, wall_now);
     }

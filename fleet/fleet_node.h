@@ -6,10 +6,12 @@
 //   - receive(): a message from the bus: decoded, judged by the PeerBook,
 //     and recorded (received, or refused with the reason);
 //   - symptom_events(): the peer_verdict transitions for this tick's Plan;
-//   - planned() / outcomes(): actions and what became of them. An action of
-//     this node's own that is verified (its post-condition held) becomes a
-//     verdict, published once; an action taken on a peer_verdict that reached
-//     the datapath is recorded as acted on.
+//   - planned() / outcomes(): actions and what became of them. An action
+//     that is verified (its post-condition held) becomes a verdict, published
+//     once, when it answered what this node saw itself: a local symptom, or
+//     peers' verdicts corroborated by a local symptom (verdict_for). An
+//     action taken on peer verdicts that reached the datapath is recorded as
+//     acted on.
 // Every verdict sent, received, acted on or refused is a RecordKind::verdict
 // event in Knowledge and a counter in stats() (and so /metrics).
 
@@ -70,8 +72,7 @@ class FleetNode {
  private:
   struct Known {
     Action action;
-    Severity severity = Severity::warning;
-    double score = 0;
+    std::optional<Symptom> seen;  // this node's own symptom behind it (for peer-driven actions: the corroborating one)
     bool published = false, acted = false;
   };
   void record(TimeNs now, const std::string& subject, std::string summary, boost::json::object body);

@@ -254,9 +254,8 @@ Result<Verdict> decode_verdict(std::string_view text) {
 
 std::optional<Verdict> verdict_for(const Action& action, const Outcome& outcome, const Symptom* seen) {
   if (outcome.status != OutcomeStatus::verified || action.dry_run) return std::nullopt;
-  // A node passes on only what it saw itself: acting on a peer's verdict is no
-  // new evidence, and re-publishing it would let one report echo into many.
-  if (action.rationale.symptom == SymptomKind::peer_verdict) return std::nullopt;
+  const bool from_peers = action.rationale.symptom == SymptomKind::peer_verdict;
+  if (from_peers && (!seen || seen->kind == SymptomKind::peer_verdict)) return std::nullopt;
   Verdict v;
   if (auto* b = std::get_if<BlockPrefix>(&action.spec)) {
     v.prefix = b->prefix;
@@ -273,8 +272,10 @@ std::optional<Verdict> verdict_for(const Action& action, const Outcome& outcome,
   v.kind = action.rationale.symptom.value_or(SymptomKind::flood);
   v.evidence = action.rationale.evidence;
   if (seen) {
+    v.kind = seen->kind;
     v.severity = seen->severity;
     v.score = seen->score;
+    if (from_peers) v.evidence = seen->evidence;
   }
   v.ttl_ns = action.ttl_ns;
   v.action_id = action.id;

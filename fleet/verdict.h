@@ -68,9 +68,12 @@ Result<Verdict> decode_verdict(std::string_view json);
 
 // The verdict a verified action makes, if it is one a peer can use: a block or
 // rate limit of a prefix, enforced (not dry-run). Shadows drop nothing and
-// prove nothing; interface shaping is about this node's own link. `seen` is
-// the symptom the action answered, if still known (its severity and score;
-// else warning and the action's evidence alone).
+// prove nothing; interface shaping is about this node's own link.
+// `seen` is this node's own symptom behind the action (severity, score,
+// kind and evidence travel with the verdict). An action taken on peers'
+// verdicts becomes a verdict only when `seen` is a local symptom that
+// corroborated them (the attack was flagged here too): what a node passes on
+// is always what it saw itself, so one report cannot echo round the fleet.
 std::optional<Verdict> verdict_for(const Action& action, const Outcome& outcome, const Symptom* seen = nullptr);
 
 }  // namespace reflex::fleet

@@ -448,7 +448,8 @@ class PlanBuilder {
       if (std::find(rule.when.kinds.begin(), rule.when.kinds.end(), s.kind) == rule.when.kinds.end()) continue;
       if (!filter_matches(rule.when.subject, s.subject)) continue;
       bool sev = s.severity >= rule.when.min_severity;
-      bool strict = sev && s.score >= rule.when.min_score;
+      bool agreed = s.kind != SymptomKind::peer_verdict || s.evidence.value >= rule.when.min_peers;
+      bool strict = sev && agreed && s.score >= rule.when.min_score;
       bool holds = sev && s.score >= clear_below;
       if (!holds) continue;
       auto key = rule.id + "|" + subject_key(aggregate(rule, s.subject));

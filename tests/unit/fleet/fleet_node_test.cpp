@@ -118,6 +118,23 @@ TEST(FleetNode, PeersBelieveRefuseAndActOnVerdictsAndSayWhichInTheRecord) {
   EXPECT_EQ(b.stats().acted_on, 1u);
   EXPECT_EQ(b.stats().acted_by_action.at("block"), 1u);
   EXPECT_EQ(rec.directions().back(), "acted_on");
+
+  // Once the flood is seen here too, B's own block of it is B's evidence: published.
+  Symptom flood;
+  flood.kind = SymptomKind::flood;
+  flood.subject.iface = "eth0";
+  flood.subject.prefix = P("203.0.113.9");
+  flood.severity = Severity::warning;
+  Plan cp;
+  cp.actions = {block("q2.1", "203.0.113.0/24", SymptomKind::peer_verdict)};
+  b.planned(cp, std::span<const Symptom>(&flood, 1));
+  Outcome co{"q2.1", OutcomeStatus::verified};
+  b.outcomes(std::span<const Outcome>(&co, 1), 14 * kNsPerSec, kWall);
+  ASSERT_EQ(bbus.sent.size(), 1u);
+  auto v = decode_verdict(bbus.sent[0].payload);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->kind, SymptomKind::flood);
+  EXPECT_EQ(v->node, "b");
 }
 
 TEST(FleetNode, AReceiveOnlyNodePublishesNothingAndAPublishOnlyNodeBelievesNothing) {

@@ -145,6 +145,20 @@ TEST(Verdict, OnlyVerifiedEnforcedBlocksAndLimitsOfOwnEvidenceBecomeVerdicts) {
   auto relayed = block;
   relayed.rationale.symptom = SymptomKind::peer_verdict;
   EXPECT_FALSE(verdict_for(relayed, verified)) << "acting on a peer's word is no evidence of one's own";
+  Symptom peer;
+  peer.kind = SymptomKind::peer_verdict;
+  EXPECT_FALSE(verdict_for(relayed, verified, &peer));
+  // Corroborated here: the local flood is the evidence the verdict carries.
+  Symptom local;
+  local.kind = SymptomKind::flood;
+  local.severity = Severity::critical;
+  local.score = 0.98;
+  local.evidence = {7000, 250, 28, "local flood"};
+  auto corroborated = verdict_for(relayed, verified, &local);
+  ASSERT_TRUE(corroborated);
+  EXPECT_EQ(corroborated->kind, SymptomKind::flood);
+  EXPECT_EQ(corroborated->severity, Severity::critical);
+  EXPECT_EQ(corroborated->evidence.detail, "local flood");
 }
 
 }  // namespace
