@@ -56,6 +56,7 @@ struct Rationale {
   std::string decision;
   int step = -1;  // rung of the rule's ladder (-1: none, e.g. a revert or manual action)
   std::string note;
+  bool operator==(const Rationale&) const = default;
 };
 
 struct Action {
@@ -64,6 +65,7 @@ struct Action {
   TimeNs ttl_ns = 0;  // 0: no expiry
   bool dry_run = false;
   Rationale rationale;
+  bool operator==(const Action&) const = default;
 };
 
 struct Plan {
@@ -72,6 +74,7 @@ struct Plan {
   TimeNs ts_ns = 0;
   std::vector<Action> actions;
   std::vector<std::string> notes;  // decisions not to act, with reasons
+  bool operator==(const Plan&) const = default;
 };
 
 // An action's life: applied (in the datapath), then verified (its
@@ -101,6 +104,7 @@ struct Outcome {
   TimeNs ts_ns = 0;
   std::string hint;    // the operator's fix, with an error
   std::string detail;  // one line for humans: what was measured, why it was rolled back
+  bool operator==(const Outcome&) const = default;
 };
 
 // What Execute journals before it changes the datapath: the action and the
@@ -109,6 +113,7 @@ struct Outcome {
 struct Intent {
   Action action;
   std::vector<ActionSpec> inverse;
+  bool operator==(const Intent&) const = default;
 };
 
 struct Override {
@@ -122,6 +127,7 @@ struct Override {
                             // "swap_program", "alert", or "*" for every kind
   Subject subject;          // for forbid: iface (empty: any) and prefix (overlapping targets)
   std::optional<Action> action;  // for pin/manual
+  bool operator==(const Override&) const = default;
 };
 
 }  // namespace reflex
