@@ -19,6 +19,10 @@ struct Context {
 // Prints "reflex-guard: what (hint)" on stderr; returns the exit code 1.
 int fail(const Error& e);
 
+// Pin keys of --iface (bare names are in --netns), or of every guarded
+// interface (in --netns, if given); may be empty.
+std::vector<std::string> requested_interfaces(const Context& ctx);
+
 // The interfaces a rule command applies to: --iface, or all guarded ones.
 Result<std::vector<std::string>> target_interfaces(const Context& ctx);
 
