@@ -601,12 +601,12 @@ Result<InstallReport> Guard::replace(std::span<const GuardRule> rules) {
   auto compiled = compile_rules(rules, boottime_ns(), CompileOptions{0, max_rules_});
   if (!compiled) return compiled.error();
   double compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  auto r = install(std::move(*compiled));
+  auto r = install(*compiled);
   if (r) r->compile_ms = compile_ms;
   return r;
 }
 
-Result<InstallReport> Guard::install(CompiledRuleSet rs) {
+Result<InstallReport> Guard::install(const CompiledRuleSet& rs) {
   auto t0 = std::chrono::steady_clock::now();
   auto lock = lock_mutations();
   if (!lock) return lock.error();
@@ -685,9 +685,10 @@ Result<InstallReport> Guard::install(CompiledRuleSet rs) {
                               std::pair{kOuterV6f, &v6f}}) {
     if (auto s = set_inner_map(maps_[outer].get(), nxt, *inner); !s) return s.error();
   }
-  rs.meta.version = c->meta[cur].version + 1;
-  rs.meta.installed_ns = boottime_ns();
-  std::memcpy(&c->meta[nxt], &rs.meta, sizeof(rs.meta));
+  guard_gen_meta meta = rs.meta;
+  meta.version = c->meta[cur].version + 1;
+  meta.installed_ns = boottime_ns();
+  std::memcpy(&c->meta[nxt], &meta, sizeof(meta));
   // The flip: one aligned store, ordered after the meta and slot writes.
   __atomic_store_n(&c->gen, nxt, __ATOMIC_RELEASE);
   wait_for_readers();
@@ -704,7 +705,7 @@ Result<InstallReport> Guard::install(CompiledRuleSet rs) {
     (void)set_inner_map(maps_[outer].get(), cur, Fd());
 
   InstallReport rep;
-  rep.version = rs.meta.version;
+  rep.version = meta.version;
   rep.rules = n - 1;
   rep.expired_dropped = rs.expired_dropped;
   rep.install_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

@@ -159,7 +159,8 @@ class Guard {
 
   // Atomic replacement of the whole rule set (expired rules are dropped).
   Result<InstallReport> replace(std::span<const GuardRule> rules);
-  Result<InstallReport> install(CompiledRuleSet compiled);
+  // A compiled set can be installed on many guards (it is only read).
+  Result<InstallReport> install(const CompiledRuleSet& compiled);
 
   // One rule, added or replacing the rule with the same key. A host rule
   // (/32, /128) on an address with no rule yet goes straight into the live

@@ -43,11 +43,11 @@ Result<std::vector<Guard>> open_targets(const Context& ctx) {
   return guards;
 }
 
-int install_all(std::vector<Guard>& guards, std::vector<CompiledRuleSet> sets,
+int install_all(std::vector<Guard>& guards, const CompiledRuleSet& set,
                 const std::function<std::string(const InstallReport&)>& describe) {
   int rc = 0;
   for (std::size_t i = 0; i < guards.size(); ++i) {
-    auto rep = guards[i].install(std::move(sets[i]));
+    auto rep = guards[i].install(set);
     if (!rep) {
       const auto& e = rep.error();
       rc = fail(Error(guards[i].key() + ": " + e.what, e.hint, e.code));
