@@ -57,12 +57,66 @@ Hysteresis& Analyzer::hysteresis(SymptomKind k, const std::string& subject, cons
   return hyst_[Key{k, subject, detail}];
 }
 
-std::vector<Symptom> Analyzer::analyze(const Observation& obs) {
-  std::vector<Symptom> out;
-  for (const auto& [name, iface] : obs.interfaces) analyze_interface(name, iface, obs.ts_ns, out);
-  analyze_talkers(obs, out);
-  for (const auto& [name, m] : obs.maps) analyze_map(name, m, obs.ts_ns, out);
-  return out;
+std::string symptom_id(const Symptom& s) {
+  std::string id(to_string(s.kind));
+  for (const std::string* part : {&s.subject.iface, &s.subject.map, &s.subject.reason})
+    if (!part->empty()) id += ":" + *part;
+  if (s.subject.prefix) id += ":" + s.subject.prefix->to_string();
+  return id + "@" + std::to_string(s.since_ns);
+}
+
+std::vector<SymptomEvent> Analyzer::analyze(const Observation& obs) {
+  std::vector<Symptom> level;
+  for (const auto& [name, iface] : obs.interfaces) analyze_interface(name, iface, obs.ts_ns, level);
+  analyze_talkers(obs, level);
+  for (const auto& [name, m] : obs.maps) analyze_map(name, m, obs.ts_ns, level);
+  return transitions(std::move(level), obs.ts_ns);
+}
+
+void Analyzer::hold(SymptomKind k, const Subject& subject, TimeNs ts, std::vector<Symptom>& out) const {
+  if (const Symptom* s = board_.find(k, subject)) {
+    out.push_back(*s);
+    out.back().ts_ns = ts;
+  }
+}
+
+std::vector<SymptomEvent> Analyzer::transitions(std::vector<Symptom> level, TimeNs ts) {
+  std::vector<SymptomEvent> events;
+  std::map<SymptomBoard::Key, bool> seen;
+  for (Symptom& s : level) {
+    const auto key = SymptomBoard::key_of(s);
+    if (!seen.emplace(key, true).second) continue;  // one per kind and subject
+    const Symptom* before = board_.find(s.kind, s.subject);
+    if (!before) {
+      s.id = symptom_id(s);
+      reported_[key] = {s.severity, s.score};
+      board_.refresh(s);
+      events.push_back({SymptomTransition::raised, s});
+      continue;
+    }
+    // Same episode: it keeps its id and the time it was raised.
+    s.id = before->id;
+    s.since_ns = before->since_ns;
+    board_.refresh(s);
+    auto& [severity, score] = reported_[key];
+    if (s.severity != severity || std::abs(s.score - score) >= c_.update_score_step) {
+      severity = s.severity;
+      score = s.score;
+      events.push_back({SymptomTransition::updated, s});
+    }
+  }
+  std::vector<SymptomBoard::Key> gone;
+  for (const auto& [key, s] : board_.entries())
+    if (!seen.count(key)) gone.push_back(key);
+  for (const auto& key : gone) {
+    Symptom last = *board_.find(key.first, key.second);
+    last.ts_ns = ts;
+    SymptomEvent e{SymptomTransition::cleared, std::move(last)};
+    board_.apply(e);
+    reported_.erase(key);
+    events.push_back(std::move(e));
+  }
+  return events;
 }
 
 void Analyzer::analyze_interface(const std::string& name, const InterfaceObservation& now, TimeNs ts,
@@ -90,7 +144,13 @@ void Analyzer::analyze_interface(const std::string& name, const InterfaceObserva
       const double rate = denom >= c_.drop_min_packets ? drops / denom : 0.0;
       auto& h = hysteresis(SymptomKind::drop_rate_high, name, reason);
       // Too little traffic to judge: hold the current state.
-      if (denom < c_.drop_min_packets && h.active()) return;
+      if (denom < c_.drop_min_packets && h.active()) {
+        Subject subject;
+        subject.iface = name;
+        subject.reason = reason;
+        hold(SymptomKind::drop_rate_high, subject, ts, out);
+        return;
+      }
       if (!h.update(rate, c_.drop_rate, ts)) return;
       Symptom s;
       s.kind = SymptomKind::drop_rate_high;
@@ -134,6 +194,11 @@ void Analyzer::analyze_interface(const std::string& name, const InterfaceObserva
       s.ts_ns = ts;
       out.push_back(std::move(s));
     }
+  } else if (hysteresis(SymptomKind::latency_high, name).active()) {
+    // Too few RTT samples this tick to judge: hold the current state.
+    Subject subject;
+    subject.iface = name;
+    hold(SymptomKind::latency_high, subject, ts, out);
   }
 
   // attach_degraded: running below the wanted attach mode, or errors rising.

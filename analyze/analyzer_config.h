@@ -10,6 +10,10 @@
 namespace reflex::analyze {
 
 struct AnalyzerConfig {
+  // An active symptom is reported `updated` when its severity changes or its
+  // score has moved this much since it was last reported.
+  double update_score_step = 0.1;
+
   // flood: a talker is a heavy hitter when its rate is far above the other
   // talkers' (robust z against their median/MAD) and above an absolute floor.
   double flood_min_pps = 1000;
