@@ -14,9 +14,11 @@ constexpr double kNsToS = 1e-9;
 
 // Anomaly score in [0, 1] from how far a value is past its raise level:
 // 0.5 at the raise level, approaching 1 far beyond it.
-double score_from_ratio(double ratio) {
+// power sets how fast it saturates: r^k / (1 + r^k).
+double score_from_ratio(double ratio, double power = 1.0) {
   if (!(ratio > 0)) return 0.0;
-  return std::clamp(ratio / (1.0 + ratio), 0.0, 1.0);
+  const double r = std::pow(ratio, power);
+  return std::clamp(r / (1.0 + r), 0.0, 1.0);
 }
 
 // Cumulative counter delta; a counter that went backwards was reset.
@@ -40,13 +42,25 @@ std::string fmt(const char* f, double a, double b = 0, double c = 0) {
   return buf;
 }
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
-  std::nth_element(v.begin(), mid, v.end());
-  double m = *mid;
-  if (v.size() % 2 == 0) m = 0.5 * (m + *std::max_element(v.begin(), mid));
-  return m;
+
+// Without history (the first ticks after a start) the reference is the
+// fastest talker of the bulk: rates sorted from the top, the bulk starts below
+// the widest gap between neighbours if that gap is at least `gap` (the
+// sources above it stand apart from everyone else), else it is everyone.
+// Benign rates spread over decades have no such gap; a flood above them does.
+double bulk_top(const std::vector<const TalkerObservation*>& talkers, double gap) {
+  std::vector<double> r;
+  for (const auto* t : talkers) r.push_back(t->pps);
+  if (r.empty()) return 0;
+  std::sort(r.begin(), r.end(), std::greater<>());
+  std::size_t cut = 0;
+  double widest = gap;
+  for (std::size_t i = 0; i + 1 < r.size(); ++i)
+    if (r[i + 1] > 0 && r[i] / r[i + 1] >= widest) {
+      widest = r[i] / r[i + 1];
+      cut = i + 1;
+    }
+  return r[cut];
 }
 
 }  // namespace
@@ -247,63 +261,96 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
   // Group this tick's talkers by interface.
   std::map<std::string, std::vector<const TalkerObservation*>> by_iface;
   for (const auto& t : obs.talkers) by_iface[t.iface].push_back(&t);
+  // Interfaces with a flood still active must be judged even if no talker is
+  // listed this tick (the flood stopped): their sources then count as quiet.
+  for (const auto& [key, s] : sources_)
+    if (s.flood.active()) by_iface[key.first];
 
-  for (const auto& [iface, talkers] : by_iface) {
-    std::vector<double> rates;
-    for (const auto* t : talkers) rates.push_back(t->pps);
-    const double med = median(rates);
-    std::vector<double> dev;
-    for (double r : rates) dev.push_back(std::abs(r - med));
-    // MAD with a floor: among few, similar talkers it can be ~0.
-    const double mad = std::max({median(dev) * 1.4826, 0.05 * med, 1.0});
+  for (auto& [iface, talkers] : by_iface) {
+    TalkerBaseline& base = talker_base_[iface];
+    // The reference a source is judged against: the fastest benign source the
+    // interface has had, forgotten over flood_envelope_s. A source new this
+    // tick has no history of its own; the interface's per-source rates do.
+    if (base.ticks > 0 && obs.ts_ns > base.ts)
+      base.envelope *= std::exp(-static_cast<double>(obs.ts_ns - base.ts) * kNsToS / c_.flood_envelope_s);
+    const bool history = base.ticks >= c_.benign_after_ticks;
+    const double floor_ref = c_.flood_min_pps / c_.flood.raise;
+    const double reference = std::max(history ? base.envelope : bulk_top(talkers, c_.flood.raise), floor_ref);
 
+    std::map<Prefix, const TalkerObservation*> now;
+    for (const auto* t : talkers) now[t->source] = t;
     std::vector<Prefix> attackers, benign;
-    double attack_pps = 0, max_z = 0;
-    TimeNs since = obs.ts_ns;
+    double benign_max = 0;
+    for (auto& [key, s] : sources_) {
+      if (key.first != iface) continue;
+      auto it = now.find(key.second);
+      if (it == now.end() && !s.flood.active()) continue;
+      const double pps = it == now.end() ? 0.0 : it->second->pps;
+      s.pps = pps;
+      s.ratio = pps >= c_.flood_min_pps ? pps / reference : 0.0;
+      if (s.flood.update(s.ratio, c_.flood, obs.ts_ns)) {
+        s.quiet_ticks = 0;
+        attackers.push_back(key.second);
+      } else {
+        ++s.quiet_ticks;
+        if (it != now.end() && s.ratio < c_.flood.raise) benign_max = std::max(benign_max, pps);
+      }
+    }
     for (const auto* t : talkers) {
       auto [it, inserted] = sources_.try_emplace({iface, t->source});
+      if (!inserted) continue;
       SourceState& s = it->second;
       s.last_seen = obs.ts_ns;
       s.pps = t->pps;
-      s.z = (t->pps - med) / mad;
-      const double z = t->pps >= c_.flood_min_pps ? s.z : 0.0;
-      if (s.flood.update(z, c_.flood, obs.ts_ns)) {
-        s.quiet_ticks = 0;
+      s.ratio = t->pps >= c_.flood_min_pps ? t->pps / reference : 0.0;
+      if (s.flood.update(s.ratio, c_.flood, obs.ts_ns)) {
         attackers.push_back(t->source);
-        attack_pps += t->pps;
-        max_z = std::max(max_z, s.z);
-        since = std::min(since, s.flood.since());
       } else {
-        ++s.quiet_ticks;
+        s.quiet_ticks = 1;
+        if (s.ratio < c_.flood.raise) benign_max = std::max(benign_max, t->pps);
       }
     }
+    for (const auto* t : talkers) sources_[{iface, t->source}].last_seen = obs.ts_ns;
+    // Learn after judging: this tick's benign rates widen the envelope.
+    base.envelope = std::max(base.envelope, benign_max);
+    base.ts = obs.ts_ns;
+    if (!talkers.empty()) ++base.ticks;
+
     // Benign: sources seen quiet for a while (now or before), on this interface.
     for (const auto& [key, s] : sources_)
       if (key.first == iface && !s.flood.active() && s.quiet_ticks >= c_.benign_after_ticks)
         benign.push_back(key.second);
 
     for (const Prefix& p : cover_without(attackers, benign, c_.cover)) {
-      double pps = 0, z = 0;
+      double pps = 0, ratio = 0;
       int n = 0;
-      for (const auto* t : talkers)
-        if (p.contains(t->source) && sources_[{iface, t->source}].flood.active()) {
-          pps += t->pps;
-          z = std::max(z, sources_[{iface, t->source}].z);
+      TimeNs since = obs.ts_ns;
+      for (const Prefix& a : attackers)
+        if (p.contains(a)) {
+          const SourceState& s = sources_[{iface, a}];
+          pps += s.pps;
+          ratio = std::max(ratio, s.ratio);
+          since = std::min(since, s.flood.since());
           ++n;
         }
+      // The prefix as a whole against the reference (a /24 of hosts each just
+      // past the raise level is a stronger flood than any one of them).
+      ratio = std::max(ratio, pps / reference);
       Symptom s;
       s.kind = SymptomKind::flood;
       s.subject.iface = iface;
       s.subject.prefix = p;
-      s.severity = z >= c_.flood_critical_z ? Severity::critical : Severity::warning;
-      s.score = score_from_ratio(z / c_.flood.raise);
-      s.evidence = {pps, med, z, fmt("%.0f sources, %.0f pps; median talker %.0f pps", n, pps, med)};
+      s.severity = ratio >= c_.flood_critical_ratio && pps >= c_.flood_critical_min_pps ? Severity::critical
+                                                                                       : Severity::warning;
+      s.score = score_from_ratio(ratio / c_.flood.raise, c_.flood_score_power);
+      s.evidence = {pps, reference, ratio, {}};
+      s.evidence.detail = fmt("%.0f sources, %.0f pps, %.1fx ", n, pps, ratio) +
+                          (history ? fmt("the fastest benign source (%.0f pps)", reference)
+                                   : fmt("the median talker (%.0f pps; no history yet)", reference));
       s.since_ns = since;
       s.ts_ns = obs.ts_ns;
       out.push_back(std::move(s));
     }
-    (void)attack_pps;
-    (void)max_z;
   }
 
   // Bound memory: forget the sources not seen for longest.

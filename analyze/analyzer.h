@@ -51,7 +51,13 @@ class Analyzer {
     int quiet_ticks = 0;  // consecutive ticks seen without flooding
     TimeNs last_seen = 0;
     Hysteresis flood;
-    double z = 0, pps = 0;
+    double ratio = 0, pps = 0;  // last tick's rate, and it over the interface's reference
+  };
+  // Per interface: what its benign sources' rates have been.
+  struct TalkerBaseline {
+    double envelope = 0;  // fastest benign source, decaying over flood_envelope_s
+    TimeNs ts = 0;
+    int ticks = 0;        // ticks with talkers seen
   };
   struct MapState {
     bool seen = false;
@@ -75,6 +81,7 @@ class Analyzer {
   AnalyzerConfig c_;
   std::map<std::string, IfaceState> ifaces_;
   std::map<std::pair<std::string, Prefix>, SourceState> sources_;  // (iface, host)
+  std::map<std::string, TalkerBaseline> talker_base_;
   std::map<std::string, MapState> maps_;
   std::map<Key, Hysteresis> hyst_;
   SymptomBoard board_;

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <functional>
 #include <string>
 #include <vector>
@@ -295,9 +297,119 @@ TEST(AnalyzerFlood, HysteresisHoldsThroughADip) {
     a.analyze(o);
   }
   EXPECT_EQ(with_attack(3, 90000), 1);
-  EXPECT_EQ(with_attack(4, 2500), 1);  // z ~ 4: between clear (3) and raise (6)
+  EXPECT_EQ(with_attack(4, 4000), 1);  // 2.2x the fastest benign source: between clear (1.5) and raise (3)
   EXPECT_EQ(with_attack(5, 1300), 1);  // first tick at or below clear
   EXPECT_EQ(with_attack(6, 1300), 0);  // second: cleared
+}
+
+// ---- flood at the loop's 100 ms tick ---------------------------------------
+
+// Benign talkers as the Monitor lists them (the 16 fastest): a spread of
+// rates from tens to a few thousand pps, jittered from tick to tick.
+struct Crowd {
+  std::uint32_t state = 12345;
+  double jitter() {  // deterministic, in [0.8, 1.2)
+    state = state * 1664525u + 1013904223u;
+    return 0.8 + 0.4 * static_cast<double>(state >> 8) / static_cast<double>(1u << 24);
+  }
+  static std::string host(int net, int i) {
+    return "10." + std::to_string(net) + "." + std::to_string(i / 250) + "." + std::to_string(1 + i % 250);
+  }
+  // n benign sources with rates spread log-uniformly between 20 and 3000 pps.
+  std::vector<TalkerObservation> benign(int n, int net = 1) {
+    std::vector<TalkerObservation> out;
+    for (int i = 0; i < n; ++i) {
+      const double base = 20.0 * std::pow(150.0, static_cast<double>(i % 12) / 11.0);
+      out.push_back(talker(host(net, i).c_str(), base * jitter()));
+    }
+    return out;
+  }
+};
+
+std::vector<TalkerObservation> top16(std::vector<TalkerObservation> ts) {
+  std::sort(ts.begin(), ts.end(), [](const auto& a, const auto& b) { return a.pps > b.pps; });
+  if (ts.size() > 16) ts.resize(16);
+  return ts;
+}
+
+constexpr TimeNs kLoopTick = 100 * kNsPerMs;
+
+TEST(AnalyzerFlood, AnUnmistakableFloodIsCriticalOnTheFirstTick) {
+  struct Case {
+    const char* name;
+    std::vector<std::pair<const char*, double>> attackers;
+    const char* want;
+  };
+  const std::vector<Case> cases = {
+      {"one source at 20k pps", {{"203.0.113.9", 20000}}, "203.0.113.9"},
+      {"one source at 200k pps", {{"203.0.113.9", 200000}}, "203.0.113.9"},
+      {"a /24 at 3 x 30k pps", {{"203.0.113.1", 30000}, {"203.0.113.77", 30000}, {"203.0.113.250", 30000}},
+       "203.0.113.0/24"},
+  };
+  for (const auto& c : cases) {
+    Analyzer a;
+    Crowd crowd;
+    const int onset = 300;  // 30 s of benign history
+    bool raised = false;
+    for (int i = 0; i < onset + 5 && !raised; ++i) {
+      Observation o;
+      o.ts_ns = i * kLoopTick;
+      o.talkers = crowd.benign(12);
+      if (i >= onset)
+        for (const auto& [ip, pps] : c.attackers) o.talkers.push_back(talker(ip, pps * crowd.jitter()));
+      o.talkers = top16(o.talkers);
+      for (const auto& e : a.analyze(o)) {
+        ASSERT_EQ(e.symptom.kind, SymptomKind::flood) << c.name << " tick " << i;
+        ASSERT_GE(i, onset) << c.name << ": benign traffic raised a flood";
+        ASSERT_EQ(e.transition, SymptomTransition::raised);
+        EXPECT_EQ(i, onset) << c.name << ": raised late";
+        EXPECT_EQ(e.symptom.subject.prefix->to_string(), c.want) << c.name;
+        EXPECT_EQ(e.symptom.severity, Severity::critical) << c.name;
+        EXPECT_GE(e.symptom.score, 0.95) << c.name;
+        EXPECT_LT(e.symptom.evidence.baseline, 4000) << c.name;  // the benign reference
+        raised = true;
+      }
+    }
+    EXPECT_TRUE(raised) << c.name;
+  }
+}
+
+TEST(AnalyzerFlood, AFlashCrowdRaisesNoFlood) {
+  // 12 regular sources for 30 s, then new legitimate sources arrive at ten
+  // times the usual rate of new sources, each at an ordinary per-source rate,
+  // until the interface carries ten times its usual total.
+  Analyzer a;
+  Crowd crowd;
+  double before = 0, during = 0;
+  for (int i = 0; i < 900; ++i) {
+    Observation o;
+    o.ts_ns = i * kLoopTick;
+    auto all = crowd.benign(12);
+    const int arrived = i < 300 ? 0 : std::min(108, (i - 300) / 2);
+    auto crowd_now = crowd.benign(arrived, 2);
+    all.insert(all.end(), crowd_now.begin(), crowd_now.end());
+    double total = 0;
+    for (const auto& t : all) total += t.pps;
+    (i < 300 ? before : during) = std::max(i < 300 ? before : during, total);
+    o.talkers = top16(all);
+    for (const auto& e : a.analyze(o)) ADD_FAILURE() << "tick " << i << ": " << e.symptom.evidence.detail;
+  }
+  EXPECT_GT(during, 8 * before);  // the crowd did multiply the traffic
+}
+
+TEST(AnalyzerFlood, AFreshAnalyzerJudgesAgainstTheOtherTalkers) {
+  // Started in the middle of an attack (no history): the median talker is the
+  // reference, so the flood is still raised on the first tick.
+  Analyzer a;
+  Crowd crowd;
+  Observation o;
+  o.talkers = crowd.benign(12);
+  o.talkers.push_back(talker("203.0.113.9", 50000));
+  o.talkers = top16(o.talkers);
+  a.analyze(o);
+  ASSERT_EQ(a.active().size(), 1u);
+  EXPECT_EQ(a.active()[0].subject.prefix->to_string(), "203.0.113.9");
+  EXPECT_NE(a.active()[0].evidence.detail.find("no history"), std::string::npos);
 }
 
 }  // namespace

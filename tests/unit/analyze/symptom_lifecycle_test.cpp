@@ -113,7 +113,9 @@ TEST(SymptomLifecycle, EachKindIsRaisedOnceAndClearedWithTheSameId) {
 }
 
 TEST(SymptomLifecycle, ASteadySymptomIsNotReportedEveryTick) {
-  // A flood at a constant rate for 30 ticks: one raised, no updates, one cleared.
+  // A flood at a constant rate for 30 ticks: raised, nothing while it is
+  // steady, then updated on the first quiet tick (score 0, clearing needs two)
+  // and cleared.
   Analyzer a;
   std::vector<SymptomTransition> seen;
   for (int i = 0; i < 40; ++i) {
@@ -130,7 +132,7 @@ TEST(SymptomLifecycle, ASteadySymptomIsNotReportedEveryTick) {
       EXPECT_EQ(a.active()[0].ts_ns, o.ts_ns);  // the active set is current although no event was sent
     }
   }
-  EXPECT_EQ(seen, (std::vector{SymptomTransition::raised, SymptomTransition::cleared}));
+  EXPECT_EQ(seen, (std::vector{SymptomTransition::raised, SymptomTransition::updated, SymptomTransition::cleared}));
 }
 
 TEST(SymptomLifecycle, SeverityChangeIsAnUpdateAndANewEpisodeANewId) {
