@@ -43,6 +43,12 @@ std::string fmt(const char* f, double a, double b = 0, double c = 0) {
 }
 
 
+// The value a hysteresis sees from a gated signal: itself when the gate is
+// open, else held below the raise level (it can still clear).
+double gated(double value, bool open, const HysteresisConfig& h) {
+  return open ? value : std::min(value, std::nextafter(h.raise, 0.0));
+}
+
 // Without history (the first ticks after a start) the reference is the
 // fastest talker of the bulk: rates sorted from the top, the bulk starts below
 // the widest gap between neighbours if that gap is at least `gap` (the
@@ -182,21 +188,19 @@ void Analyzer::analyze_interface(const std::string& name, const InterfaceObserva
     for (const auto& [reason, d] : by_reason) judge(reason, d);
   }
 
-  // latency_high: p99 against a log-space baseline that learns only while the
-  // symptom is clear (so an incident does not become the new normal).
+  // latency_high: p99 against its baseline (SignalGate: the series detector,
+  // learning ordinary ticks only); the ratio raises only when the detector
+  // found the jump unusual for this path, or at the critical ratio.
   if (now.rtt && now.rtt->samples >= c_.latency_min_samples && now.rtt->p99_us > 0) {
     const double p99 = now.rtt->p99_us;
     auto& h = hysteresis(SymptomKind::latency_high, name);
-    const bool trusted = st.latency_ticks >= c_.latency_warmup;
-    const double baseline = std::exp(st.log_p99.mean());
+    const bool trusted = st.latency.trusted();
+    const double baseline = trusted ? st.latency.baseline() : p99;
     const double ratio = trusted && p99 >= c_.latency_min_us ? p99 / baseline : 1.0;
-    const bool active = h.update(ratio, c_.latency_ratio, ts);
-    // Learn only ordinary ticks: not while raised, nor a tick at the raise level
-    // that is still waiting for its confirmation.
-    if (!active && ratio < c_.latency_ratio.raise) {
-      st.log_p99.update(std::log(p99));
-      ++st.latency_ticks;
-    }
+    const bool open = st.latency.open(static_cast<double>(ts) * kNsToS, p99, c_.latency_min_us / 4, !h.active(),
+                                      c_.latency_ratio.raise_after + 1);
+    const bool active = h.update(gated(ratio, open || ratio >= c_.latency_critical_ratio || h.active(), c_.latency_ratio),
+                                 c_.latency_ratio, ts);
     if (active) {
       Symptom s;
       s.kind = SymptomKind::latency_high;
@@ -213,6 +217,44 @@ void Analyzer::analyze_interface(const std::string& name, const InterfaceObserva
     Subject subject;
     subject.iface = name;
     hold(SymptomKind::latency_high, subject, ts, out);
+  }
+
+  // loss_high: TCP retransmits on the path, as a share of the segments sent
+  // when the probe counts them (else per second against loss_rate_floor), with
+  // the same gate: a path that always retransmits a little learns it.
+  if (now.retrans) {
+    const RetransSummary& r = *now.retrans;
+    const bool share = r.segments_per_s > 0;
+    auto& h = hysteresis(SymptomKind::loss_high, name);
+    const double volume = share ? r.segments_per_s : r.per_s;
+    if (volume * std::max(dt, 0.0) >= (share ? c_.loss_min_segments : 0.0) && have_prev) {
+      const double level = share ? r.per_s / r.segments_per_s : r.per_s / c_.loss_rate_floor * c_.loss.raise;
+      const bool trusted = st.loss.trusted();
+      const double floor = share ? c_.loss.clear / 2 : c_.loss_rate_floor / 2;
+      const double x = share ? level : r.per_s;
+      const double baseline = trusted ? st.loss.baseline() : x;
+      const bool open = st.loss.open(static_cast<double>(ts) * kNsToS, x, floor, !h.active(), c_.loss.raise_after + 1);
+      const bool active =
+          h.update(gated(level, open || level >= c_.loss_critical || h.active(), c_.loss), c_.loss, ts);
+      if (active) {
+        Symptom s;
+        s.kind = SymptomKind::loss_high;
+        s.subject.iface = name;
+        s.severity = level >= c_.loss_critical ? Severity::critical : Severity::warning;
+        s.score = score_from_ratio(level / c_.loss.raise);
+        s.evidence = {x, baseline, level / c_.loss.raise,
+                      share ? fmt("%.1f%% of TCP segments retransmitted (%.0f/s), baseline %.2f%%", 100 * level, r.per_s,
+                                  100 * baseline)
+                            : fmt("%.0f TCP retransmits/s, baseline %.1f/s", r.per_s, baseline)};
+        s.since_ns = h.since();
+        s.ts_ns = ts;
+        out.push_back(std::move(s));
+      }
+    } else if (h.active()) {
+      Subject subject;
+      subject.iface = name;
+      hold(SymptomKind::loss_high, subject, ts, out);
+    }
   }
 
   // attach_degraded: running below the wanted attach mode, or errors rising.

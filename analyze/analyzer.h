@@ -15,6 +15,7 @@
 #include "analyze/analyzer_config.h"
 #include "analyze/ewm.h"
 #include "analyze/hysteresis.h"
+#include "analyze/signal_gate.h"
 #include "knowledge/observation.h"
 #include "knowledge/symptom.h"
 #include "knowledge/symptom_board.h"
@@ -44,8 +45,8 @@ class Analyzer {
     bool seen = false;
     TimeNs ts = 0;
     InterfaceObservation last;
-    Ewm log_p99{0.02};
-    int latency_ticks = 0;
+    SignalGate latency;  // RTT p99
+    SignalGate loss;     // TCP retransmit share (or rate)
   };
   struct SourceState {
     int quiet_ticks = 0;  // consecutive ticks seen without flooding

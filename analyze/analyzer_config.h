@@ -40,13 +40,22 @@ struct AnalyzerConfig {
   double drop_rate_critical = 0.25;
   double drop_min_packets = 100;           // per tick, below this the ratio is noise
 
-  // latency_high: RTT p99 / its baseline (learned while not raised).
+  // latency_high: RTT p99 / its baseline (learned on ordinary ticks by the
+  // series detector, which also gates the raise: signal_gate.h).
   HysteresisConfig latency_ratio{2.0, 1.3, 2, 2};
-  double latency_critical_ratio = 5.0;
+  double latency_critical_ratio = 5.0;     // raises whatever the detector says
   double latency_min_us = 200;             // ignore p99 below this
   std::uint64_t latency_min_samples = 20;
-  double latency_alpha = 0.02;
-  int latency_warmup = 10;                 // ticks before the baseline is trusted
+
+  // loss_high: TCP retransmits / segments sent on the path (raise 2% on two
+  // ticks, clear 1%, critical 10%), judged on ticks with at least
+  // loss_min_segments segments. When the probe does not count segments, the
+  // level is retransmits/s over loss_rate_floor, scaled so the floor is the
+  // raise level.
+  HysteresisConfig loss{0.02, 0.01, 2, 2};
+  double loss_critical = 0.10;
+  double loss_min_segments = 100;
+  double loss_rate_floor = 20;
 
   // map_pressure: fill ratio, or forecast time to full.
   HysteresisConfig map_fill{0.80, 0.70, 1, 2};

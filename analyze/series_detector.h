@@ -29,6 +29,11 @@ class SeriesDetector {
   // t_seconds: the row's time (wall or monotonic, seconds); value: the sample.
   double update(double t_seconds, double value);
 
+  // The long baseline's mean and spread, after the last row (evidence).
+  double baseline() const { return level_.mean(); }
+  double spread() const { return level_.stddev(); }
+  std::uint64_t rows() const { return n_; }
+
   // The components' last standardised deviations (for evidence and tests).
   const std::array<double, kComponents>& last_z() const { return z_; }
   // Each component's weighted log10 return period at the last row (evidence;

@@ -156,6 +156,93 @@ TEST(AnalyzerLatency, Table) {
   }
 }
 
+TEST(AnalyzerLatency, APathWhoseP99OftenDoublesDoesNotRaise) {
+  // A radio link: p99 swings between 1 and 2.8 ms from tick to tick. The
+  // detector learns that swings are ordinary on this path; the same 2.8x on a
+  // steady path raises (the table above).
+  Analyzer a;
+  std::uint32_t rng = 7;
+  for (int i = 0; i < 600; ++i) {
+    rng = rng * 1664525u + 1013904223u;
+    const double p99 = (rng >> 31) ? 2800 : 1000;
+    Observation o = tick(i);
+    InterfaceObservation io;
+    io.rtt = RttSummary{p99 / 2, p99 * 0.8, p99, 100, {}};
+    o.interfaces["wlan0"] = io;
+    if (i > 100) ASSERT_EQ(count(step(a, o), SymptomKind::latency_high), 0) << "tick " << i;
+    else step(a, o);
+  }
+}
+
+// ---- loss_high --------------------------------------------------------------
+
+struct LossTick {
+  double share;  // retransmitted / sent
+  double segments_per_s = 10000;
+};
+
+std::vector<int> loss_run(const std::vector<LossTick>& ticks, Severity* last_severity = nullptr) {
+  Analyzer a;
+  std::vector<int> raised;
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < ticks.size(); ++i) {
+    Observation o;
+    o.ts_ns = static_cast<TimeNs>(i) * 100 * kNsPerMs;
+    InterfaceObservation io;
+    const double per_s = ticks[i].share * ticks[i].segments_per_s;
+    total += static_cast<std::uint64_t>(per_s / 10);
+    io.retrans = RetransSummary{total, per_s, ticks[i].segments_per_s};
+    o.interfaces["eth0"] = io;
+    const auto ss = step(a, o);
+    raised.push_back(count(ss, SymptomKind::loss_high));
+    for (const auto& s : ss)
+      if (s.kind == SymptomKind::loss_high) {
+        EXPECT_EQ(s.subject.iface, "eth0");
+        EXPECT_FALSE(s.evidence.detail.empty());
+        if (last_severity) *last_severity = s.severity;
+      }
+  }
+  return raised;
+}
+
+TEST(AnalyzerLoss, RetransmitsOnAQuietPathRaiseAndClear) {
+  std::vector<LossTick> t(200, LossTick{0.001});
+  for (int i = 0; i < 5; ++i) t.push_back({0.05});
+  for (int i = 0; i < 5; ++i) t.push_back({0.001});
+  Severity sev = Severity::info;
+  const auto r = loss_run(t, &sev);
+  for (int i = 0; i < 200; ++i) ASSERT_EQ(r[static_cast<std::size_t>(i)], 0) << i;
+  EXPECT_EQ(r[200], 0);  // two ticks to confirm
+  EXPECT_EQ(r[201], 1);
+  EXPECT_EQ(r[204], 1);
+  EXPECT_EQ(r[205], 1);  // first quiet tick
+  EXPECT_EQ(r[206], 0);  // second: cleared
+  EXPECT_EQ(sev, Severity::warning);
+}
+
+TEST(AnalyzerLoss, HeavyLossIsCritical) {
+  std::vector<LossTick> t(200, LossTick{0.001});
+  for (int i = 0; i < 3; ++i) t.push_back({0.2});
+  Severity sev = Severity::info;
+  const auto r = loss_run(t, &sev);
+  EXPECT_EQ(r.back(), 1);
+  EXPECT_EQ(sev, Severity::critical);
+}
+
+TEST(AnalyzerLoss, APathThatAlwaysRetransmitsALittleDoesNotRaise) {
+  // 3% all along (above the 2% raise level): ordinary for this path.
+  const auto r = loss_run(std::vector<LossTick>(300, LossTick{0.03}));
+  for (std::size_t i = 0; i < r.size(); ++i) ASSERT_EQ(r[i], 0) << i;
+}
+
+TEST(AnalyzerLoss, TooFewSegmentsAreNotJudged) {
+  // 50% of 500 segments/s is 50 segments in a 100 ms tick: below the minimum.
+  std::vector<LossTick> t(200, LossTick{0.001, 500});
+  for (int i = 0; i < 5; ++i) t.push_back({0.5, 500});
+  const auto r = loss_run(t);
+  for (std::size_t i = 0; i < r.size(); ++i) ASSERT_EQ(r[i], 0) << i;
+}
+
 // ---- map_pressure ---------------------------------------------------------
 
 struct MapCase {
