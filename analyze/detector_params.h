@@ -14,41 +14,24 @@ struct DetectorParams {
   double alpha_short = 0.05;    // short mean, for level shifts
   double alpha_var = 0.02;      // short spread, for variance changes
   double clip_z = 10.0;         // baseline updates winsorised at this many sigmas
-  // Component weights: point deviation, short-mean shift, first difference,
-  // variance ratio, time-of-day (seasonal) residual. A weight also scales the
-  // deviation before its return period (levels start at 2), so a component at
-  // weight w only counts from |z| >= 2 / w.
-  // The first difference is measured and kept at weight 0: the value-range
-  // record below catches the spikes it used to, without its false alarms.
-  double w_point = 0.25, w_short = 0.5, w_diff = 0, w_var = 1.0, w_seas = 1.5;
+  // Component weights: point deviation, short-mean shift, variance ratio,
+  // time-of-day (seasonal) residual, slower-mean shift. A weight also scales
+  // the deviation before its return period (levels start at 2), so a
+  // component at weight w only counts from |z| >= 2 / w.
+  double w_point = 0.25, w_short = 0.5, w_var = 1.0, w_seas = 1.5;
   int season_bins = 96;         // time-of-day bins of the seasonal baseline
   double alpha_season = 0.1;    // per-visit adaptation of a bin
   double season_period = 86400; // seconds (a day)
-  int season_jitter = 0;        // neighbouring bins also accepted as the expectation
-  double w_seas_short = 0;      // short mean of the seasonal residual
-  double alpha_season_short = 0.1;
   // A slower mean (~200 rows) against the baseline: shifts sustained for hours
   // to days (a holiday's low traffic, a machine cooling over a day).
   double w_mid = 1, alpha_mid = 0.005;
 
-  // Novelty of each component's deviation: 1 = return period (default),
-  // 2 = forgetting tail rate, 3 = return period of the largest component,
-  // 0 = ratio to a decaying record.
-  int novelty = 1;
-  int fuse = 1;                 // 1: sum of the components' log10 surprise, 0: max
-  int rp_margin = 1;            // return-period levels credited above the observed one
-  double len_pow = 1.0;         // discount log10(rows seen + len_offset) times this
+  // Fusion: the weighted sum of the components' log10 return periods, less
+  // log10(rows seen + len_offset). rp_margin: return-period levels credited
+  // above the observed one, so a creeping deviation does not set a record
+  // every row.
+  int rp_margin = 1;
   double len_offset = 100;
-  double tail_alpha = 0.0002;   // novelty 2 only
-  double max_decay = 0.9995;    // novelty 0 only
-  double min_record = 3.0;      // novelty 0 only
-
-  // Optional context novelty (CAD-like) through an anomaly likelihood; off by
-  // default (measured: it lowers the score).
-  double w_rp = 1;
-  double w_ctx = 0;
-  int ctx_bins = 16, ctx_order = 3;
-  double al_short = 0.1, al_long = 0.0005, al_min_std = 0.02;
 
   // Alert suppression: after a row at or above suppress_min (raw), the next
   // suppress_rows rows are scaled by suppress_factor.
