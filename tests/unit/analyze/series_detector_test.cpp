@@ -200,7 +200,7 @@ TEST(SeriesDetector, OnlyTheFirstExcursionBeyondTheRangeEarnsTheRecordBonus) {
 }  // namespace
 }  // namespace reflex::analyze
 
-#include "analyze/mahalanobis.h"
+#include "tests/e2e/analyze/mahalanobis.h"
 
 namespace reflex::analyze {
 namespace {
