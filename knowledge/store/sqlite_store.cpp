@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -70,6 +71,15 @@ std::string fix_for(Failure f, const std::string& path) {
       break;
   }
   return "see the log of reflexd";
+}
+
+// SQLite says "unable to open database file" whatever the cause; the folder
+// tells a read-only filesystem or missing permission from the rest.
+Failure probe_folder(const std::string& path, Failure guess) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  if (::access(dir.c_str(), W_OK) != 0) return failure_of_errno(errno);
+  return guess;
 }
 
 constexpr RecordKind kStreamKinds[] = {RecordKind::symptom, RecordKind::policy, RecordKind::attach,
@@ -208,7 +218,7 @@ Status SqliteStore::open_connection(OpenReport& report) const {
     }
     const bool fresh = !check->exists || check->size == 0;
     auto db = SqliteDb::open(path_, true);
-    if (!db) return fail(classify(db.error().code, 0), db.error());
+    if (!db) return fail(probe_folder(path_, classify(db.error().code, 0)), db.error());
     db_ = std::move(*db);
     sqlite3_busy_timeout(db_->handle(), opt_.busy_timeout_ms);
 
@@ -389,9 +399,9 @@ Status SqliteStore::write_pending(bool sync_full) {
     return ok();
   };
   Status s = write();
+  if (!s) failure_ = db_->last_failure();  // before the next statement resets it
   if (full) (void)st.sync_normal.run();
   if (!s) {
-    failure_ = db_->last_failure();
     db_->rollback_quietly();
     degrade(s.error(), "write");
     // After an I/O error the connection's view of the files cannot be

@@ -23,13 +23,17 @@ struct Retention {
 };
 
 struct StoreOptions {
-  // How commit_decisions syncs. normal (WAL, synchronous=NORMAL): a commit
-  // survives the process being killed, not a power cut; but a power cut also
-  // empties the kernel's datapath, so "nothing in the kernel the record does
-  // not show" holds either way. full: every decision commit is fsynced, so
-  // the record itself survives a power cut. Stream batches always use normal.
+  // How commit_decisions syncs (stream batches always use normal).
+  //  full (the default): every decision commit is fsynced before it
+  //    returns, so it survives a power cut and a disk that fails under a
+  //    running daemon (a filesystem that aborts drops what was not synced,
+  //    while the kernel keeps enforcing the action).
+  //  normal (WAL, synchronous=NORMAL): a commit survives the process being
+  //    killed, not a power cut or a failing disk; a power cut also empties
+  //    the kernel's datapath, but a failing disk does not. Several times
+  //    faster where fsync is slow (bench/knowledge).
   enum class Sync { normal, full };
-  Sync synchronous = Sync::normal;
+  Sync synchronous = Sync::full;
   Retention retention;
   std::size_t batch_rows = 512;  // a stream batch this long is written without waiting for flush()
   std::size_t max_pending_bytes = 64 << 20;      // memory held while the disk cannot be written
