@@ -1,5 +1,7 @@
 #include "knowledge/json/action_json.h"
 
+#include "knowledge/json/desired_state_json.h"
+
 #include <array>
 
 namespace reflex {
@@ -10,7 +12,7 @@ namespace {
 
 // Indexed by ActionSpec's alternative.
 constexpr std::array<std::string_view, std::variant_size_v<ActionSpec>> kSpecKinds = {
-    "block", "shadow", "rate_limit", "unblock", "shape", "attach_mode", "swap_program", "alert"};
+    "block", "shadow", "rate_limit", "unblock", "shape", "attach_mode", "swap_program", "alert", "aggregate"};
 
 constexpr AttachMode kAllAttachModes[] = {AttachMode::none, AttachMode::native, AttachMode::generic,
                                           AttachMode::tc};
@@ -112,6 +114,14 @@ json::value to_json(const ActionSpec& spec) {
             return JsonWriter().always("kind", kind)("iface", a.iface)("program", a.program).done();
           },
           [&](const Alert& a) { return JsonWriter().always("kind", kind)("message", a.message).done(); },
+          [&](const AggregateRules& a) {
+            const AggregateRules d;
+            return JsonWriter()
+                .always("kind", kind)("iface", a.iface)
+                .always("verb", a.verb)("len_v4", a.len_v4, d.len_v4)("len_v6", a.len_v6, d.len_v6)(
+                    "min_hosts", a.min_hosts, d.min_hosts)("keep_out", a.keep_out)
+                .done();
+          },
       },
       spec);
 }
@@ -142,6 +152,11 @@ Status from_json(const json::value& v, ActionSpec& out, std::string_view path) {
                         [&](SetAttachMode& a) { return r("iface", a.iface)("mode", a.mode).status(); },
                         [&](SwapProgram& a) { return r("iface", a.iface)("program", a.program).status(); },
                         [&](Alert& a) { return r("message", a.message).status(); },
+                        [&](AggregateRules& a) {
+                          return r("iface", a.iface)("verb", a.verb)("len_v4", a.len_v4)("len_v6", a.len_v6)(
+                                     "min_hosts", a.min_hosts)("keep_out", a.keep_out)
+                              .status();
+                        },
                     },
                     out);
 }

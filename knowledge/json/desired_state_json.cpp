@@ -34,13 +34,14 @@ json::value to_json(const DesiredRule& r) {
   return JsonWriter()
       .always("prefix", r.prefix)("l4", r.l4)
       .always("verb", r.verb)("pps", r.pps)("burst", r.burst)("expires_ns", r.expires_ns)("action_id",
-                                                                                          r.action_id)
+                                                                                          r.action_id)(
+          "absorbed", r.absorbed)
       .done();
 }
 Status from_json(const json::value& v, DesiredRule& out, std::string_view path) {
   return JsonReader(v, path)
       .required("prefix", out.prefix)("l4", out.l4)("verb", out.verb)("pps", out.pps)("burst", out.burst)(
-          "expires_ns", out.expires_ns)("action_id", out.action_id)
+          "expires_ns", out.expires_ns)("action_id", out.action_id)("absorbed", out.absorbed)
       .status();
 }
 

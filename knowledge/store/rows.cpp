@@ -7,6 +7,7 @@
 #include "knowledge/json/recorder_json.h"
 #include "knowledge/json/symptom_json.h"
 #include "knowledge/json/text.h"
+#include "plan/action_text.h"
 
 namespace reflex::store {
 namespace {
@@ -31,36 +32,6 @@ std::string seconds_text(TimeNs ns) {
   return std::to_string(ns / kNsPerMs) + "ms";
 }
 
-// "block 10.0.0.0/24 on eth0", "attach_mode generic on eth0", "alert: text".
-std::string spec_summary(const ActionSpec& spec) {
-  std::string kind(spec_kind_name(spec));
-  return std::visit(Overloaded{
-                        [&](const Alert& a) { return kind + ": " + a.message; },
-                        [&](const SetAttachMode& a) {
-                          return kind + " " + std::string(to_string(a.mode)) + " on " +
-                                 (a.iface.empty() ? "every interface" : a.iface);
-                        },
-                        [&](const SwapProgram& a) {
-                          return kind + " " + a.program + " on " +
-                                 (a.iface.empty() ? "every interface" : a.iface);
-                        },
-                        [&](const ShapeInterface& a) {
-                          std::string what = a.rate_bps ? std::to_string(a.rate_bps) + " bit/s" : "off";
-                          return kind + " " + (a.prefix ? a.prefix->to_string() + " " : "") + what + " on " +
-                                 (a.iface.empty() ? "every interface" : a.iface);
-                        },
-                        [&](const RateLimitPrefix& a) {
-                          return kind + " " + a.prefix.to_string() + " to " + std::to_string(a.pps) +
-                                 " pps on " + (a.iface.empty() ? "every interface" : a.iface);
-                        },
-                        [&](const auto& a) {
-                          return kind + " " + a.prefix.to_string() + " on " +
-                                 (a.iface.empty() ? "every interface" : a.iface);
-                        },
-                    },
-                    spec);
-}
-
 Row make_row(RecordKind kind, TimeNs ts, TimeNs wall, std::string subject, std::string summary,
              const json::value& body, bool decision) {
   Row r{kind, ts, wall, std::move(subject), std::move(summary), {}, decision};
@@ -81,6 +52,7 @@ std::string subject_text(const ActionSpec& spec) {
                         [](const Alert&) { return std::string(); },
                         [](const SetAttachMode& a) { return a.iface; },
                         [](const SwapProgram& a) { return a.iface; },
+                        [](const AggregateRules& a) { return a.iface; },
                         [](const ShapeInterface& a) {
                           return join_subject(a.iface, a.prefix ? a.prefix->to_string() : std::string());
                         },
@@ -111,7 +83,7 @@ std::vector<Row> decision_rows(const Decisions& d, TimeNs wall) {
     json::value body = to_json(i);
     if (!plan_id.empty()) body.as_object()["plan_id"] = plan_id;
     const auto& a = i.action;
-    std::string summary = spec_summary(a.spec);
+    std::string summary = plan::describe(a.spec);
     if (a.ttl_ns) summary += " for " + seconds_text(a.ttl_ns);
     if (a.dry_run) summary += " (dry run)";
     if (!a.rationale.rule_id.empty())
