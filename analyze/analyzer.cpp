@@ -14,9 +14,11 @@ constexpr double kNsToS = 1e-9;
 
 // Anomaly score in [0, 1] from how far a value is past its raise level:
 // 0.5 at the raise level, approaching 1 far beyond it.
-double score_from_ratio(double ratio) {
+// power sets how fast it saturates: r^k / (1 + r^k).
+double score_from_ratio(double ratio, double power = 1.0) {
   if (!(ratio > 0)) return 0.0;
-  return std::clamp(ratio / (1.0 + ratio), 0.0, 1.0);
+  const double r = std::pow(ratio, power);
+  return std::clamp(r / (1.0 + r), 0.0, 1.0);
 }
 
 // Cumulative counter delta; a counter that went backwards was reset.
@@ -40,13 +42,31 @@ std::string fmt(const char* f, double a, double b = 0, double c = 0) {
   return buf;
 }
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
-  std::nth_element(v.begin(), mid, v.end());
-  double m = *mid;
-  if (v.size() % 2 == 0) m = 0.5 * (m + *std::max_element(v.begin(), mid));
-  return m;
+
+// The value a hysteresis sees from a gated signal: itself when the gate is
+// open, else held below the raise level (it can still clear).
+double gated(double value, bool open, const HysteresisConfig& h) {
+  return open ? value : std::min(value, std::nextafter(h.raise, 0.0));
+}
+
+// Without history (the first ticks after a start) the reference is the
+// fastest talker of the bulk: rates sorted from the top, the bulk starts below
+// the widest gap between neighbours if that gap is at least `gap` (the
+// sources above it stand apart from everyone else), else it is everyone.
+// Benign rates spread over decades have no such gap; a flood above them does.
+double bulk_top(const std::vector<const TalkerObservation*>& talkers, double gap) {
+  std::vector<double> r;
+  for (const auto* t : talkers) r.push_back(t->pps);
+  if (r.empty()) return 0;
+  std::sort(r.begin(), r.end(), std::greater<>());
+  std::size_t cut = 0;
+  double widest = gap;
+  for (std::size_t i = 0; i + 1 < r.size(); ++i)
+    if (r[i + 1] > 0 && r[i] / r[i + 1] >= widest) {
+      widest = r[i] / r[i + 1];
+      cut = i + 1;
+    }
+  return r[cut];
 }
 
 }  // namespace
@@ -57,12 +77,66 @@ Hysteresis& Analyzer::hysteresis(SymptomKind k, const std::string& subject, cons
   return hyst_[Key{k, subject, detail}];
 }
 
-std::vector<Symptom> Analyzer::analyze(const Observation& obs) {
-  std::vector<Symptom> out;
-  for (const auto& [name, iface] : obs.interfaces) analyze_interface(name, iface, obs.ts_ns, out);
-  analyze_talkers(obs, out);
-  for (const auto& [name, m] : obs.maps) analyze_map(name, m, obs.ts_ns, out);
-  return out;
+std::string symptom_id(const Symptom& s) {
+  std::string id(to_string(s.kind));
+  for (const std::string* part : {&s.subject.iface, &s.subject.map, &s.subject.reason})
+    if (!part->empty()) id += ":" + *part;
+  if (s.subject.prefix) id += ":" + s.subject.prefix->to_string();
+  return id + "@" + std::to_string(s.since_ns);
+}
+
+std::vector<SymptomEvent> Analyzer::analyze(const Observation& obs) {
+  std::vector<Symptom> level;
+  for (const auto& [name, iface] : obs.interfaces) analyze_interface(name, iface, obs.ts_ns, level);
+  analyze_talkers(obs, level);
+  for (const auto& [name, m] : obs.maps) analyze_map(name, m, obs.ts_ns, level);
+  return transitions(std::move(level), obs.ts_ns);
+}
+
+void Analyzer::hold(SymptomKind k, const Subject& subject, TimeNs ts, std::vector<Symptom>& out) const {
+  if (const Symptom* s = board_.find(k, subject)) {
+    out.push_back(*s);
+    out.back().ts_ns = ts;
+  }
+}
+
+std::vector<SymptomEvent> Analyzer::transitions(std::vector<Symptom> level, TimeNs ts) {
+  std::vector<SymptomEvent> events;
+  std::map<SymptomBoard::Key, bool> seen;
+  for (Symptom& s : level) {
+    const auto key = SymptomBoard::key_of(s);
+    if (!seen.emplace(key, true).second) continue;  // one per kind and subject
+    const Symptom* before = board_.find(s.kind, s.subject);
+    if (!before) {
+      s.id = symptom_id(s);
+      reported_[key] = {s.severity, s.score};
+      board_.refresh(s);
+      events.push_back({SymptomTransition::raised, s});
+      continue;
+    }
+    // Same episode: it keeps its id and the time it was raised.
+    s.id = before->id;
+    s.since_ns = before->since_ns;
+    board_.refresh(s);
+    auto& [severity, score] = reported_[key];
+    if (s.severity != severity || std::abs(s.score - score) >= c_.update_score_step) {
+      severity = s.severity;
+      score = s.score;
+      events.push_back({SymptomTransition::updated, s});
+    }
+  }
+  std::vector<SymptomBoard::Key> gone;
+  for (const auto& [key, s] : board_.entries())
+    if (!seen.count(key)) gone.push_back(key);
+  for (const auto& key : gone) {
+    Symptom last = *board_.find(key.first, key.second);
+    last.ts_ns = ts;
+    SymptomEvent e{SymptomTransition::cleared, std::move(last)};
+    board_.apply(e);
+    reported_.erase(key);
+    events.push_back(std::move(e));
+  }
+  return events;
 }
 
 void Analyzer::analyze_interface(const std::string& name, const InterfaceObservation& now, TimeNs ts,
@@ -90,7 +164,13 @@ void Analyzer::analyze_interface(const std::string& name, const InterfaceObserva
       const double rate = denom >= c_.drop_min_packets ? drops / denom : 0.0;
       auto& h = hysteresis(SymptomKind::drop_rate_high, name, reason);
       // Too little traffic to judge: hold the current state.
-      if (denom < c_.drop_min_packets && h.active()) return;
+      if (denom < c_.drop_min_packets && h.active()) {
+        Subject subject;
+        subject.iface = name;
+        subject.reason = reason;
+        hold(SymptomKind::drop_rate_high, subject, ts, out);
+        return;
+      }
       if (!h.update(rate, c_.drop_rate, ts)) return;
       Symptom s;
       s.kind = SymptomKind::drop_rate_high;
@@ -108,21 +188,19 @@ void Analyzer::analyze_interface(const std::string& name, const InterfaceObserva
     for (const auto& [reason, d] : by_reason) judge(reason, d);
   }
 
-  // latency_high: p99 against a log-space baseline that learns only while the
-  // symptom is clear (so an incident does not become the new normal).
+  // latency_high: p99 against its baseline (SignalGate: the series detector,
+  // learning ordinary ticks only); the ratio raises only when the detector
+  // found the jump unusual for this path, or at the critical ratio.
   if (now.rtt && now.rtt->samples >= c_.latency_min_samples && now.rtt->p99_us > 0) {
     const double p99 = now.rtt->p99_us;
     auto& h = hysteresis(SymptomKind::latency_high, name);
-    const bool trusted = st.latency_ticks >= c_.latency_warmup;
-    const double baseline = std::exp(st.log_p99.mean());
+    const bool trusted = st.latency.trusted();
+    const double baseline = trusted ? st.latency.baseline() : p99;
     const double ratio = trusted && p99 >= c_.latency_min_us ? p99 / baseline : 1.0;
-    const bool active = h.update(ratio, c_.latency_ratio, ts);
-    // Learn only ordinary ticks: not while raised, nor a tick at the raise level
-    // that is still waiting for its confirmation.
-    if (!active && ratio < c_.latency_ratio.raise) {
-      st.log_p99.update(std::log(p99));
-      ++st.latency_ticks;
-    }
+    const bool open = st.latency.open(static_cast<double>(ts) * kNsToS, p99, c_.latency_min_us / 4, !h.active(),
+                                      c_.latency_ratio.raise_after + 1);
+    const bool active = h.update(gated(ratio, open || ratio >= c_.latency_critical_ratio || h.active(), c_.latency_ratio),
+                                 c_.latency_ratio, ts);
     if (active) {
       Symptom s;
       s.kind = SymptomKind::latency_high;
@@ -133,6 +211,49 @@ void Analyzer::analyze_interface(const std::string& name, const InterfaceObserva
       s.since_ns = h.since();
       s.ts_ns = ts;
       out.push_back(std::move(s));
+    }
+  } else if (hysteresis(SymptomKind::latency_high, name).active()) {
+    // Too few RTT samples this tick to judge: hold the current state.
+    Subject subject;
+    subject.iface = name;
+    hold(SymptomKind::latency_high, subject, ts, out);
+  }
+
+  // loss_high: TCP retransmits on the path, as a share of the segments sent
+  // when the probe counts them (else per second against loss_rate_floor), with
+  // the same gate: a path that always retransmits a little learns it.
+  if (now.retrans) {
+    const RetransSummary& r = *now.retrans;
+    const bool share = r.segments_per_s > 0;
+    auto& h = hysteresis(SymptomKind::loss_high, name);
+    const double volume = share ? r.segments_per_s : r.per_s;
+    if (volume * std::max(dt, 0.0) >= (share ? c_.loss_min_segments : 0.0) && have_prev) {
+      const double level = share ? r.per_s / r.segments_per_s : r.per_s / c_.loss_rate_floor * c_.loss.raise;
+      const bool trusted = st.loss.trusted();
+      const double floor = share ? c_.loss.clear / 2 : c_.loss_rate_floor / 2;
+      const double x = share ? level : r.per_s;
+      const double baseline = trusted ? st.loss.baseline() : x;
+      const bool open = st.loss.open(static_cast<double>(ts) * kNsToS, x, floor, !h.active(), c_.loss.raise_after + 1);
+      const bool active =
+          h.update(gated(level, open || level >= c_.loss_critical || h.active(), c_.loss), c_.loss, ts);
+      if (active) {
+        Symptom s;
+        s.kind = SymptomKind::loss_high;
+        s.subject.iface = name;
+        s.severity = level >= c_.loss_critical ? Severity::critical : Severity::warning;
+        s.score = score_from_ratio(level / c_.loss.raise);
+        s.evidence = {x, baseline, level / c_.loss.raise,
+                      share ? fmt("%.1f%% of TCP segments retransmitted (%.0f/s), baseline %.2f%%", 100 * level, r.per_s,
+                                  100 * baseline)
+                            : fmt("%.0f TCP retransmits/s, baseline %.1f/s", r.per_s, baseline)};
+        s.since_ns = h.since();
+        s.ts_ns = ts;
+        out.push_back(std::move(s));
+      }
+    } else if (h.active()) {
+      Subject subject;
+      subject.iface = name;
+      hold(SymptomKind::loss_high, subject, ts, out);
     }
   }
 
@@ -182,63 +303,96 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
   // Group this tick's talkers by interface.
   std::map<std::string, std::vector<const TalkerObservation*>> by_iface;
   for (const auto& t : obs.talkers) by_iface[t.iface].push_back(&t);
+  // Interfaces with a flood still active must be judged even if no talker is
+  // listed this tick (the flood stopped): their sources then count as quiet.
+  for (const auto& [key, s] : sources_)
+    if (s.flood.active()) by_iface[key.first];
 
-  for (const auto& [iface, talkers] : by_iface) {
-    std::vector<double> rates;
-    for (const auto* t : talkers) rates.push_back(t->pps);
-    const double med = median(rates);
-    std::vector<double> dev;
-    for (double r : rates) dev.push_back(std::abs(r - med));
-    // MAD with a floor: among few, similar talkers it can be ~0.
-    const double mad = std::max({median(dev) * 1.4826, 0.05 * med, 1.0});
+  for (auto& [iface, talkers] : by_iface) {
+    TalkerBaseline& base = talker_base_[iface];
+    // The reference a source is judged against: the fastest benign source the
+    // interface has had, forgotten over flood_envelope_s. A source new this
+    // tick has no history of its own; the interface's per-source rates do.
+    if (base.ticks > 0 && obs.ts_ns > base.ts)
+      base.envelope *= std::exp(-static_cast<double>(obs.ts_ns - base.ts) * kNsToS / c_.flood_envelope_s);
+    const bool history = base.ticks >= c_.benign_after_ticks;
+    const double floor_ref = c_.flood_min_pps / c_.flood.raise;
+    const double reference = std::max(history ? base.envelope : bulk_top(talkers, c_.flood.raise), floor_ref);
 
+    std::map<Prefix, const TalkerObservation*> now;
+    for (const auto* t : talkers) now[t->source] = t;
     std::vector<Prefix> attackers, benign;
-    double attack_pps = 0, max_z = 0;
-    TimeNs since = obs.ts_ns;
+    double benign_max = 0;
+    for (auto& [key, s] : sources_) {
+      if (key.first != iface) continue;
+      auto it = now.find(key.second);
+      if (it == now.end() && !s.flood.active()) continue;
+      const double pps = it == now.end() ? 0.0 : it->second->pps;
+      s.pps = pps;
+      s.ratio = pps >= c_.flood_min_pps ? pps / reference : 0.0;
+      if (s.flood.update(s.ratio, c_.flood, obs.ts_ns)) {
+        s.quiet_ticks = 0;
+        attackers.push_back(key.second);
+      } else {
+        ++s.quiet_ticks;
+        if (it != now.end() && s.ratio < c_.flood.raise) benign_max = std::max(benign_max, pps);
+      }
+    }
     for (const auto* t : talkers) {
       auto [it, inserted] = sources_.try_emplace({iface, t->source});
+      if (!inserted) continue;
       SourceState& s = it->second;
       s.last_seen = obs.ts_ns;
       s.pps = t->pps;
-      s.z = (t->pps - med) / mad;
-      const double z = t->pps >= c_.flood_min_pps ? s.z : 0.0;
-      if (s.flood.update(z, c_.flood, obs.ts_ns)) {
-        s.quiet_ticks = 0;
+      s.ratio = t->pps >= c_.flood_min_pps ? t->pps / reference : 0.0;
+      if (s.flood.update(s.ratio, c_.flood, obs.ts_ns)) {
         attackers.push_back(t->source);
-        attack_pps += t->pps;
-        max_z = std::max(max_z, s.z);
-        since = std::min(since, s.flood.since());
       } else {
-        ++s.quiet_ticks;
+        s.quiet_ticks = 1;
+        if (s.ratio < c_.flood.raise) benign_max = std::max(benign_max, t->pps);
       }
     }
+    for (const auto* t : talkers) sources_[{iface, t->source}].last_seen = obs.ts_ns;
+    // Learn after judging: this tick's benign rates widen the envelope.
+    base.envelope = std::max(base.envelope, benign_max);
+    base.ts = obs.ts_ns;
+    if (!talkers.empty()) ++base.ticks;
+
     // Benign: sources seen quiet for a while (now or before), on this interface.
     for (const auto& [key, s] : sources_)
       if (key.first == iface && !s.flood.active() && s.quiet_ticks >= c_.benign_after_ticks)
         benign.push_back(key.second);
 
     for (const Prefix& p : cover_without(attackers, benign, c_.cover)) {
-      double pps = 0, z = 0;
+      double pps = 0, ratio = 0;
       int n = 0;
-      for (const auto* t : talkers)
-        if (p.contains(t->source) && sources_[{iface, t->source}].flood.active()) {
-          pps += t->pps;
-          z = std::max(z, sources_[{iface, t->source}].z);
+      TimeNs since = obs.ts_ns;
+      for (const Prefix& a : attackers)
+        if (p.contains(a)) {
+          const SourceState& s = sources_[{iface, a}];
+          pps += s.pps;
+          ratio = std::max(ratio, s.ratio);
+          since = std::min(since, s.flood.since());
           ++n;
         }
+      // The prefix as a whole against the reference (a /24 of hosts each just
+      // past the raise level is a stronger flood than any one of them).
+      ratio = std::max(ratio, pps / reference);
       Symptom s;
       s.kind = SymptomKind::flood;
       s.subject.iface = iface;
       s.subject.prefix = p;
-      s.severity = z >= c_.flood_critical_z ? Severity::critical : Severity::warning;
-      s.score = score_from_ratio(z / c_.flood.raise);
-      s.evidence = {pps, med, z, fmt("%.0f sources, %.0f pps; median talker %.0f pps", n, pps, med)};
+      s.severity = ratio >= c_.flood_critical_ratio && pps >= c_.flood_critical_min_pps ? Severity::critical
+                                                                                       : Severity::warning;
+      s.score = score_from_ratio(ratio / c_.flood.raise, c_.flood_score_power);
+      s.evidence = {pps, reference, ratio, {}};
+      s.evidence.detail = fmt("%.0f sources, %.0f pps, %.1fx ", n, pps, ratio) +
+                          (history ? fmt("the fastest benign source (%.0f pps)", reference)
+                                   : fmt("the median talker (%.0f pps; no history yet)", reference));
       s.since_ns = since;
       s.ts_ns = obs.ts_ns;
       out.push_back(std::move(s));
     }
-    (void)attack_pps;
-    (void)max_z;
   }
 
   // Bound memory: forget the sources not seen for longest.

@@ -1,14 +1,24 @@
 #pragma once
-// Analyzer: turns each Observation into the Symptoms that hold at that moment.
+// Analyzer: turns each Observation into the changes of the symptoms it
+// concludes (raised, updated, cleared), and keeps the set active after them.
 // Stateful (baselines, counters' previous values, hysteresis) but pure: time
 // comes only from Observation::ts_ns, and it does no I/O. Call analyze() once
 // per Observation, in time order.
+//
+// Each tick the detectors judge every subject they can (the level: what holds
+// now); the tick's events are the difference from the active set before it.
+// A symptom is `raised` with a new id, `updated` (same id) only when its
+// severity changes or its score moves by update_score_step since it was last
+// reported, and `cleared` when the level no longer holds it. Between events the
+// active set still carries the latest score and evidence.
 
 #include "analyze/analyzer_config.h"
 #include "analyze/ewm.h"
 #include "analyze/hysteresis.h"
+#include "analyze/signal_gate.h"
 #include "knowledge/observation.h"
 #include "knowledge/symptom.h"
+#include "knowledge/symptom_board.h"
 
 #include <map>
 #include <string>
@@ -21,21 +31,34 @@ class Analyzer {
  public:
   explicit Analyzer(AnalyzerConfig config = {});
 
-  std::vector<Symptom> analyze(const Observation& obs);
+  // The tick's transitions, in a fixed order (raised and updated in the
+  // detectors' order, then cleared by kind and subject).
+  std::vector<SymptomEvent> analyze(const Observation& obs);
+
+  // The active symptoms after the last tick: one per kind and subject, with
+  // the latest score and evidence (what the planner reads).
+  std::vector<Symptom> active() const { return board_.active(); }
+  const SymptomBoard& board() const { return board_; }
 
  private:
   struct IfaceState {
     bool seen = false;
     TimeNs ts = 0;
     InterfaceObservation last;
-    Ewm log_p99{0.02};
-    int latency_ticks = 0;
+    SignalGate latency;  // RTT p99
+    SignalGate loss;     // TCP retransmit share (or rate)
   };
   struct SourceState {
     int quiet_ticks = 0;  // consecutive ticks seen without flooding
     TimeNs last_seen = 0;
     Hysteresis flood;
-    double z = 0, pps = 0;
+    double ratio = 0, pps = 0;  // last tick's rate, and it over the interface's reference
+  };
+  // Per interface: what its benign sources' rates have been.
+  struct TalkerBaseline {
+    double envelope = 0;  // fastest benign source, decaying over flood_envelope_s
+    TimeNs ts = 0;
+    int ticks = 0;        // ticks with talkers seen
   };
   struct MapState {
     bool seen = false;
@@ -50,12 +73,26 @@ class Analyzer {
   void analyze_talkers(const Observation& obs, std::vector<Symptom>& out);
   void analyze_map(const std::string& name, const MapObservation& m, TimeNs ts, std::vector<Symptom>& out);
   Hysteresis& hysteresis(SymptomKind k, const std::string& subject, const std::string& detail = {});
+  // The symptom on the board for this kind and subject, carried into this
+  // tick's level unchanged but for its time (a detector that cannot judge
+  // this tick, e.g. too little traffic, holds its state).
+  void hold(SymptomKind k, const Subject& subject, TimeNs ts, std::vector<Symptom>& out) const;
+  std::vector<SymptomEvent> transitions(std::vector<Symptom> level, TimeNs ts);
 
   AnalyzerConfig c_;
   std::map<std::string, IfaceState> ifaces_;
   std::map<std::pair<std::string, Prefix>, SourceState> sources_;  // (iface, host)
+  std::map<std::string, TalkerBaseline> talker_base_;
   std::map<std::string, MapState> maps_;
   std::map<Key, Hysteresis> hyst_;
+  SymptomBoard board_;
+  // What the last event of each active symptom reported (for `updated`).
+  std::map<SymptomBoard::Key, std::pair<Severity, double>> reported_;
 };
+
+// The id of the episode a symptom raised at `since_ns` starts, e.g.
+// "flood:eth0:198.51.100.0/24@1500000000": kind, subject, raise time; unique
+// because one kind on one subject has one episode at a time.
+std::string symptom_id(const Symptom& s);
 
 }  // namespace reflex::analyze

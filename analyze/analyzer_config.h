@@ -10,11 +10,27 @@
 namespace reflex::analyze {
 
 struct AnalyzerConfig {
-  // flood: a talker is a heavy hitter when its rate is far above the other
-  // talkers' (robust z against their median/MAD) and above an absolute floor.
+  // An active symptom is reported `updated` when its severity changes or its
+  // score has moved this much since it was last reported.
+  double update_score_step = 0.1;
+
+  // flood: a source sending far more than any benign source of its interface
+  // has (the fastest one seen recently, forgotten over flood_envelope_s), and
+  // more than flood_min_pps. A source new this tick needs no history of its
+  // own: it is judged against the interface's. Before the interface has any
+  // history (benign_after_ticks ticks with talkers), against the median talker.
   double flood_min_pps = 1000;
-  HysteresisConfig flood{6.0, 3.0, 1, 2};  // robust z among talkers
-  double flood_critical_z = 20;
+  HysteresisConfig flood{3.0, 1.5, 1, 2};  // rate / reference
+  // Critical: 5x the fastest benign source and at least flood_critical_min_pps
+  // (an interface whose sources all send a few pps does not make a 2000 pps
+  // source an unmistakable flood).
+  double flood_critical_ratio = 5;
+  double flood_critical_min_pps = 5000;
+  // Score r^k / (1 + r^k) of r = ratio / raise: 0.5 at the raise level, 0.95
+  // at the critical ratio (5 / 3; k = ln 19 / ln(5 / 3) = 5.76), the bar of the
+  // flood-critical policy; 0.71 at 3.5x, past flood-ladder's 0.7.
+  double flood_score_power = 5.76;
+  double flood_envelope_s = 600;
   int benign_after_ticks = 3;              // quiet ticks before a source counts as benign
   std::size_t max_tracked_sources = 65536; // memory bound for per-source state
   CoverLimits cover;
@@ -24,13 +40,22 @@ struct AnalyzerConfig {
   double drop_rate_critical = 0.25;
   double drop_min_packets = 100;           // per tick, below this the ratio is noise
 
-  // latency_high: RTT p99 / its baseline (learned while not raised).
+  // latency_high: RTT p99 / its baseline (learned on ordinary ticks by the
+  // series detector, which also gates the raise: signal_gate.h).
   HysteresisConfig latency_ratio{2.0, 1.3, 2, 2};
-  double latency_critical_ratio = 5.0;
+  double latency_critical_ratio = 5.0;     // raises whatever the detector says
   double latency_min_us = 200;             // ignore p99 below this
   std::uint64_t latency_min_samples = 20;
-  double latency_alpha = 0.02;
-  int latency_warmup = 10;                 // ticks before the baseline is trusted
+
+  // loss_high: TCP retransmits / segments sent on the path (raise 2% on two
+  // ticks, clear 1%, critical 10%), judged on ticks with at least
+  // loss_min_segments segments. When the probe does not count segments, the
+  // level is retransmits/s over loss_rate_floor, scaled so the floor is the
+  // raise level.
+  HysteresisConfig loss{0.02, 0.01, 2, 2};
+  double loss_critical = 0.10;
+  double loss_min_segments = 100;
+  double loss_rate_floor = 20;
 
   // map_pressure: fill ratio, or forecast time to full.
   HysteresisConfig map_fill{0.80, 0.70, 1, 2};

@@ -18,10 +18,10 @@ bool parse(std::string_view s, T& out) {
 
 }  // namespace
 
-#define REFLEX_PARAMS(X)                                                                              \
-  X(warmup) X(alpha_long) X(alpha_short) X(alpha_var) X(clip_z) X(max_decay) X(min_record) X(w_point) \
-  X(w_short) X(w_diff) X(w_var) X(w_seas) X(season_bins) X(alpha_season) X(suppress_rows) X(suppress_factor) \
-  X(novelty) X(tail_alpha) X(len_pow) X(len_offset) X(w_rp) X(w_ctx) X(ctx_bins) X(ctx_order) X(al_short) X(al_long) X(al_min_std) X(out_scale) X(fuse) X(suppress_min) X(rp_margin) X(season_period) X(season_jitter) X(w_seas_short) X(alpha_season_short) X(w_range) X(w_mid) X(alpha_mid) X(range_warmup)
+#define REFLEX_PARAMS(X)                                                                                   \
+  X(warmup) X(alpha_long) X(alpha_short) X(alpha_var) X(clip_z) X(w_point) X(w_short) X(w_var) X(w_seas)      \
+  X(season_bins) X(alpha_season) X(season_period) X(w_mid) X(alpha_mid) X(rp_margin) X(len_offset)            \
+  X(suppress_rows) X(suppress_min) X(suppress_factor) X(w_range) X(range_warmup) X(out_scale)
 
 bool DetectorParams::set(std::string_view key, std::string_view value) {
 #define X(name) if (key == #name) return parse(value, name);

@@ -18,13 +18,11 @@ namespace reflex::analyze {
 class SeasonalResidual {
  public:
   // period: seconds; bins: per period; alpha: per-visit adaptation of a bin;
-  // alpha_spread: adaptation of the residuals' spread; jitter: neighbouring
-  // bins also accepted as the expectation (an event whose time wanders).
-  SeasonalResidual(double period, int bins, double alpha, double alpha_spread, int jitter = 0)
+  // alpha_spread: adaptation of the residuals' spread.
+  SeasonalResidual(double period, int bins, double alpha, double alpha_spread)
       : period_(period),
         bins_(std::max(1, bins)),
         alpha_(alpha),
-        jitter_(jitter),
         mean_(static_cast<std::size_t>(bins_), 0.0),
         visits_(static_cast<std::size_t>(bins_), 0),
         spread_(alpha_spread) {}
@@ -38,13 +36,7 @@ class SeasonalResidual {
     res_ = x - mean_[bin_];
     seasoned_ = visits_[bin_] >= 2;
     if (!seasoned_) return z_ = 0.0;
-    double judged = res_;
-    for (int j = 1; j <= jitter_; ++j)
-      for (int sgn : {-1, 1}) {
-        const auto nb = static_cast<std::size_t>((static_cast<int>(bin_) + sgn * j + bins_) % bins_);
-        if (visits_[nb] >= 2 && std::abs(x - mean_[nb]) < std::abs(judged)) judged = x - mean_[nb];
-      }
-    return z_ = spread_.z(judged, floor);
+    return z_ = spread_.z(res_, floor);
   }
 
   // Learns the row last judged; deviations beyond clip_z spreads are clipped.
@@ -64,7 +56,6 @@ class SeasonalResidual {
   double period_;
   int bins_;
   double alpha_;
-  int jitter_;
   std::vector<double> mean_;
   std::vector<std::uint32_t> visits_;
   Ewm spread_;

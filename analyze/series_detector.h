@@ -5,12 +5,9 @@
 // fixed (no history buffer grows with the stream).
 
 #include "analyze/detector_params.h"
-#include "analyze/anomaly_likelihood.h"
-#include "analyze/context_novelty.h"
 #include "analyze/ewm.h"
 #include "analyze/return_period.h"
 #include "analyze/seasonal_residual.h"
-#include "analyze/tail_rate.h"
 #include "analyze/value_range.h"
 
 #include <array>
@@ -21,18 +18,22 @@ namespace reflex::analyze {
 
 class SeriesDetector {
  public:
-  static constexpr int kComponents = 7;
-  enum Component { kPoint = 0, kShort, kDiff, kVar, kSeason, kSeasonShort, kMid };
+  static constexpr std::size_t kComponents = 5;
+  enum Component { kPoint = 0, kShort, kVar, kSeason, kMid };
 
   explicit SeriesDetector(const DetectorParams& p = {});
 
   // t_seconds: the row's time (wall or monotonic, seconds); value: the sample.
   double update(double t_seconds, double value);
 
+  // The long baseline's mean and spread, after the last row (evidence).
+  double baseline() const { return level_.mean(); }
+  double spread() const { return level_.stddev(); }
+  std::uint64_t rows() const { return n_; }
+
   // The components' last standardised deviations (for evidence and tests).
   const std::array<double, kComponents>& last_z() const { return z_; }
-  // Each component's weighted log10 return period at the last row (evidence;
-  // filled by the return-period novelty, the default).
+  // Each component's weighted log10 return period at the last row (evidence).
   const std::array<double, kComponents>& last_surprise() const { return surprise_; }
 
  private:
@@ -43,23 +44,13 @@ class SeriesDetector {
   Ewm short_dev_;    // long baseline of (short mean - level)
   EwMean mid_;       // slower mean of the value
   Ewm mid_dev_;      // long baseline of (slower mean - level)
-  Ewm diff_;         // long baseline of first differences
   EwMean var_short_; // short mean of squared deviation
   Ewm log_var_;      // long baseline of log(short var / long var)
   SeasonalResidual season_;  // time of day
-  EwMean season_short_;  // short mean of the seasonal residual
-  Ewm season_short_dev_; // long baseline of that short mean
-  double prev_ = 0;
   std::array<double, kComponents> z_{};
-  std::array<double, kComponents> record_{};
   std::array<double, kComponents> surprise_{};
   std::array<ReturnPeriod, kComponents> rp_{};
-  std::array<TailRate, kComponents> tail_;
-  ReturnPeriod fused_rp_;
   ValueRange range_;
-  ContextNovelty ctx_;
-  AnomalyLikelihood ctx_like_;
-  double out_peak_ = 0;
   int since_peak_ = 1 << 30;
 };
 

@@ -52,6 +52,9 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* Set between open and load (enum guard_variant_flags); 0 is the full program. */
+const volatile __u32 guard_variant = 0;
+
 struct guard_vlan_hdr {
 	__be16 tci;
 	__be16 proto;
@@ -675,9 +678,9 @@ static __always_inline int guard_run(void *data, void *data_end, __u32 len)
 	__u64 nth = count(reason, len);
 
 	int drop = reason == GUARD_R_DROP_RULE || reason == GUARD_R_DROP_RATE;
-	if (c->flags & GUARD_CF_TALKERS)
+	if (!(guard_variant & GUARD_VF_NO_TALKERS) && (c->flags & GUARD_CF_TALKERS))
 		count_talker(&p, len, drop);
-	if (drop || reason == GUARD_R_PASS_SHADOW)
+	if (!(guard_variant & GUARD_VF_NO_EVENTS) && (drop || reason == GUARD_R_PASS_SHADOW))
 		sample_event(c, &p, len, reason, hit ? hit->uid : 0, nth, &now);
 	return drop;
 }

@@ -55,6 +55,16 @@ enum guard_ctl_flags {
 	GUARD_CF_TALKERS = 1 << 0, /* per-source accounting in the talker table */
 };
 
+/*
+ * Program variants: const volatile settings fixed at load (guard_variant in
+ * .rodata), so the verifier prunes what a variant leaves out. Userspace reads
+ * a running program's variant back from its .rodata map.
+ */
+enum guard_variant_flags {
+	GUARD_VF_NO_TALKERS = 1 << 0, /* no top-talker accounting */
+	GUARD_VF_NO_EVENTS = 1 << 1,  /* no sampled drop events */
+};
+
 #define GUARD_MAX_CHAIN 32   /* rules walked per packet, at most */
 #define GUARD_V6_LENS_CAP 136 /* room for every IPv6 length 0..128 */
 /*

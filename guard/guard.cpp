@@ -1,6 +1,7 @@
 #include "guard/guard.h"
 
 #include "common/log.h"
+#include "common/netns.h"
 #include "xdp_guard.skel.h"
 
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 
 namespace reflex::guard {
@@ -94,13 +96,99 @@ Result<std::pair<Fd, MapMemory>> build_array(const char* name, const T* data, st
   return std::make_pair(std::move(*fd), std::move(*mem));
 }
 
+// The variant a loaded guard program was built as, from its .rodata map.
+Result<std::string> read_program_variant(int prog_fd) {
+  std::uint32_t ids[16] = {};
+  bpf_prog_info info{};
+  info.nr_map_ids = 16;
+  info.map_ids = reinterpret_cast<std::uint64_t>(ids);
+  std::uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) < 0) return errno_error("read the guard program's info", errno);
+  using Rodata = std::remove_pointer_t<decltype(xdp_guard::rodata)>;
+  constexpr std::size_t off = offsetof(Rodata, guard_variant);
+  for (std::uint32_t i = 0; i < std::min<std::uint32_t>(info.nr_map_ids, 16); ++i) {
+    int fd = bpf_map_get_fd_by_id(ids[i]);
+    if (fd < 0) continue;
+    Fd map(fd);
+    auto mi = map_info(fd);
+    if (!mi || mi->name.size() < 7 || mi->name.compare(mi->name.size() - 7, 7, ".rodata") != 0) continue;
+    if (mi->value_size < off + sizeof(std::uint32_t)) continue;
+    std::vector<std::uint8_t> val(mi->value_size);
+    std::uint32_t zero = 0;
+    if (bpf_map_lookup_elem(fd, &zero, val.data()) < 0) return errno_error("read the guard program's settings", errno);
+    std::uint32_t flags;
+    std::memcpy(&flags, val.data() + off, sizeof(flags));
+    return program_variant_name(flags);
+  }
+  // A guard program from before variants existed is the full program.
+  return std::string(kProgramDefault);
+}
+
+}  // namespace
+
+std::string pin_key(const std::string& iface, const std::string& netns) {
+  if (netns.empty()) return iface;
+  // bpffs refuses '.' in names, and '/' would make a path: escape both (and the escape).
+  std::string k = iface + "@";
+  for (char c : netns) {
+    if (c == '.') k += "%2e";
+    else if (c == '/') k += "%2f";
+    else if (c == '%') k += "%25";
+    else k += c;
+  }
+  return k;
+}
+
+std::pair<std::string, std::string> split_pin_key(const std::string& key) {
+  auto at = key.find('@');
+  if (at == std::string::npos) return {key, ""};
+  std::string ns;
+  for (std::size_t i = at + 1; i < key.size(); ++i) {
+    if (key[i] == '%' && i + 2 < key.size()) {
+      std::string hex = key.substr(i + 1, 2);
+      ns += hex == "2e" ? '.' : hex == "2f" ? '/' : '%';
+      i += 2;
+    } else {
+      ns += key[i];
+    }
+  }
+  return {key.substr(0, at), ns};
+}
+
+std::optional<std::uint32_t> program_variant_flags(const std::string& name) {
+  if (name.empty() || name == kProgramDefault) return 0u;
+  if (name == kProgramLean) return static_cast<std::uint32_t>(GUARD_VF_NO_TALKERS | GUARD_VF_NO_EVENTS);
+  return std::nullopt;
+}
+
+std::string program_variant_name(std::uint32_t flags) {
+  for (const auto& n : program_variants())
+    if (program_variant_flags(n) == flags) return n;
+  return "flags:" + std::to_string(flags);
+}
+
+std::vector<std::string> program_variants() { return {kProgramDefault, kProgramLean}; }
+
+namespace {
+
+// The guard's name and namespace from what the caller gave: a pin key in
+// `iface`, or a bare name with the namespace in the options.
+std::pair<std::string, std::string> resolve_iface(const std::string& iface, const GuardOptions& opts) {
+  if (iface.find('@') != std::string::npos || opts.netns.empty()) return split_pin_key(iface);
+  return {iface, opts.netns};
+}
+
+std::string dir_of(const GuardOptions& opts, const std::string& name, const std::string& netns) {
+  return opts.pin_root + "/" + pin_key(name, netns);
+}
+
 }  // namespace
 
 const char* Guard::map_name(MapId id) { return kMapNames[id]; }
 
 Guard::~Guard() = default;
 
-std::string Guard::pin_dir() const { return pin_root_ + "/" + iface_; }
+std::string Guard::pin_dir() const { return pin_root_ + "/" + key(); }
 
 Status Guard::check_bpffs(const GuardOptions& opts) {
   fs::path root(opts.pin_root);
@@ -124,23 +212,32 @@ std::vector<std::string> Guard::guarded_interfaces(const GuardOptions& opts) {
   return out;
 }
 
-Result<Guard> Guard::load_programs() {
+Result<Guard> Guard::load_programs(std::uint32_t variant_flags, const Guard* reuse) {
   struct SkelDeleter {
     void operator()(xdp_guard* s) const { xdp_guard__destroy(s); }
   };
   std::unique_ptr<xdp_guard, SkelDeleter> skel(xdp_guard__open());
   if (!skel) return errno_error("open xdp_guard BPF object", errno);
-  // One talker table per CPU in one array (see bpf/xdp_guard_kern_user.h).
-  if (int err = bpf_map__set_max_entries(skel->maps.talkers, GUARD_TALKER_SLOTS * possible_cpus()); err)
-    return errno_error("size the talker table", err);
-  if (int err = xdp_guard__load(skel.get()); err)
-    return errno_error("load xdp_guard into the kernel", err,
-                       "run as root with CAP_BPF; `reflex-guard -v debug ...` shows the verifier log");
-  Guard g;
   bpf_map* maps[kMapCount] = {skel->maps.ctl,        skel->maps.verdicts,  skel->maps.outer_rules,
                               skel->maps.outer_rcnt, skel->maps.outer_h4,  skel->maps.outer_v4t,
                               skel->maps.outer_h6,   skel->maps.outer_v6f, skel->maps.rl_state,
                               skel->maps.talkers,    skel->maps.events};
+  skel->rodata->guard_variant = variant_flags;
+  if (reuse) {
+    // The new programs use the running guard's maps: rules, counters and
+    // rate-limiter state are the same objects before and after.
+    for (int i = 0; i < kMapCount; ++i)
+      if (int err = bpf_map__reuse_fd(maps[i], reuse->maps_[i].get()); err)
+        return errno_error(std::string("reuse the guard's map ") + kMapNames[i], err);
+  } else if (int err = bpf_map__set_max_entries(skel->maps.talkers, GUARD_TALKER_SLOTS * possible_cpus()); err) {
+    // One talker table per CPU in one array (see bpf/xdp_guard_kern_user.h).
+    return errno_error("size the talker table", err);
+  }
+  if (int err = xdp_guard__load(skel.get()); err)
+    return errno_error("load xdp_guard into the kernel", err,
+                       reuse ? "the pinned maps may come from an incompatible reflex build: unload and load again"
+                             : "run as root with CAP_BPF; `reflex-guard -v debug ...` shows the verifier log");
+  Guard g;
   for (int i = 0; i < kMapCount; ++i) {
     auto fd = dup_fd(bpf_map__fd(maps[i]), kMapNames[i]);
     if (!fd) return fd.error();
@@ -153,9 +250,11 @@ Result<Guard> Guard::load_programs() {
   g.xdp_prog_ = std::move(*xdp);
   g.tc_prog_ = std::move(*tc);
   if (auto s = g.map_ctl(); !s) return s.error();
-  auto* c = g.ctl_mem_.as<guard_ctl>();
-  c->sample_n = kDefaultSampleEvery;
-  c->flags = GUARD_CF_TALKERS;
+  if (!reuse) {
+    auto* c = g.ctl_mem_.as<guard_ctl>();
+    c->sample_n = kDefaultSampleEvery;
+    c->flags = GUARD_CF_TALKERS;
+  }
   return g;
 }
 
@@ -168,13 +267,26 @@ Status Guard::map_ctl() {
   return ok();
 }
 
-Status Guard::lock() {
-  if (!pinned_ || lock_fd_.valid()) return ok();
-  int fd = ::open(pin_dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return errno_error("open " + pin_dir(), errno);
-  lock_fd_ = Fd(fd);
-  if (flock(fd, LOCK_EX) < 0) return errno_error("lock " + pin_dir(), errno);
-  return ok();
+Guard::MutationLock::~MutationLock() {
+  if (g_) g_->unlock();
+}
+
+Result<Guard::MutationLock> Guard::lock_mutations() {
+  if (!pinned_) return MutationLock(nullptr);  // a detached guard has no other writer
+  if (lock_depth_ == 0) {
+    int fd = ::open(pin_dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return errno_error("open " + pin_dir(), errno, "is the guard still loaded? see `reflex-guard status`");
+    Fd lock(fd);
+    while (flock(fd, LOCK_EX) < 0)
+      if (errno != EINTR) return errno_error("lock " + pin_dir(), errno);
+    lock_fd_ = std::move(lock);
+  }
+  ++lock_depth_;
+  return MutationLock(this);
+}
+
+void Guard::unlock() {
+  if (lock_depth_ > 0 && --lock_depth_ == 0) lock_fd_ = Fd();  // closing the file releases the flock
 }
 
 Status Guard::pin_all(const std::string& dir) const {
@@ -222,36 +334,62 @@ Status Guard::pin_link(const Fd& link) {
   return ok();
 }
 
+bool Guard::is_pinned(const std::string& iface, const GuardOptions& opts) {
+  auto [name, netns] = resolve_iface(iface, opts);
+  return exists(dir_of(opts, name, netns) + "/" + kMapNames[kCtl]);
+}
+
 Result<Guard> Guard::open(const std::string& iface, const GuardOptions& opts) {
   if (auto s = check_bpffs(opts); !s) return s.error();
   Guard g;
-  g.iface_ = iface;
+  std::tie(g.iface_, g.netns_) = resolve_iface(iface, opts);
   g.pin_root_ = opts.pin_root;
   g.max_rules_ = opts.max_rules;
   g.pinned_ = true;
   if (!exists(g.pin_dir() + "/" + kMapNames[kCtl]))
-    return make_error("no reflex guard on " + iface, "load one first: reflex-guard load " + iface);
+    return make_error("no reflex guard on " + g.key(),
+                      "load one first: reflex-guard " + (g.netns_.empty() ? "" : "--netns " + g.netns_ + " ") +
+                          "load " + g.iface_);
   if (auto s = g.open_all(g.pin_dir()); !s) return s.error();
   return g;
 }
 
-Result<Guard> Guard::attach_new(const std::string& iface, unsigned ifindex, LoadMode mode, const GuardOptions& opts) {
-  std::error_code ec;
-  fs::create_directories(opts.pin_root + "/" + iface, ec);
-  if (ec) return make_error("create " + opts.pin_root + "/" + iface + ": " + ec.message(), "is bpffs mounted and writable?");
-  PinRollback rollback{opts.pin_root + "/" + iface};
+// Attaching resolves the ifindex in the calling thread's namespace, so it
+// happens inside the interface's; everything else (maps, pins) is the same
+// from anywhere.
+Result<Fd> Guard::attach_one_in_netns(AttachMode mode, int ifindex) {
+  std::optional<Result<Fd>> r;
+  if (auto s = run_in_netns(netns_, [&] { r = attach_mode(mode, xdp_prog_.get(), tc_prog_.get(), ifindex, key()); });
+      !s)
+    return s.error();
+  return std::move(*r);
+}
 
+Result<Attached> Guard::attach_in_netns(LoadMode want, int ifindex) {
+  std::optional<Result<Attached>> r;
+  if (auto s = run_in_netns(netns_, [&] { r = attach_ladder(want, xdp_prog_.get(), tc_prog_.get(), ifindex, key()); });
+      !s)
+    return s.error();
+  return std::move(*r);
+}
+
+Result<Guard> Guard::attach_new(const std::string& iface, unsigned ifindex, LoadMode mode, const GuardOptions& opts) {
   auto loaded = load_programs();
   if (!loaded) return loaded.error();
   Guard g = std::move(*loaded);
-  g.iface_ = iface;
+  std::tie(g.iface_, g.netns_) = resolve_iface(iface, opts);
   g.pin_root_ = opts.pin_root;
   g.max_rules_ = opts.max_rules;
   g.pinned_ = true;
-  if (auto s = g.lock(); !s) return s.error();
+  std::error_code ec;
+  fs::create_directories(g.pin_dir(), ec);
+  if (ec) return make_error("create " + g.pin_dir() + ": " + ec.message(), "is bpffs mounted and writable?");
+  PinRollback rollback{g.pin_dir()};
+  auto lock = g.lock_mutations();
+  if (!lock) return lock.error();
   if (auto s = g.pin_all(g.pin_dir()); !s) return s.error();
 
-  auto attached = attach_ladder(mode, g.xdp_prog_.get(), g.tc_prog_.get(), static_cast<int>(ifindex), iface);
+  auto attached = g.attach_in_netns(mode, static_cast<int>(ifindex));
   if (!attached) return attached.error();
   if (auto s = g.pin_link(attached->link); !s) {
     (void)detach_link(attached->link.get());
@@ -262,20 +400,24 @@ Result<Guard> Guard::attach_new(const std::string& iface, unsigned ifindex, Load
   __atomic_store_n(&c->wanted_mode, static_cast<std::uint32_t>(wanted_of(mode)), __ATOMIC_RELEASE);
   __atomic_store_n(&c->mode, static_cast<std::uint32_t>(attached->mode), __ATOMIC_RELEASE);
   g.link_ = std::move(attached->link);
+  g.last_attach_ = attached->attempts;
   rollback.armed = false;
   if (attached->attempts.size() > 1)
-    spdlog::warn("guard on {} attached in {} mode after stepping down: {}", iface, to_string(attached->mode),
+    spdlog::warn("guard on {} attached in {} mode after stepping down: {}", g.key(), to_string(attached->mode),
                  describe(attached->attempts));
   return g;
 }
 
 Result<Guard> Guard::load(const std::string& iface, LoadMode mode, const GuardOptions& opts) {
   if (auto s = check_bpffs(opts); !s) return s.error();
-  unsigned ifindex = if_nametoindex(iface.c_str());
+  auto [name, netns] = resolve_iface(iface, opts);
+  unsigned ifindex = 0;
+  if (auto s = run_in_netns(netns, [&, n = name] { ifindex = if_nametoindex(n.c_str()); }); !s) return s.error();
   if (!ifindex)
-    return make_error("interface " + iface + " not found",
-                      "check `ip link`; for an interface in a network namespace add --netns NAME");
-  if (!exists(opts.pin_root + "/" + iface + "/" + kMapNames[kCtl])) return attach_new(iface, ifindex, mode, opts);
+    return make_error("interface " + pin_key(name, netns) + " not found",
+                      netns.empty() ? "check `ip link`; for an interface in a network namespace add --netns NAME"
+                                    : "check `ip -n " + netns + " link`");
+  if (!exists(dir_of(opts, name, netns) + "/" + kMapNames[kCtl])) return attach_new(iface, ifindex, mode, opts);
 
   // Already guarded: keep the rules, re-attach only if needed.
   auto g = open(iface, opts);
@@ -297,7 +439,8 @@ Result<LinkState> Guard::link() const {
 
 Result<Attached> Guard::reattach(LoadMode want) {
   if (!pinned_) return make_error("a detached guard cannot be attached");
-  if (auto s = lock(); !s) return s.error();
+  auto lock = lock_mutations();
+  if (!lock) return lock.error();
   int ifindex = static_cast<int>(ctl().ifindex);
   auto* c = ctl_mem_.as<guard_ctl>();
   AttachMode cur = mode();
@@ -310,14 +453,14 @@ Result<Attached> Guard::reattach(LoadMode want) {
   // breaks the old link before making the new one; a tc link guards the gap.
   Fd bridge;
   if (xdp_to_xdp) {
-    auto b = attach_mode(AttachMode::tc, xdp_prog_.get(), tc_prog_.get(), ifindex, iface_);
+    auto b = attach_one_in_netns(AttachMode::tc, ifindex);
     if (!b) return make_error("cannot bridge the mode change with tc: " + b.error().message(),
                               "the guard stays in " + std::string(to_string(cur)) + " mode");
     bridge = std::move(*b);
     if (auto s = detach_link(link_.get()); !s) return s.error();
   }
   __atomic_store_n(&c->wanted_mode, static_cast<std::uint32_t>(wanted_of(want)), __ATOMIC_RELEASE);
-  auto attached = attach_ladder(want, xdp_prog_.get(), tc_prog_.get(), ifindex, iface_);
+  auto attached = attach_in_netns(want, ifindex);
   if (!attached) {
     if (xdp_to_xdp) {
       // Stay guarded: the bridge becomes the attachment.
@@ -335,6 +478,7 @@ Result<Attached> Guard::reattach(LoadMode want) {
   if (bridge.valid()) (void)detach_link(bridge.get());
   link_ = Fd(dup(attached->link.get()));
   __atomic_store_n(&c->mode, static_cast<std::uint32_t>(attached->mode), __ATOMIC_RELEASE);
+  last_attach_ = attached->attempts;
   return attached;
 }
 
@@ -347,15 +491,95 @@ AttachMode Guard::wanted_mode() const {
   return m <= static_cast<std::uint32_t>(AttachMode::tc) ? static_cast<AttachMode>(m) : AttachMode::none;
 }
 
+Status Guard::pin_program(const Fd& prog, const char* name) {
+  // As pin_link: beside the old pin, then renamed over it.
+  std::string tmp = pin_dir() + "/" + name + "_new";
+  ::unlink(tmp.c_str());
+  if (auto s = pin(prog.get(), tmp); !s) return s;
+  if (::rename(tmp.c_str(), (pin_dir() + "/" + name).c_str()) < 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return errno_error("pin program in " + pin_dir(), err);
+  }
+  return ok();
+}
+
+Result<SwapReport> Guard::swap_program(const std::string& variant) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto flags = program_variant_flags(variant);
+  if (!flags)
+    return make_error("unknown guard program '" + variant + "'",
+                      "use one of: default, lean (see docs/guard.md)");
+  if (!pinned_) return make_error("a detached guard has no link to swap a program on");
+  auto lock = lock_mutations();
+  if (!lock) return lock.error();
+  SwapReport rep;
+  auto from = program_variant();
+  rep.from = from ? *from : "unknown";
+  rep.to = program_variant_name(*flags);
+  auto fresh = load_programs(*flags, this);
+  if (!fresh) return fresh.error();
+  auto state = link();
+  bool live = state && state->attached;
+  AttachMode m = mode();
+  int new_fd = m == AttachMode::tc ? fresh->tc_prog_.get() : fresh->xdp_prog_.get();
+  int old_fd = m == AttachMode::tc ? tc_prog_.get() : xdp_prog_.get();
+  if (live) {
+    rep.old_prog_id = state->prog_id;
+    // One pointer swap in the kernel: packets see the old program or the new.
+    LIBBPF_OPTS(bpf_link_update_opts, uo, .flags = BPF_F_REPLACE, .old_prog_fd = static_cast<__u32>(old_fd));
+    if (bpf_link_update(link_.get(), new_fd, &uo) < 0) {
+      int err = errno;
+      return errno_error("replace the guard's program on " + key(), err,
+                         err == EPERM ? "the running program is not the pinned one; reload the guard"
+                                      : "the guard keeps running its current program");
+    }
+    rep.link_updated = true;
+    if (auto st = link(); st) rep.new_prog_id = st->prog_id;
+  }
+  // The pins name the programs the next attach (or adopting process) uses.
+  Status pinned = pin_program(fresh->xdp_prog_, kPinXdpProg);
+  if (pinned) pinned = pin_program(fresh->tc_prog_, kPinTcProg);
+  if (!pinned) {
+    if (live) {
+      LIBBPF_OPTS(bpf_link_update_opts, back, .flags = BPF_F_REPLACE, .old_prog_fd = static_cast<__u32>(new_fd));
+      (void)bpf_link_update(link_.get(), old_fd, &back);
+    }
+    (void)pin_program(xdp_prog_, kPinXdpProg);
+    (void)pin_program(tc_prog_, kPinTcProg);
+    return pinned.error();
+  }
+  xdp_prog_ = std::move(fresh->xdp_prog_);
+  tc_prog_ = std::move(fresh->tc_prog_);
+  rep.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return rep;
+}
+
+Result<std::string> Guard::program_variant() const {
+  // Read back from the program itself: its .rodata map holds the variant it
+  // was loaded as, whoever loaded it.
+  int prog = mode() == AttachMode::tc ? tc_prog_.get() : xdp_prog_.get();
+  if (auto st = link(); st && st->attached) {
+    int fd = bpf_prog_get_fd_by_id(st->prog_id);
+    if (fd >= 0) {
+      Fd running(fd);
+      auto v = read_program_variant(running.get());
+      if (v) return v;
+    }
+  }
+  return read_program_variant(prog);
+}
+
 Status Guard::unload(const std::string& iface, const GuardOptions& opts) {
   if (auto s = check_bpffs(opts); !s) return s;
-  std::string dir = opts.pin_root + "/" + iface;
-  if (!exists(dir)) return make_error(iface + " is not guarded by reflex", "see `reflex-guard status`");
+  auto [name, netns] = resolve_iface(iface, opts);
+  std::string dir = dir_of(opts, name, netns);
+  if (!exists(dir)) return make_error(pin_key(name, netns) + " is not guarded by reflex", "see `reflex-guard status`");
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) flock(dfd, LOCK_EX);
   Fd lock_holder(dfd);
-  for (const char* name : {kPinLink, "link_new"}) {
-    std::string p = dir + "/" + name;
+  for (const char* link_name : {kPinLink, "link_new"}) {
+    std::string p = dir + "/" + link_name;
     if (!exists(p)) continue;
     auto link = open_pinned(p);
     if (link) {
@@ -377,14 +601,15 @@ Result<InstallReport> Guard::replace(std::span<const GuardRule> rules) {
   auto compiled = compile_rules(rules, boottime_ns(), CompileOptions{0, max_rules_});
   if (!compiled) return compiled.error();
   double compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  auto r = install(std::move(*compiled));
+  auto r = install(*compiled);
   if (r) r->compile_ms = compile_ms;
   return r;
 }
 
-Result<InstallReport> Guard::install(CompiledRuleSet rs) {
+Result<InstallReport> Guard::install(const CompiledRuleSet& rs) {
   auto t0 = std::chrono::steady_clock::now();
-  if (auto s = lock(); !s) return s.error();
+  auto lock = lock_mutations();
+  if (!lock) return lock.error();
   auto* c = ctl_mem_.as<guard_ctl>();
   std::uint32_t cur = __atomic_load_n(&c->gen, __ATOMIC_ACQUIRE) & 1;
   std::uint32_t nxt = cur ^ 1;
@@ -460,9 +685,10 @@ Result<InstallReport> Guard::install(CompiledRuleSet rs) {
                               std::pair{kOuterV6f, &v6f}}) {
     if (auto s = set_inner_map(maps_[outer].get(), nxt, *inner); !s) return s.error();
   }
-  rs.meta.version = c->meta[cur].version + 1;
-  rs.meta.installed_ns = boottime_ns();
-  std::memcpy(&c->meta[nxt], &rs.meta, sizeof(rs.meta));
+  guard_gen_meta meta = rs.meta;
+  meta.version = c->meta[cur].version + 1;
+  meta.installed_ns = boottime_ns();
+  std::memcpy(&c->meta[nxt], &meta, sizeof(meta));
   // The flip: one aligned store, ordered after the meta and slot writes.
   __atomic_store_n(&c->gen, nxt, __ATOMIC_RELEASE);
   wait_for_readers();
@@ -479,7 +705,7 @@ Result<InstallReport> Guard::install(CompiledRuleSet rs) {
     (void)set_inner_map(maps_[outer].get(), cur, Fd());
 
   InstallReport rep;
-  rep.version = rs.meta.version;
+  rep.version = meta.version;
   rep.rules = n - 1;
   rep.expired_dropped = rs.expired_dropped;
   rep.install_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

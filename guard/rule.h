@@ -5,6 +5,7 @@
 
 #include "common/prefix.h"
 #include "common/result.h"
+#include "knowledge/rule_match.h"
 
 #include <compare>
 #include <cstdint>
@@ -14,16 +15,13 @@
 
 namespace reflex::guard {
 
-enum class RuleAction : std::uint8_t { drop = 1, allow = 2, rate_limit = 3, shadow = 4 };
+// The guard speaks the loop's vocabulary (knowledge/rule_match.h): a rule's
+// action and L4 narrowing are the very types Actions and the desired state use.
+using RuleAction = reflex::RuleVerb;
+using L4Filter = reflex::L4Match;
 
 std::string_view to_string(RuleAction a);
 std::optional<RuleAction> parse_rule_action(std::string_view s);  // drop|block, allow|pass, limit|rate_limit, shadow
-
-struct L4Filter {
-  std::optional<std::uint8_t> proto;  // IPPROTO_*
-  std::optional<std::uint16_t> port;  // destination port, host order
-  auto operator<=>(const L4Filter&) const = default;
-};
 
 // The part of a rule that decides which packets it is about. Two rules with
 // the same key cannot coexist in one rule set.

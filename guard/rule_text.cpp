@@ -1,9 +1,18 @@
 #include "guard/rule_text.h"
 
+#include "common/fd.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
 #include <charconv>
-#include <fstream>
-#include <map>
-#include <sstream>
+#include <optional>
+#include <span>
+#include <thread>
 
 namespace reflex::guard {
 namespace {
@@ -12,19 +21,6 @@ template <class T>
 bool parse_uint(std::string_view s, T& out) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc() && p == s.data() + s.size();
-}
-
-std::vector<std::string> split_words(std::string_view line) {
-  std::vector<std::string> words;
-  std::size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
-    std::size_t j = i;
-    while (j < line.size() && line[j] != ' ' && line[j] != '\t' && line[j] != '\r') ++j;
-    if (j > i) words.emplace_back(line.substr(i, j - i));
-    i = j;
-  }
-  return words;
 }
 
 }  // namespace
@@ -47,7 +43,30 @@ Result<std::uint64_t> parse_duration_s(std::string_view s) {
   return v * mult;
 }
 
-Result<GuardRule> parse_rule_words(const std::vector<std::string>& words, std::uint64_t now_ns) {
+namespace {
+
+constexpr std::size_t kMaxWords = 16;
+
+// Splits a line into at most kMaxWords words (views into the line); returns
+// how many, or kMaxWords + 1 when there are more.
+std::size_t split_views(std::string_view line, std::array<std::string_view, kMaxWords>& out) {
+  std::size_t n = 0, i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
+    std::size_t j = i;
+    while (j < line.size() && line[j] != ' ' && line[j] != '\t' && line[j] != '\r') ++j;
+    if (j > i) {
+      if (n == kMaxWords) return kMaxWords + 1;
+      out[n++] = line.substr(i, j - i);
+    }
+    i = j;
+  }
+  return n;
+}
+
+// One rule from its words. Nothing is allocated unless there is an error:
+// a million lines go through here on every `replace --file`.
+Result<GuardRule> parse_fields(std::span<const std::string_view> words, std::uint64_t now_ns) {
   if (words.size() < 2)
     return make_error("expected 'PREFIX ACTION [key=value ...]'", "e.g. '203.0.113.0/24 drop'");
   GuardRule r;
@@ -55,17 +74,15 @@ Result<GuardRule> parse_rule_words(const std::vector<std::string>& words, std::u
   if (!prefix) return prefix.error();
   r.prefix = *prefix;
   auto action = parse_rule_action(words[1]);
-  if (!action)
-    return make_error("unknown action '" + words[1] + "'", "use drop, allow, limit or shadow");
+  if (!action) return make_error("unknown action '" + std::string(words[1]) + "'", "use drop, allow, limit or shadow");
   r.action = *action;
-  bool have_burst = false;
   for (std::size_t i = 2; i < words.size(); ++i) {
-    const std::string& w = words[i];
+    const std::string_view w = words[i];
     auto eq = w.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == w.size())
-      return make_error("expected key=value, got '" + w + "'", "keys: proto, port, ttl, pps, burst");
-    std::string_view key(w.data(), eq);
-    std::string_view val(w.data() + eq + 1, w.size() - eq - 1);
+    if (eq == std::string_view::npos || eq == 0 || eq + 1 == w.size())
+      return make_error("expected key=value, got '" + std::string(w) + "'", "keys: proto, port, ttl, pps, burst");
+    std::string_view key = w.substr(0, eq);
+    std::string_view val = w.substr(eq + 1);
     if (key == "proto") {
       auto p = parse_proto(val);
       if (!p) return make_error("unknown protocol '" + std::string(val) + "'", "use tcp, udp, icmp, sctp or 0-255");
@@ -88,52 +105,150 @@ Result<GuardRule> parse_rule_words(const std::vector<std::string>& words, std::u
       if (!parse_uint(val, v) || v == 0)
         return make_error("invalid burst '" + std::string(val) + "'", "use an integer > 0");
       r.burst = v;
-      have_burst = true;
     } else {
       return make_error("unknown key '" + std::string(key) + "'", "keys: proto, port, ttl, pps, burst");
     }
   }
-  (void)have_burst;
   if (auto s = validate_rule(r); !s) return s.error();
   return r;
 }
 
-Result<std::vector<GuardRule>> parse_rules(std::string_view text, std::string_view source, std::uint64_t now_ns) {
-  std::vector<GuardRule> rules;
-  std::map<RuleKey, std::size_t> seen;  // key -> line
-  std::size_t line_no = 0;
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    auto nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
-    ++line_no;
+// LSD radix sort on the upper 32 bits (stable, so equal hashes keep their
+// line order): four passes over the array instead of 20 million comparisons.
+void sort_by_high_word(std::vector<std::uint64_t>& v) {
+  std::vector<std::uint64_t> tmp(v.size());
+  for (int shift = 32; shift < 64; shift += 8) {
+    std::size_t count[257] = {};
+    for (auto x : v) ++count[((x >> shift) & 0xff) + 1];
+    for (int i = 0; i < 256; ++i) count[i + 1] += count[i];
+    for (auto x : v) tmp[count[(x >> shift) & 0xff]++] = x;
+    v.swap(tmp);
+  }
+}
+
+struct Line {
+  std::string_view text;
+  std::size_t no = 0;
+};
+
+// Parses lines into out[first..]; stops at the first bad line and says where.
+Status parse_lines(std::span<const Line> lines, std::string_view source, std::uint64_t now_ns,
+                   std::vector<GuardRule>& out, std::vector<std::uint32_t>& line_of) {
+  std::array<std::string_view, kMaxWords> words;
+  for (const Line& l : lines) {
+    std::string_view line = l.text;
     if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
-    auto words = split_words(line);
-    if (words.empty()) continue;
-    auto where = std::string(source) + ":" + std::to_string(line_no);
-    auto rule = parse_rule_words(words, now_ns);
+    std::size_t n = split_views(line, words);
+    if (n == 0) continue;
+    auto where = [&] { return std::string(source) + ":" + std::to_string(l.no); };
+    if (n > kMaxWords) return make_error(where() + ": too many words", "PREFIX ACTION and at most 14 key=value");
+    auto rule = parse_fields(std::span(words.data(), n), now_ns);
     if (!rule) {
       auto e = rule.error();
-      e.what = where + ": " + e.what;
+      e.what = where() + ": " + e.what;
       return e;
     }
-    auto [it, inserted] = seen.emplace(rule->key(), line_no);
-    if (!inserted)
-      return make_error(where + ": duplicate rule for " + rule->prefix.to_string() + " (same prefix and L4 match as line " +
-                            std::to_string(it->second) + ")",
-                        "keep one of them");
-    rules.push_back(*rule);
+    out.push_back(*rule);
+    line_of.push_back(static_cast<std::uint32_t>(l.no));
+  }
+  return ok();
+}
+
+}  // namespace
+
+Result<GuardRule> parse_rule_words(const std::vector<std::string>& words, std::uint64_t now_ns) {
+  std::vector<std::string_view> views(words.begin(), words.end());
+  return parse_fields(views, now_ns);
+}
+
+Result<std::vector<GuardRule>> parse_rules(std::string_view text, std::string_view source, std::uint64_t now_ns) {
+  std::vector<Line> lines;
+  lines.reserve(text.size() / 16 + 1);
+  for (std::size_t pos = 0, no = 1; pos <= text.size(); ++no) {
+    auto nl = text.find('\n', pos);
+    std::size_t end = nl == std::string_view::npos ? text.size() : nl;
+    lines.push_back(Line{text.substr(pos, end - pos), no});
+    pos = end + 1;
+  }
+  // Two halves on two threads when the file is large: parsing is most of
+  // what `replace --file` of a big list costs.
+  constexpr std::size_t kSplitAt = 100'000;
+  std::vector<GuardRule> rules, tail;
+  std::vector<std::uint32_t> line_of, tail_lines;
+  rules.reserve(lines.size());
+  line_of.reserve(lines.size());
+  const std::size_t half = lines.size() > kSplitAt ? lines.size() / 2 : lines.size();
+  Status tail_status = ok();
+  std::thread worker;
+  if (half < lines.size()) {
+    tail.reserve(lines.size() - half);
+    tail_lines.reserve(lines.size() - half);
+    worker = std::thread([&] {
+      tail_status = parse_lines(std::span(lines).subspan(half), source, now_ns, tail, tail_lines);
+    });
+  }
+  Status head_status = parse_lines(std::span(lines).first(half), source, now_ns, rules, line_of);
+  if (worker.joinable()) worker.join();
+  if (!head_status) return head_status.error();
+  if (!tail_status) return tail_status.error();
+  rules.insert(rules.end(), tail.begin(), tail.end());
+  line_of.insert(line_of.end(), tail_lines.begin(), tail_lines.end());
+
+  // Duplicate keys: sort (key hash, index) pairs and compare neighbours, far
+  // cheaper than a tree of a million keys; equal hashes are compared in full.
+  std::vector<std::uint64_t> order(rules.size());
+  for (std::size_t i = 0; i < rules.size(); ++i)
+    order[i] = std::uint64_t{rule_uid(rules[i].key())} << 32 | static_cast<std::uint32_t>(i);
+  sort_by_high_word(order);
+  std::optional<std::pair<std::size_t, std::size_t>> dup;  // (first line, second line) of the earliest duplicate
+  for (std::size_t i = 0; i < order.size();) {
+    std::size_t j = i + 1;
+    while (j < order.size() && (order[j] >> 32) == (order[i] >> 32)) ++j;
+    for (std::size_t a = i; a < j; ++a)
+      for (std::size_t b = a + 1; b < j; ++b) {
+        const auto ia = static_cast<std::uint32_t>(order[a]), ib = static_cast<std::uint32_t>(order[b]);
+        if (rules[ia].key() != rules[ib].key()) continue;
+        std::pair<std::size_t, std::size_t> d{line_of[std::min(ia, ib)], line_of[std::max(ia, ib)]};
+        if (!dup || d.second < dup->second) dup = d;
+      }
+    i = j;
+  }
+  if (dup) {
+    const auto& r = rules[std::find(line_of.begin(), line_of.end(), dup->second) - line_of.begin()];
+    return make_error(std::string(source) + ":" + std::to_string(dup->second) + ": duplicate rule for " +
+                          r.prefix.to_string() + " (same prefix and L4 match as line " + std::to_string(dup->first) +
+                          ")",
+                      "keep one of them");
   }
   return rules;
 }
 
 Result<std::vector<GuardRule>> read_rules_file(const std::string& path, std::uint64_t now_ns) {
-  std::ifstream in(path);
-  if (!in) return errno_error("cannot read rules file " + path, errno, "check the path and permissions");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_rules(ss.str(), path, now_ns);
+  // One read of the whole file: a stream copy of a 15 MB list costs more than parsing it.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno_error("cannot read rules file " + path, errno, "check the path and permissions");
+  Fd file(fd);
+  struct stat st {};
+  if (::fstat(fd, &st) < 0) return errno_error("cannot read rules file " + path, errno);
+  std::string text;
+  text.resize(static_cast<std::size_t>(st.st_size));
+  std::size_t have = 0;
+  while (have < text.size()) {
+    ssize_t n = ::read(fd, text.data() + have, text.size() - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("cannot read rules file " + path, errno);
+    if (n == 0) break;
+    have += static_cast<std::size_t>(n);
+  }
+  text.resize(have);
+  // Not a regular file (a pipe, /dev/stdin): read what it gives.
+  for (char buf[65536];;) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  return parse_rules(text, path, now_ns);
 }
 
 }  // namespace reflex::guard

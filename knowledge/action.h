@@ -4,6 +4,7 @@
 
 #include "common/prefix.h"
 #include "knowledge/attach_mode.h"
+#include "knowledge/rule_match.h"
 #include "knowledge/symptom.h"
 #include "knowledge/time.h"
 
@@ -15,13 +16,6 @@
 #include <vector>
 
 namespace reflex {
-
-// An optional L4 narrowing of a prefix rule.
-struct L4Match {
-  std::optional<std::uint8_t> proto;  // IPPROTO_TCP, IPPROTO_UDP, ...
-  std::optional<std::uint16_t> port;  // destination port, host order
-  auto operator<=>(const L4Match&) const = default;
-};
 
 // An empty iface means "every interface reflex guards".
 struct BlockPrefix { std::string iface; Prefix prefix; L4Match l4; auto operator<=>(const BlockPrefix&) const = default; };
@@ -41,9 +35,23 @@ struct ShapeInterface {
 struct SetAttachMode { std::string iface; AttachMode mode = AttachMode::native; auto operator<=>(const SetAttachMode&) const = default; };
 struct SwapProgram { std::string iface; std::string program; auto operator<=>(const SwapProgram&) const = default; };
 struct Alert { std::string message; auto operator<=>(const Alert&) const = default; };
+// Relieves a filling rule table: on iface, the host rules (/32, /128) of one
+// verb that fall in one /len_v4 (or /len_v6), at least min_hosts of them with
+// the same L4 match and rate, become one rule for that prefix. Never a prefix
+// that overlaps keep_out (the policy's never_block) or that already holds a
+// rule; the planner keeps the lengths within the widest blockable prefix.
+// Execute picks the prefixes from the rules it holds; its Outcome says which.
+struct AggregateRules {
+  std::string iface;
+  RuleVerb verb = RuleVerb::drop;
+  std::uint8_t len_v4 = 24, len_v6 = 64;
+  std::uint32_t min_hosts = 16;
+  std::vector<Prefix> keep_out;
+  auto operator<=>(const AggregateRules&) const = default;
+};
 
 using ActionSpec = std::variant<BlockPrefix, ShadowPrefix, RateLimitPrefix, Unblock, ShapeInterface,
-                                SetAttachMode, SwapProgram, Alert>;
+                                SetAttachMode, SwapProgram, Alert, AggregateRules>;
 
 // Why an action exists: which rule, which symptom, what evidence, what trimmed it.
 struct Rationale {
@@ -56,6 +64,7 @@ struct Rationale {
   std::string decision;
   int step = -1;  // rung of the rule's ladder (-1: none, e.g. a revert or manual action)
   std::string note;
+  bool operator==(const Rationale&) const = default;
 };
 
 struct Action {
@@ -64,6 +73,7 @@ struct Action {
   TimeNs ttl_ns = 0;  // 0: no expiry
   bool dry_run = false;
   Rationale rationale;
+  bool operator==(const Action&) const = default;
 };
 
 struct Plan {
@@ -74,6 +84,7 @@ struct Plan {
   std::vector<std::string> notes;  // decisions not to act, with reasons
   // Operator overrides that changed or held back a decision of this plan.
   std::vector<std::string> overrides_used;
+  bool operator==(const Plan&) const = default;
 };
 
 // An action's life: applied (in the datapath), then verified (its
@@ -103,6 +114,7 @@ struct Outcome {
   TimeNs ts_ns = 0;
   std::string hint;    // the operator's fix, with an error
   std::string detail;  // one line for humans: what was measured, why it was rolled back
+  bool operator==(const Outcome&) const = default;
 };
 
 // What Execute journals before it changes the datapath: the action and the
@@ -111,6 +123,7 @@ struct Outcome {
 struct Intent {
   Action action;
   std::vector<ActionSpec> inverse;
+  bool operator==(const Intent&) const = default;
 };
 
 struct Override {
@@ -121,9 +134,10 @@ struct Override {
   TimeNs created_ns = 0;
   TimeNs expires_ns = 0;  // 0: until removed
   std::string action_kind;  // for forbid: "block", "rate_limit", "shadow", "shape", "attach_mode",
-                            // "swap_program", "alert", or "*" for every kind
+                            // "swap_program", "alert", "aggregate", or "*" for every kind
   Subject subject;          // for forbid: iface (empty: any) and prefix (overlapping targets)
   std::optional<Action> action;  // for pin/manual
+  bool operator==(const Override&) const = default;
 };
 
 }  // namespace reflex

@@ -31,7 +31,7 @@ double rate(std::uint64_t delta, double dt) { return dt > 0 ? static_cast<double
 
 GuardProbe::GuardProbe(InterfaceRef iface, const MonitorConfig& config)
     : iface_(std::move(iface)),
-      opts_{config.pin_root, config.max_rules},
+      opts_{config.pin_root, config.max_rules, iface_.netns},
       top_talkers_(config.top_talkers),
       top_rules_(config.top_rules),
       max_samples_(config.max_drop_samples),
@@ -40,7 +40,7 @@ GuardProbe::GuardProbe(InterfaceRef iface, const MonitorConfig& config)
 GuardProbe::~GuardProbe() { close(); }
 
 GuardProbe::PinIds GuardProbe::pin_ids() const {
-  std::string dir = opts_.pin_root + "/" + iface_.name;
+  std::string dir = opts_.pin_root + "/" + guard::pin_key(iface_.name, iface_.netns);
   return PinIds{pin_ino(dir + "/" + guard::Guard::map_name(guard::Guard::kCtl)),
                 pin_ino(dir + "/" + guard::kLinkPinName)};
 }

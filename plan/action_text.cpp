@@ -14,6 +14,16 @@ Overloaded(Ts...) -> Overloaded<Ts...>;
 
 std::string iface_text(const std::string& iface) { return iface.empty() ? "*" : iface; }
 
+std::string verb_word(RuleVerb v) {
+  switch (v) {
+    case RuleVerb::drop: return "block";
+    case RuleVerb::rate_limit: return "rate_limit";
+    case RuleVerb::shadow: return "shadow";
+    case RuleVerb::allow: return "allow";
+  }
+  return "?";
+}
+
 }  // namespace
 
 std::string l4_text(const L4Match& l4) {
@@ -36,6 +46,7 @@ std::string_view action_kind_name(const ActionSpec& spec) {
                         [](const SetAttachMode&) { return std::string_view("attach_mode"); },
                         [](const SwapProgram&) { return std::string_view("swap_program"); },
                         [](const Alert&) { return std::string_view("alert"); },
+                        [](const AggregateRules&) { return std::string_view("aggregate"); },
                     },
                     spec);
 }
@@ -55,6 +66,9 @@ std::string target_key(const ActionSpec& spec) {
                         [](const SetAttachMode& a) { return "attach:" + iface_text(a.iface); },
                         [](const SwapProgram& a) { return "program:" + iface_text(a.iface); },
                         [](const Alert& a) { return "alert:" + a.message; },
+                        [](const AggregateRules& a) {
+                          return "aggregate:" + iface_text(a.iface) + ":" + verb_word(a.verb);
+                        },
                     },
                     spec);
 }
@@ -99,6 +113,12 @@ std::string describe(const ActionSpec& spec) {
                  [&](const SetAttachMode& a) { out += " iface=" + iface_text(a.iface) + " mode=" + std::string(to_string(a.mode)); },
                  [&](const SwapProgram& a) { out += " iface=" + iface_text(a.iface) + " program=" + a.program; },
                  [&](const Alert& a) { out += " message=\"" + a.message + "\""; },
+                 [&](const AggregateRules& a) {
+                   out += " iface=" + iface_text(a.iface) + " verb=" + verb_word(a.verb) + " length=" +
+                          std::to_string(a.len_v4) + "/" + std::to_string(a.len_v6) +
+                          " min_hosts=" + std::to_string(a.min_hosts);
+                   if (!a.keep_out.empty()) out += " keep_out=" + std::to_string(a.keep_out.size());
+                 },
              },
              spec);
   return out;
@@ -111,6 +131,13 @@ std::string describe(const Action& a) {
   if (!a.rationale.rule_id.empty()) out += " rule=" + a.rationale.rule_id;
   if (!a.rationale.decision.empty()) out += " decision=" + a.rationale.decision;
   return out;
+}
+
+std::string rules_map_iface(const std::string& map) {
+  constexpr std::string_view kSuffix = "/rules";
+  if (map.size() <= kSuffix.size() || map.compare(map.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0)
+    return "";
+  return map.substr(0, map.size() - kSuffix.size());
 }
 
 std::string describe(const Subject& s) {

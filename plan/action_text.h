@@ -27,6 +27,10 @@ std::string describe(const ActionSpec& spec);
 std::string describe(const Action& action);
 
 std::string describe(const Subject& subject);
+
+// The interface whose guard rule table a map is, by the Monitor's name for
+// it ("eth0/rules" -> "eth0", "veth1@ns2/rules" -> "veth1@ns2"); "" otherwise.
+std::string rules_map_iface(const std::string& map);
 std::string l4_text(const L4Match& l4);
 
 }  // namespace reflex::plan

@@ -136,6 +136,22 @@ bool apply_guardrails(ActionSpec& spec, const GuardInput& in, std::vector<std::s
     }
     return true;
   }
+  if (auto* a = std::get_if<AggregateRules>(&spec)) {
+    // A cover is a block of a whole prefix: never wider than a block may be,
+    // never over a protected range (Execute skips covers that overlap one).
+    if (a->len_v4 < g.max_block_len_v4) {
+      applied.push_back("max_block_prefix: aggregate /" + std::to_string(a->len_v4) + " narrowed to /" +
+                        std::to_string(g.max_block_len_v4));
+      a->len_v4 = g.max_block_len_v4;
+    }
+    if (a->len_v6 < g.max_block_len_v6) {
+      applied.push_back("max_block_prefix: aggregate IPv6 /" + std::to_string(a->len_v6) + " narrowed to /" +
+                        std::to_string(g.max_block_len_v6));
+      a->len_v6 = g.max_block_len_v6;
+    }
+    a->keep_out = g.never_block;
+    return true;
+  }
   return true;  // shadow, attach mode, program swap, alert: nothing dropped
 }
 

@@ -11,7 +11,9 @@ bool is_prefix_action(ActionKind k) {
   return k == ActionKind::block || k == ActionKind::shadow || k == ActionKind::rate_limit;
 }
 
-bool drops_traffic(ActionKind k) { return k == ActionKind::block || k == ActionKind::rate_limit; }
+bool drops_traffic(ActionKind k) {
+  return k == ActionKind::block || k == ActionKind::rate_limit || k == ActionKind::aggregate;
+}
 
 // Symptom kinds whose subject is never a prefix (analyze/ contract, DESIGN.md).
 bool kind_has_prefix(SymptomKind k) {

@@ -170,6 +170,16 @@ std::optional<Emission> materialize(const Rule& r, int level, const Subject& sub
       if (!need_iface()) return std::nullopt;
       e.spec = SwapProgram{subj.iface, s.program};
       break;
+    case ActionKind::aggregate: {
+      // A map_pressure symptom names the guard's rule table ("eth0/rules"), not the interface.
+      std::string iface = subj.iface.empty() ? rules_map_iface(subj.map) : subj.iface;
+      if (iface.empty()) {
+        why_not = "aggregate needs an interface or a guard rule table (IFACE/rules) and the symptom names neither";
+        return std::nullopt;
+      }
+      e.spec = AggregateRules{iface, s.aggregate_verb, s.aggregate_len_v4, s.aggregate_len_v6, s.aggregate_min_hosts, {}};
+      break;
+    }
   }
   return e;
 }

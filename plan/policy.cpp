@@ -11,13 +11,14 @@ std::string_view to_string(ActionKind k) {
     case ActionKind::shape: return "shape";
     case ActionKind::rate_limit: return "rate_limit";
     case ActionKind::block: return "block";
+    case ActionKind::aggregate: return "aggregate";
   }
   return "unknown";
 }
 
 std::optional<ActionKind> parse_action_kind(std::string_view s) {
   for (auto k : {ActionKind::alert, ActionKind::shadow, ActionKind::swap_program, ActionKind::attach_mode,
-                 ActionKind::shape, ActionKind::rate_limit, ActionKind::block})
+                 ActionKind::shape, ActionKind::rate_limit, ActionKind::block, ActionKind::aggregate})
     if (to_string(k) == s) return k;
   return std::nullopt;
 }

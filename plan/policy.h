@@ -21,7 +21,8 @@ enum class Mode { enforce, dry_run };
 
 // The action a ladder rung asks for. Ordered by how much traffic it may cost,
 // which is the last tie-break in conflict resolution (less aggressive wins).
-enum class ActionKind { alert, shadow, swap_program, attach_mode, shape, rate_limit, block };
+// aggregate widens host rules to whole prefixes, so it may cost the most.
+enum class ActionKind { alert, shadow, swap_program, attach_mode, shape, rate_limit, block, aggregate };
 
 std::string_view to_string(ActionKind k);
 std::optional<ActionKind> parse_action_kind(std::string_view s);
@@ -109,6 +110,9 @@ struct Step {
   std::string program;                  // swap_program
   std::string revert_program;           // swap_program: program to restore when the episode ends
   std::string message;                  // alert; {kind} {subject} {value} {baseline} {rule} are expanded
+  RuleVerb aggregate_verb = RuleVerb::drop;  // aggregate: the host rules it merges
+  std::uint8_t aggregate_len_v4 = 24, aggregate_len_v6 = 64;  // aggregate: the covering prefixes' lengths
+  std::uint32_t aggregate_min_hosts = 16;  // aggregate: hosts that must share a cover
   TimeNs ttl = 0;
   TimeNs hold = 0;
   SourceLoc loc;

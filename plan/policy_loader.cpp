@@ -32,6 +32,7 @@ const StepKeys kStepKeys[] = {
     {ActionKind::shape, {"action", "rate", "burst", "target", "ttl", "hold"}},
     {ActionKind::attach_mode, {"action", "step", "mode", "ttl", "hold"}},
     {ActionKind::swap_program, {"action", "program", "revert_to", "ttl", "hold"}},
+    {ActionKind::aggregate, {"action", "verb", "length", "min_hosts", "ttl", "hold"}},
 };
 
 class Loader {
@@ -332,10 +333,10 @@ class Loader {
     if (!kind) {
       auto guess = an && an.IsScalar()
                        ? closest_match(an.Scalar(), {"alert", "shadow", "rate_limit", "block", "shape", "attach_mode",
-                                                      "swap_program"})
+                                                      "swap_program", "aggregate"})
                        : std::string();
       r.error(an ? an : n, field + ".action",
-              "expected one of alert, shadow, rate_limit, block, shape, attach_mode, swap_program, got " +
+              "expected one of alert, shadow, rate_limit, block, shape, attach_mode, swap_program, aggregate, got " +
                   (an ? YamlReader::describe(an) : std::string("nothing")),
               guess.empty() ? "" : "did you mean `" + guess + "`?");
       return false;
@@ -420,6 +421,29 @@ class Loader {
       case ActionKind::alert:
         if (auto v = n["message"])
           if (auto p = r.string(v, field + ".message")) s.message = *p;
+        break;
+      case ActionKind::aggregate:
+        if (auto v = n["verb"]) {
+          const std::string w = v.IsScalar() ? v.Scalar() : "";
+          if (w == "block" || w == "drop") s.aggregate_verb = RuleVerb::drop;
+          else if (w == "rate_limit") s.aggregate_verb = RuleVerb::rate_limit;
+          else if (w == "shadow") s.aggregate_verb = RuleVerb::shadow;
+          else
+            r.error(v, field + ".verb", "expected block, rate_limit or shadow, got " + YamlReader::describe(v),
+                    "allow rules are never widened");
+        }
+        if (auto m = n["length"]; m && r.expect_map(m, field + ".length")) {
+          r.check_keys(m, field + ".length", {"ipv4", "ipv6"});
+          if (auto v4 = m["ipv4"])
+            if (auto v = r.integer(v4, field + ".length.ipv4", 1, 31, "an IPv4 prefix length below /32"))
+              s.aggregate_len_v4 = static_cast<std::uint8_t>(*v);
+          if (auto v6 = m["ipv6"])
+            if (auto v = r.integer(v6, field + ".length.ipv6", 1, 127, "an IPv6 prefix length below /128"))
+              s.aggregate_len_v6 = static_cast<std::uint8_t>(*v);
+        }
+        if (auto v = n["min_hosts"])
+          if (auto p = r.integer(v, field + ".min_hosts", 2, 1'000'000, "host rules a prefix must replace"))
+            s.aggregate_min_hosts = static_cast<std::uint32_t>(*p);
         break;
       case ActionKind::shadow:
       case ActionKind::block:

@@ -140,6 +140,15 @@ CorpusResult score_corpus_at(std::span<const ScoredSeries> corpus, const CostPro
   return evaluate(corpus, p, sweep_corpus(corpus, p), threshold);
 }
 
+std::vector<CorpusResult> score_corpus_at(std::span<const ScoredSeries> corpus, const CostProfile& p,
+                                          std::span<const double> thresholds) {
+  const Swept sw = sweep_corpus(corpus, p);
+  std::vector<CorpusResult> out;
+  out.reserve(thresholds.size());
+  for (double t : thresholds) out.push_back(evaluate(corpus, p, sw, t));
+  return out;
+}
+
 CorpusResult score_corpus(std::span<const ScoredSeries> corpus, const CostProfile& p) {
   const Swept sw = sweep_corpus(corpus, p);
   std::vector<std::size_t> order(sw.rows.size());

@@ -83,5 +83,8 @@ CorpusResult score_corpus(std::span<const ScoredSeries> corpus, const CostProfil
 
 // Scores at a fixed threshold (no optimisation).
 CorpusResult score_corpus_at(std::span<const ScoredSeries> corpus, const CostProfile& p, double threshold);
+// The same at each of several thresholds (the corpus is swept once).
+std::vector<CorpusResult> score_corpus_at(std::span<const ScoredSeries> corpus, const CostProfile& p,
+                                          std::span<const double> thresholds);
 
 }  // namespace reflex::nab

@@ -19,14 +19,18 @@ struct Context {
 // Prints "reflex-guard: what (hint)" on stderr; returns the exit code 1.
 int fail(const Error& e);
 
+// Pin keys of --iface (bare names are in --netns), or of every guarded
+// interface (in --netns, if given); may be empty.
+std::vector<std::string> requested_interfaces(const Context& ctx);
+
 // The interfaces a rule command applies to: --iface, or all guarded ones.
 Result<std::vector<std::string>> target_interfaces(const Context& ctx);
 
 // Opens the guard of every target interface, or fails without opening any.
 Result<std::vector<Guard>> open_targets(const Context& ctx);
 
-// Installs sets[i] on guards[i], printing "<iface>: describe(report)" per interface.
-int install_all(std::vector<Guard>& guards, std::vector<CompiledRuleSet> sets,
+// Installs the set on every guard, printing "<iface>: describe(report)" per interface.
+int install_all(std::vector<Guard>& guards, const CompiledRuleSet& set,
                 const std::function<std::string(const InstallReport&)>& describe);
 
 // Applies one change to every target interface, after `check` passed on all

@@ -10,12 +10,24 @@ int fail(const Error& e) {
   return 1;
 }
 
+std::vector<std::string> requested_interfaces(const Context& ctx) {
+  // Pin keys: a bare --iface is in --netns (or here), IF@NETNS names its own.
+  std::vector<std::string> keys;
+  for (const auto& i : ctx.ifaces) keys.push_back(i.find('@') == std::string::npos ? pin_key(i, ctx.opts.netns) : i);
+  if (!keys.empty()) return keys;
+  for (auto& k : Guard::guarded_interfaces(ctx.opts))
+    if (ctx.opts.netns.empty() || split_pin_key(k).second == ctx.opts.netns) keys.push_back(std::move(k));
+  return keys;
+}
+
 Result<std::vector<std::string>> target_interfaces(const Context& ctx) {
   if (auto s = Guard::check_bpffs(ctx.opts); !s) return s.error();
-  if (!ctx.ifaces.empty()) return ctx.ifaces;
-  auto all = Guard::guarded_interfaces(ctx.opts);
-  if (all.empty()) return make_error("no interface is guarded", "load the guard first: reflex-guard load IFACE");
-  return all;
+  auto keys = requested_interfaces(ctx);
+  if (keys.empty())
+    return make_error(ctx.opts.netns.empty() ? "no interface is guarded"
+                                             : "no interface in namespace " + ctx.opts.netns + " is guarded",
+                      "load the guard first: reflex-guard load IFACE");
+  return keys;
 }
 
 Result<std::vector<Guard>> open_targets(const Context& ctx) {
@@ -31,17 +43,17 @@ Result<std::vector<Guard>> open_targets(const Context& ctx) {
   return guards;
 }
 
-int install_all(std::vector<Guard>& guards, std::vector<CompiledRuleSet> sets,
+int install_all(std::vector<Guard>& guards, const CompiledRuleSet& set,
                 const std::function<std::string(const InstallReport&)>& describe) {
   int rc = 0;
   for (std::size_t i = 0; i < guards.size(); ++i) {
-    auto rep = guards[i].install(std::move(sets[i]));
+    auto rep = guards[i].install(set);
     if (!rep) {
       const auto& e = rep.error();
-      rc = fail(Error(guards[i].iface() + ": " + e.what, e.hint, e.code));
+      rc = fail(Error(guards[i].key() + ": " + e.what, e.hint, e.code));
       continue;
     }
-    std::printf("%s: %s\n", guards[i].iface().c_str(), describe(*rep).c_str());
+    std::printf("%s: %s\n", guards[i].key().c_str(), describe(*rep).c_str());
   }
   return rc;
 }
@@ -58,10 +70,10 @@ int apply_each(const Context& ctx, const std::function<Result<UpdateReport>(Guar
     auto rep = change(g);
     if (!rep) {
       const auto& e = rep.error();
-      rc = fail(Error(g.iface() + ": " + e.what, e.hint, e.code));
+      rc = fail(Error(g.key() + ": " + e.what, e.hint, e.code));
       continue;
     }
-    std::printf("%s: %s (rule set v%llu, %zu rules, %s in %.1f ms)\n", g.iface().c_str(), what.c_str(),
+    std::printf("%s: %s (rule set v%llu, %zu rules, %s in %.1f ms)\n", g.key().c_str(), what.c_str(),
                 static_cast<unsigned long long>(rep->version), g.rule_count(), rep->in_place ? "in place" : "swapped",
                 rep->ms);
   }

@@ -70,11 +70,11 @@ int cmd_demo(const Context& base) {
     std::string iface;
     GuardOptions opts;
     ~Unloader() { (void)Guard::unload(iface, opts); }
-  } unloader{if_b, ctx.opts};
+  } unloader{pin_key(if_b, ns_b), ctx.opts};
 
   std::printf("1. load the guard on %s\n", if_b.c_str());
   if (auto s = self({"--netns", ns_b, "--pin-root", ctx.opts.pin_root, "load", if_b}); !s) return fail(s.error());
-  auto g = Guard::open(if_b, ctx.opts);
+  auto g = Guard::open(pin_key(if_b, ns_b), ctx.opts);
   if (!g) return fail(g.error());
 
   auto rx = sim::UdpPeer::open(*b, addr_b, 9000);
@@ -108,20 +108,20 @@ int cmd_demo(const Context& base) {
   if (!r1) return fail(r1.error());
 
   std::printf("\n3. block the sender's prefix\n");
-  if (auto s = self({"--pin-root", ctx.opts.pin_root, "block", "10.203.0.0/30", "--iface", if_b, "--ttl", "10m"}); !s)
+  if (auto s = self({"--pin-root", ctx.opts.pin_root, "block", "10.203.0.0/30", "--iface", pin_key(if_b, ns_b), "--ttl", "10m"}); !s)
     return fail(s.error());
   auto r2 = round("blocked");
   if (!r2) return fail(r2.error());
-  if (auto s = self({"--pin-root", ctx.opts.pin_root, "rules", "--iface", if_b}); !s) return fail(s.error());
+  if (auto s = self({"--pin-root", ctx.opts.pin_root, "rules", "--iface", pin_key(if_b, ns_b)}); !s) return fail(s.error());
 
   std::printf("\n4. lift the block\n");
-  if (auto s = self({"--pin-root", ctx.opts.pin_root, "unblock", "10.203.0.0/30", "--iface", if_b}); !s)
+  if (auto s = self({"--pin-root", ctx.opts.pin_root, "unblock", "10.203.0.0/30", "--iface", pin_key(if_b, ns_b)}); !s)
     return fail(s.error());
   auto r3 = round("unblocked");
   if (!r3) return fail(r3.error());
 
   std::printf("\n5. status, then clean up (unload, delete namespaces)\n");
-  if (auto s = self({"--pin-root", ctx.opts.pin_root, "status", "--iface", if_b}); !s) return fail(s.error());
+  if (auto s = self({"--pin-root", ctx.opts.pin_root, "status", "--iface", pin_key(if_b, ns_b)}); !s) return fail(s.error());
   bool good = *r1 == kBurst && *r2 == 0 && *r3 == kBurst;
   std::printf("\n%s\n", good ? "demo OK: traffic passed, was dropped while blocked, and passed again"
                              : "demo FAILED: the guard did not behave as expected");

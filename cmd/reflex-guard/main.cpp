@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   Context ctx;
   std::string netns, log_level = "warn";
-  app.add_option("--netns", netns, "run inside network namespace NAME (/run/netns/NAME)");
+  app.add_option("--netns", netns,
+                 "the interfaces are in network namespace NAME (/run/netns/NAME); guards there are named IF@NAME");
   app.add_option("--pin-root", ctx.opts.pin_root, "where pins live")->capture_default_str()->group("");
   app.add_option("-v,--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
   app.add_option("--max-rules", ctx.opts.max_rules, "refuse rule sets larger than this")->capture_default_str();
@@ -116,8 +117,10 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   init_logging(log_level);
 
-  if (!netns.empty())
+  if (!netns.empty()) {
     if (auto s = enter_netns(netns); !s) return fail(s.error());
+    ctx.opts.netns = netns;
+  }
 
   if (*load) return cmd_load(ctx, iface, mode);
   if (*unload) return cmd_unload(ctx, iface);
@@ -150,7 +153,7 @@ int main(int argc, char** argv) {
         ctx, [&](Guard& g) { return g.remove(match); }, "removed rules for " + p->to_string(),
         [&](const Guard& g) -> Status {
           if (g.count_matching(match)) return ok();
-          return make_error(g.iface() + ": no rule for " + p->to_string() + " matches", "see `reflex-guard rules`");
+          return make_error(g.key() + ": no rule for " + p->to_string() + " matches", "see `reflex-guard rules`");
         });
   }
   return 0;

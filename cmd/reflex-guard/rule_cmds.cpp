@@ -35,8 +35,7 @@ int cmd_replace(const Context& ctx, const std::string& file) {
   // Compile once; a rule set that does not compile changes nothing anywhere.
   auto compiled = compile_rules(*rules, boottime_ns(), CompileOptions{0, ctx.opts.max_rules});
   if (!compiled) return fail(compiled.error());
-  std::vector<CompiledRuleSet> sets(guards->size(), *compiled);
-  return install_all(*guards, std::move(sets), [&](const InstallReport& rep) {
+  return install_all(*guards, *compiled, [&](const InstallReport& rep) {
     char buf[160];
     std::snprintf(buf, sizeof(buf), "replaced rule set from %s: v%llu, %zu rules, swapped in %.1f ms", file.c_str(),
                   static_cast<unsigned long long>(rep.version), rep.rules, rep.install_ms);

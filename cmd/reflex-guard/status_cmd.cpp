@@ -12,7 +12,7 @@ namespace reflex::guard::cli {
 
 int cmd_status(const Context& ctx) {
   if (auto s = Guard::check_bpffs(ctx.opts); !s) return fail(s.error());
-  auto ifaces = ctx.ifaces.empty() ? Guard::guarded_interfaces(ctx.opts) : ctx.ifaces;
+  auto ifaces = requested_interfaces(ctx);
   boost::json::array out;
   std::uint64_t now = boottime_ns();
   if (ifaces.empty() && !ctx.json) std::printf("no interface is guarded (reflex-guard load IFACE)\n");

@@ -23,12 +23,12 @@ using namespace reflex::testing;
 
 namespace {
 
+// The guard on `iface` in namespace b (its pin key is IFACE@b).
 boost::json::object status_of(GuardE2E* t, const std::string& iface) {
-  auto r = guard_cli({"status", "--json", "--iface", iface});
+  auto r = guard_cli({"status", "--json", "--iface", t->key_b(iface)});
   EXPECT_EQ(r.exit_code, 0) << r.out;
   auto v = boost::json::parse(r.out);
   return v.as_object()["interfaces"].as_array().at(0).as_object();
-  (void)t;
 }
 
 std::uint32_t xdp_prog_on(const sim::NetNs& ns, const std::string& iface, std::uint32_t flags) {
@@ -95,9 +95,9 @@ TEST_F(GuardTraffic, KeepsDroppingAfterEveryProcessExitedAndIsReadopted) {
   EXPECT_GE(r0["packets"].as_int64(), 40);
 
   // Unload removes the program and the pins; traffic flows.
-  ASSERT_EQ(guard_cli({"unload", if_b_}).exit_code, 0);
+  ASSERT_EQ(cli_b({"unload", if_b_}).exit_code, 0);
   EXPECT_EQ(xdp_prog_on(*b_, if_b_, 0), 0u);
-  EXPECT_FALSE(std::filesystem::exists(test_pin_root() + "/" + if_b_));
+  EXPECT_FALSE(std::filesystem::exists(test_pin_root() + "/" + key_b(if_b_)));
   // No guard to count for us now: everything must simply arrive.
   auto rx = sim::UdpPeer::open(*b_, kB, 9400);
   auto tx = sim::UdpPeer::open(*a_, kA12, 0);
@@ -298,7 +298,7 @@ class GuardLadder : public GuardE2E {
     ASSERT_TRUE(b_->ip({"link", "set", ifb_, "up"}));
   }
   void TearDown() override {
-    if (!ifb_.empty()) (void)guard::Guard::unload(ifb_, guard::GuardOptions{test_pin_root()});
+    if (!ifb_.empty()) (void)guard::Guard::unload(key_b(ifb_), guard::GuardOptions{test_pin_root()});
     GuardE2E::TearDown();
   }
   std::string ifb_;
@@ -310,7 +310,7 @@ TEST_F(GuardLadder, StepsDownToGenericWhenNativeIsRefused) {
   auto native = cli_b({"load", ifb, "--mode", "native"});
   EXPECT_NE(native.exit_code, 0);
   EXPECT_NE(native.out.find("no native XDP"), std::string::npos) << native.out;
-  EXPECT_FALSE(std::filesystem::exists(test_pin_root() + "/" + ifb)) << "a failed load left pins behind";
+  EXPECT_FALSE(std::filesystem::exists(test_pin_root() + "/" + key_b(ifb))) << "a failed load left pins behind";
 
   auto autom = cli_b({"-v", "warn", "load", ifb, "--mode", "auto"});
   ASSERT_EQ(autom.exit_code, 0) << autom.out;
@@ -340,7 +340,7 @@ TEST_F(GuardLadder, FallsToTcWhenXdpIsTakenAndLeavesTheOtherProgramAlone) {
   EXPECT_NE(r.out.find("tc mode"), std::string::npos) << r.out;
   EXPECT_EQ(status_of(this, ifb)["mode"].as_string(), "tc");
 
-  ASSERT_EQ(guard_cli({"unload", ifb}).exit_code, 0);
+  ASSERT_EQ(cli_b({"unload", ifb}).exit_code, 0);
   EXPECT_EQ(xdp_prog_on(*b_, ifb, XDP_FLAGS_SKB_MODE), other_id) << "unload touched somebody else's program";
 }
 

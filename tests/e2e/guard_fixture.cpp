@@ -40,7 +40,7 @@ void GuardE2E::SetUp() {
 
 void GuardE2E::TearDown() {
   // Pins first (they hold the links), then the namespaces with their links.
-  (void)guard::Guard::unload(if_b_, guard::GuardOptions{test_pin_root()});
+  if (b_) (void)guard::Guard::unload(key_b(if_b_), guard::GuardOptions{test_pin_root()});
   b_.reset();
   a_.reset();
 }
@@ -51,7 +51,7 @@ CliResult GuardE2E::cli_b(std::vector<std::string> args) {
 }
 
 guard::Guard GuardE2E::open_guard() const {
-  auto g = guard::Guard::open(if_b_, guard::GuardOptions{test_pin_root()});
+  auto g = guard::Guard::open(key_b(if_b_), guard::GuardOptions{test_pin_root()});
   EXPECT_TRUE(g) << g.error().message();
   if (!g) throw std::runtime_error(g.error().message());
   return std::move(*g);

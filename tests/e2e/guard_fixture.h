@@ -28,6 +28,10 @@ struct CliResult {
 CliResult guard_cli(const std::vector<std::string>& args);
 
 class GuardE2E : public ::testing::Test {
+ public:
+  // The pin key of an interface in b: how guards there are named.
+  std::string key_b(const std::string& iface) const { return guard::pin_key(iface, b_->name()); }
+
  protected:
   static constexpr const char* kA = "10.77.0.1";
   static constexpr const char* kB = "10.77.0.2";

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "guard/rule.h"
-#include "monitor/observation_json.h"
+#include "knowledge/json/observation_json.h"
 #include "sim/tcp_load.h"
 #include "tests/e2e/monitor/monitor_fixture.h"
 
@@ -260,7 +260,7 @@ TEST_F(MonitorE2E, AGuardDetachedFromOutsideIsDegradedAndRecoversWhenReattached)
 
   // Someone else detaches the guard's link (it stays pinned, now dangling).
   ASSERT_NO_FATAL_FAILURE(
-      must_run({"bpftool", "link", "detach", "pinned", test_pin_root() + "/" + if_b_ + "/link"}));
+      must_run({"bpftool", "link", "detach", "pinned", test_pin_root() + "/" + key_b() + "/link"}));
   std::string why;
   o = tick_until([&](const Observation& o) { return degraded(o, probe, &why); },
                  "the guard probe to report the detach");
@@ -286,7 +286,7 @@ TEST_F(MonitorE2E, AGuardDetachedFromOutsideIsDegradedAndRecoversWhenReattached)
   EXPECT_GE(o.interfaces.at(k).xdp.pass - pass0, 100u);
 
   // Unloaded altogether: the probe fails, retries with backoff, and picks up the next load.
-  ASSERT_TRUE(guard::Guard::unload(if_b_, guard::GuardOptions{test_pin_root()}));
+  ASSERT_TRUE(guard::Guard::unload(key_b(), guard::GuardOptions{test_pin_root()}));
   o = tick_until([&](const Observation& o) { return degraded(o, probe, &why); }, "the guard probe to fail");
   EXPECT_NE(why.find("reflex-guard load"), std::string::npos) << why;
   const auto pass1 = o.interfaces.at(k).xdp.pass;

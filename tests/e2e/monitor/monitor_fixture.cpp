@@ -38,28 +38,20 @@ void MonitorE2E::TearDown() {
   // The Monitor first (its programs and guard fds), then the guard's pins, then the namespaces.
   if (mon_) mon_->stop();
   mon_.reset();
-  if (b_) (void)guard::Guard::unload(if_b_, guard::GuardOptions{test_pin_root()});
+  if (b_) (void)guard::Guard::unload(key_b(), guard::GuardOptions{test_pin_root()});
   b_.reset();
   a_.reset();
 }
 
 guard::Guard MonitorE2E::load_guard(guard::LoadMode mode) {
-  std::optional<guard::Guard> g;
-  Error err;
-  auto st = b_->run([&] {
-    auto r = guard::Guard::load(if_b_, mode, guard::GuardOptions{test_pin_root()});
-    if (r)
-      g.emplace(std::move(*r));
-    else
-      err = r.error();
-  });
-  EXPECT_TRUE(st);
-  if (!g) throw std::runtime_error("load guard: " + err.message());
+  // The guard attaches inside b itself; its pins are named IF@b.
+  auto g = guard::Guard::load(key_b(), mode, guard::GuardOptions{test_pin_root()});
+  if (!g) throw std::runtime_error("load guard: " + g.error().message());
   return std::move(*g);
 }
 
 guard::Guard MonitorE2E::open_guard() const {
-  auto g = guard::Guard::open(if_b_, guard::GuardOptions{test_pin_root()});
+  auto g = guard::Guard::open(key_b(), guard::GuardOptions{test_pin_root()});
   if (!g) throw std::runtime_error(g.error().message());
   return std::move(*g);
 }

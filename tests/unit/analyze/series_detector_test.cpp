@@ -10,12 +10,9 @@
 // (~2 ln(n / 300) in all). The bounds leave a little room above the
 // measurements.
 
-#include "analyze/anomaly_likelihood.h"
-#include "analyze/context_novelty.h"
 #include "analyze/ewm.h"
 #include "analyze/return_period.h"
 #include "analyze/series_detector.h"
-#include "analyze/tail_rate.h"
 #include "analyze/value_range.h"
 
 #include <gtest/gtest.h>
@@ -200,51 +197,10 @@ TEST(SeriesDetector, OnlyTheFirstExcursionBeyondTheRangeEarnsTheRecordBonus) {
   }
 }
 
-TEST(TailRate, RareLevelsAreSurprising) {
-  TailRate tr(1.0 / 1000);
-  tr.start();
-  std::mt19937 rng(5);
-  std::normal_distribution<double> n01;
-  for (int i = 0; i < 5000; ++i) tr.update(n01(rng));
-  EXPECT_LT(tr.update(2.1), 2.0);   // ~4% of rows reach 2 sigma
-  EXPECT_GT(tr.update(8.0), 2.5);   // never seen: as rare as the memory is long
-}
-
-TEST(AnomalyLikelihood, BurstOnAQuietSeriesAlarmsNoisyOneDoesNot) {
-  AnomalyLikelihood quiet, noisy;
-  std::mt19937 rng(9);
-  std::bernoulli_distribution often(0.5);
-  for (int i = 0; i < 3000; ++i) {
-    quiet.update(0.0);
-    noisy.update(often(rng) ? 1.0 : 0.0);
-  }
-  double q = 0, n = 0;
-  for (int i = 0; i < 10; ++i) {
-    q = quiet.update(1.0);
-    n = noisy.update(1.0);
-  }
-  // Ten 1s in a row on a fair coin is ~1e-3 rare: a few nats, not an alarm storm.
-  EXPECT_GT(q, 10.0);
-  EXPECT_LT(n, 4.5);
-  EXPECT_GT(q, 2 * n);
-}
-
-TEST(ContextNovelty, RepeatingPatternBecomesFamiliar) {
-  ContextNovelty cn(8, 3);
-  int novel_late = 0;
-  for (int i = 0; i < 2000; ++i) {
-    const double v = static_cast<double>(i % 10);
-    const double s = cn.update(v);
-    if (i >= 1000) novel_late += s > 0;
-  }
-  EXPECT_EQ(novel_late, 0);
-  EXPECT_EQ(cn.update(3.0), 1.0);  // 9 -> 3 never happened
-}
-
 }  // namespace
 }  // namespace reflex::analyze
 
-#include "analyze/mahalanobis.h"
+#include "tests/e2e/analyze/mahalanobis.h"
 
 namespace reflex::analyze {
 namespace {

@@ -1,7 +1,5 @@
 #include "tests/unit/api/daemon_process.h"
 
-#include "api/endpoint.h"
-
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,6 +13,8 @@
 #include <regex>
 #include <sstream>
 #include <stdexcept>
+
+#include "api/endpoint.h"
 
 namespace reflex::api::testing {
 
@@ -70,14 +70,22 @@ std::optional<boost::asio::ip::tcp::endpoint> DaemonProcess::wait_listening(
     auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return std::nullopt;
+    if (!read_stdout(left)) return std::nullopt;  // the child closed stdout: it exited
+  }
+}
+
+bool DaemonProcess::read_stdout(std::chrono::milliseconds timeout) {
+  for (;;) {
     pollfd p{stdout_fd_, POLLIN, 0};
-    int r = ::poll(&p, 1, static_cast<int>(left.count()));
+    int r = ::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(0, timeout.count())));
     if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return std::nullopt;
+    if (r <= 0) return true;  // nothing within the timeout
     char buf[4096];
     ssize_t n = ::read(stdout_fd_, buf, sizeof buf);
-    if (n <= 0) return std::nullopt;  // the child closed stdout: it exited
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
     stdout_.append(buf, static_cast<std::size_t>(n));
+    return true;
   }
 }
 

@@ -3,10 +3,9 @@
 // real signals, a real exit code. Every wait has a deadline; the destructor
 // kills (SIGKILL) and reaps only the child this object started.
 
-#include <boost/asio/ip/tcp.hpp>
-
 #include <sys/types.h>
 
+#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -26,6 +25,10 @@ class DaemonProcess {
   // Waits for the "listening on http://ADDR:PORT" line; nullopt if the child
   // exited or the deadline passed first.
   std::optional<boost::asio::ip::tcp::endpoint> wait_listening(std::chrono::milliseconds deadline);
+
+  // Waits up to `timeout` for output on the child's stdout and appends what
+  // one read returns; false once stdout is closed (the child exited).
+  bool read_stdout(std::chrono::milliseconds timeout);
 
   void signal(int signo) const;
   // The exit status (as from waitpid) once the child has exited; nullopt if

@@ -1,4 +1,4 @@
-#include "monitor/netns.h"
+#include "common/netns.h"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -7,7 +7,7 @@
 
 #include <cerrno>
 
-namespace reflex::monitor {
+namespace reflex {
 
 Result<NetnsHandle> open_netns(const std::string& name) {
   std::string path = name.empty()                          ? "/proc/thread-self/ns/net"
@@ -44,6 +44,16 @@ Status run_in_netns(const NetnsHandle& ns, const std::function<void()>& fn) {
   return ok();
 }
 
+Status run_in_netns(const std::string& name, const std::function<void()>& fn) {
+  if (name.empty()) {
+    fn();
+    return ok();
+  }
+  auto ns = open_netns(name);
+  if (!ns) return ns.error();
+  return run_in_netns(*ns, fn);
+}
+
 Result<Fd> socket_in_netns(const NetnsHandle& ns, int domain, int type, int protocol) {
   int fd = -1, err = 0;
   auto st = run_in_netns(ns, [&] {
@@ -55,4 +65,4 @@ Result<Fd> socket_in_netns(const NetnsHandle& ns, int domain, int type, int prot
   return Fd(fd);
 }
 
-}  // namespace reflex::monitor
+}  // namespace reflex

@@ -1,8 +1,9 @@
-#include "monitor/histogram.h"
+#include "common/log2_histogram.h"
 
+#include <algorithm>
 #include <cmath>
 
-namespace reflex::monitor {
+namespace reflex {
 
 double log2_quantile(std::span<const std::uint64_t> slots, double q) {
   std::uint64_t total = 0;
@@ -26,4 +27,4 @@ double log2_quantile(std::span<const std::uint64_t> slots, double q) {
   return std::ldexp(1.0, static_cast<int>(slots.size()));
 }
 
-}  // namespace reflex::monitor
+}  // namespace reflex

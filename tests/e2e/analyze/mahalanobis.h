@@ -1,6 +1,9 @@
 #pragma once
 // Mahalanobis: a multivariate view of one subject (e.g. an interface's feature
-// vector: rx pps, drop ratio, RTT p99, error rate). Keeps an exponentially
+// vector: rx pps, bps, packet size, new sources per second, drop share).
+// Measured, not shipped: on recorded floods and flash crowds it flags both
+// (flood_recording_test.cpp, docs/analyze.md), so the Analyzer does not use
+// it; it lives here with the measurement that decided that. Keeps an exponentially
 // weighted mean and covariance and reports the Mahalanobis distance of each new
 // vector before learning it, so a combination that is unusual together (high
 // rate with low drops, say) stands out even when each feature alone looks

@@ -1,0 +1,169 @@
+#include "execute/desired_edit.h"
+
+#include "plan/action_text.h"
+
+#include <algorithm>
+#include <numeric>
+#include <string_view>
+#include <tuple>
+
+namespace reflex::execute {
+
+std::size_t PrefixHash::operator()(const Prefix& p) const {
+  static_assert(sizeof(Prefix) == 18, "Prefix is hashed as its bytes");
+  return std::hash<std::string_view>()(std::string_view(reinterpret_cast<const char*>(&p), sizeof(Prefix)));
+}
+
+std::size_t RuleKeyHash::operator()(const DesiredRule& k) const {
+  std::size_t h = PrefixHash()(k.prefix);
+  const std::size_t l4 = (k.l4.proto ? 0x100u | *k.l4.proto : 0u) << 17 | (k.l4.port ? 0x10000u | *k.l4.port : 0u);
+  return h ^ (l4 * 0x9e3779b97f4a7c15ull);
+}
+
+std::optional<DesiredRule> find_rule(const std::vector<DesiredRule>& rules, const DesiredRule& key) {
+  auto it = std::lower_bound(rules.begin(), rules.end(), key, rule_key_less);
+  if (it != rules.end() && !rule_key_less(key, *it)) return *it;
+  return std::nullopt;
+}
+
+std::optional<DesiredRule> RuleEdits::get(const DesiredRule& key) const {
+  if (auto it = latest_.find(key); it != latest_.end()) return it->second;
+  return find_rule(rules_, key);
+}
+
+std::optional<DesiredRule> RuleEdits::set(const DesiredRule& key, std::optional<DesiredRule> rule) {
+  auto prev = get(key);
+  if (covers_) {
+    if (prev)
+      for (const auto& h : prev->absorbed) covers_->erase(h);
+    if (rule)
+      for (const auto& h : rule->absorbed) (*covers_)[h] = *rule;
+  }
+  count_ = count_ + (rule ? 1 : 0) - (prev ? 1 : 0);
+  DesiredRule k;
+  k.prefix = key.prefix;
+  k.l4 = key.l4;
+  latest_[k] = rule;
+  pending_.emplace_back(std::move(k), std::move(rule));
+  return prev;
+}
+
+std::optional<DesiredRule> RuleEdits::cover_of(const Prefix& host) {
+  if (!covers_) {
+    flush();
+    covers_.emplace();
+    for (const auto& r : rules_)
+      for (const auto& h : r.absorbed) (*covers_)[h] = r;
+  }
+  auto it = covers_->find(host);
+  if (it == covers_->end()) return std::nullopt;
+  return get(it->second);
+}
+
+void RuleEdits::flush() {
+  if (pending_.empty()) return;
+  // The last edit of each key wins: order by key, then by when it was made.
+  std::vector<std::size_t> order(pending_.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return rule_key_less(pending_[a].first, pending_[b].first); });
+  std::vector<DesiredRule> merged;
+  merged.reserve(count_);
+  auto it = rules_.begin();
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const auto& [key, rule] = pending_[order[i]];
+    if (i + 1 < order.size() && !rule_key_less(key, pending_[order[i + 1]].first)) continue;  // a later edit of it
+    while (it != rules_.end() && rule_key_less(*it, key)) merged.push_back(std::move(*it++));
+    if (it != rules_.end() && !rule_key_less(key, *it)) ++it;  // replaced or removed
+    if (rule) merged.push_back(*rule);
+  }
+  while (it != rules_.end()) merged.push_back(std::move(*it++));
+  rules_ = std::move(merged);
+  pending_.clear();
+}
+
+std::vector<Cover> plan_covers(const AggregateRules& a, const std::vector<DesiredRule>& rules,
+                               const std::string& action_id) {
+  // Host rules of the verb, grouped by (cover, l4, rate).
+  struct Cand {
+    Prefix cover;
+    const DesiredRule* host;
+  };
+  std::vector<Cand> cands;
+  for (const auto& r : rules) {
+    if (!r.prefix.is_host() || r.verb != a.verb || !r.absorbed.empty()) continue;
+    Prefix c = r.prefix;
+    c.len = c.family == 4 ? a.len_v4 : a.len_v6;
+    mask_prefix(c);
+    cands.push_back({c, &r});
+  }
+  auto group_less = [](const Cand& x, const Cand& y) {
+    return std::tie(x.cover, x.host->l4, x.host->pps, x.host->burst) <
+           std::tie(y.cover, y.host->l4, y.host->pps, y.host->burst);
+  };
+  std::stable_sort(cands.begin(), cands.end(), group_less);
+  auto find = [&](const DesiredRule& key) -> const DesiredRule* {
+    auto it = std::lower_bound(rules.begin(), rules.end(), key, rule_key_less);
+    return it != rules.end() && !rule_key_less(key, *it) ? &*it : nullptr;
+  };
+  std::vector<Cover> out;
+  for (std::size_t i = 0; i < cands.size();) {
+    std::size_t j = i + 1;
+    while (j < cands.size() && !group_less(cands[i], cands[j])) ++j;
+    const Prefix& cover = cands[i].cover;
+    const DesiredRule& first = *cands[i].host;
+    const std::size_t n = j - i;
+    const bool protected_range = std::any_of(a.keep_out.begin(), a.keep_out.end(), [&](const Prefix& k) {
+      return k.contains(cover) || cover.contains(k);
+    });
+    DesiredRule key;
+    key.prefix = cover;
+    key.l4 = first.l4;
+    const DesiredRule* existing = find(key);
+    // An earlier cover of the same kind grows; any other rule at the prefix is left alone.
+    const bool mergeable = existing && !existing->absorbed.empty() && existing->verb == first.verb &&
+                           existing->pps == first.pps && existing->burst == first.burst;
+    if (n >= a.min_hosts && !protected_range && (!existing || mergeable)) {
+      Cover c;
+      c.rule = key;
+      c.rule.verb = first.verb;
+      c.rule.pps = first.pps;
+      c.rule.burst = first.burst;
+      c.rule.action_id = action_id;
+      bool forever = false;
+      TimeNs last = 0;
+      if (mergeable) {
+        c.merged = *existing;
+        c.rule.absorbed = existing->absorbed;
+        forever = existing->expires_ns == 0;
+        last = existing->expires_ns;
+      }
+      for (std::size_t k = i; k < j; ++k) {
+        const DesiredRule& h = *cands[k].host;
+        c.replaced.push_back(h);
+        c.rule.absorbed.push_back(h.prefix);
+        forever = forever || h.expires_ns == 0;
+        last = std::max(last, h.expires_ns);
+      }
+      // It stands in for the hosts: it lasts as long as the longest of them.
+      c.rule.expires_ns = forever ? 0 : last;
+      std::sort(c.rule.absorbed.begin(), c.rule.absorbed.end());
+      out.push_back(std::move(c));
+    }
+    i = j;
+  }
+  return out;
+}
+
+std::string describe(const DesiredRule& r) {
+  const char* verb = r.verb == RuleVerb::drop         ? "drop"
+                     : r.verb == RuleVerb::allow      ? "allow"
+                     : r.verb == RuleVerb::rate_limit ? "limit"
+                                                      : "shadow";
+  std::string s = r.prefix.to_string() + " " + verb + plan::l4_text(r.l4);
+  if (r.verb == RuleVerb::rate_limit) s += " pps=" + std::to_string(r.pps);
+  if (!r.absorbed.empty()) s += " (for " + std::to_string(r.absorbed.size()) + " hosts)";
+  return s;
+}
+
+}  // namespace reflex::execute

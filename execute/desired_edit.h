@@ -1,0 +1,76 @@
+#pragma once
+// Edits to one interface's desired rules, folded in plan order (pure).
+//
+// A plan may carry a million rule changes, so edits are collected and merged
+// into the sorted rule list in one pass, not inserted one by one; what a key
+// holds at any point of the fold (for an action's pre-image, or a read by a
+// later action) is answered from the edits made so far and the list.
+
+#include "knowledge/action.h"
+#include "knowledge/desired_state.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace reflex::execute {
+
+struct PrefixHash {
+  std::size_t operator()(const Prefix& p) const;
+};
+struct RuleKeyHash {
+  std::size_t operator()(const DesiredRule& k) const;  // of prefix and l4 only
+};
+struct RuleKeyEq {
+  bool operator()(const DesiredRule& a, const DesiredRule& b) const { return a.prefix == b.prefix && a.l4 == b.l4; }
+};
+
+// What a sorted rule list holds at a key (prefix and l4 of `key`).
+std::optional<DesiredRule> find_rule(const std::vector<DesiredRule>& rules, const DesiredRule& key);
+
+class RuleEdits {
+ public:
+  explicit RuleEdits(std::vector<DesiredRule>& rules) : rules_(rules), count_(rules.size()) {}
+
+  // What the key (prefix, l4 of `key`) holds now, edits included.
+  std::optional<DesiredRule> get(const DesiredRule& key) const;
+  // Sets (or with nullopt removes) the key's rule; returns what it held.
+  std::optional<DesiredRule> set(const DesiredRule& key, std::optional<DesiredRule> rule);
+  std::size_t count() const { return count_; }  // rules after the edits so far
+
+  // The aggregate cover (a rule with absorbed hosts) that stands in for this
+  // host, if any: its key.
+  std::optional<DesiredRule> cover_of(const Prefix& host);
+
+  // Merges the edits into the rule list (sorted, one rule per key).
+  void flush();
+  // The list with every edit merged (flushes).
+  const std::vector<DesiredRule>& rules() {
+    flush();
+    return rules_;
+  }
+
+ private:
+  std::vector<DesiredRule>& rules_;
+  std::vector<std::pair<DesiredRule, std::optional<DesiredRule>>> pending_;  // in order
+  std::unordered_map<DesiredRule, std::optional<DesiredRule>, RuleKeyHash, RuleKeyEq> latest_;
+  std::size_t count_ = 0;
+  // host -> key of the cover absorbing it (built on first use, kept current by set()).
+  std::optional<std::unordered_map<Prefix, DesiredRule, PrefixHash>> covers_;
+};
+
+// The prefixes an AggregateRules action makes, from an interface's rules.
+struct Cover {
+  DesiredRule rule;                   // the covering rule (absorbed filled in)
+  std::vector<DesiredRule> replaced;  // the host rules it replaces
+  std::optional<DesiredRule> merged;  // an earlier cover it extends, if any
+};
+std::vector<Cover> plan_covers(const AggregateRules& a, const std::vector<DesiredRule>& rules,
+                               const std::string& action_id);
+
+// One rule in rules-file form, as status and outcomes print it.
+std::string describe(const DesiredRule& r);
+
+}  // namespace reflex::execute

@@ -1,0 +1,814 @@
+#include "execute/executor.h"
+
+#include "common/log.h"
+#include "execute/conversions.h"
+#include "execute/desired_edit.h"
+#include "guard/guard.h"
+#include "plan/action_text.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <set>
+#include <unordered_set>
+
+namespace reflex::execute {
+namespace {
+
+spdlog::logger& log() {
+  static std::shared_ptr<spdlog::logger> l = spdlog::default_logger()->clone("execute");
+  return *l;
+}
+
+constexpr Facet kFacets[] = {Facet::attach, Facet::program, Facet::rules, Facet::shapes};
+
+Outcome outcome(const Action& a, OutcomeStatus s, TimeNs ts, std::string detail = {}, std::string error = {},
+                std::string hint = {}) {
+  Outcome o;
+  o.action_id = a.id;
+  o.status = s;
+  o.ts_ns = ts;
+  o.detail = std::move(detail);
+  o.error = std::move(error);
+  o.hint = std::move(hint);
+  return o;
+}
+
+Facet facet_of(const ActionSpec& spec) {
+  if (std::holds_alternative<ShapeInterface>(spec)) return Facet::shapes;
+  if (std::holds_alternative<SetAttachMode>(spec)) return Facet::attach;
+  if (std::holds_alternative<SwapProgram>(spec)) return Facet::program;
+  return Facet::rules;
+}
+
+DesiredRule key_of(const Prefix& p, const L4Match& l4) {
+  DesiredRule k;
+  k.prefix = p;
+  mask_prefix(k.prefix);
+  k.l4 = l4;
+  return k;
+}
+
+// Same effect in the datapath (a renewal changes only expiry and action id).
+bool same_effect(const DesiredRule& a, const DesiredRule& b) {
+  return a.prefix == b.prefix && a.l4 == b.l4 && a.verb == b.verb && a.pps == b.pps && a.burst == b.burst;
+}
+
+bool same_facet(const DesiredInterface& a, const DesiredInterface& b, Facet f) {
+  switch (f) {
+    case Facet::rules: return a.rules == b.rules;
+    case Facet::attach: return a.mode == b.mode;
+    case Facet::program: return a.program == b.program;
+    case Facet::shapes: return a.shapes == b.shapes;
+  }
+  return true;
+}
+
+void copy_facet(DesiredInterface& to, const DesiredInterface& from, Facet f) {
+  switch (f) {
+    case Facet::rules: to.rules = from.rules; break;
+    case Facet::attach: to.mode = from.mode; break;
+    case Facet::program: to.program = from.program; break;
+    case Facet::shapes: to.shapes = from.shapes; break;
+  }
+}
+
+// Whether the kernel's rules differ from the wanted ones (keys we own only).
+bool rules_drift(const std::vector<DesiredRule>& want, const std::vector<DesiredRule>& actual, TimeNs now,
+                 std::string& why) {
+  std::size_t missing = 0, changed = 0;
+  auto it = actual.begin();
+  for (const auto& w : want) {
+    if (w.expires_ns && w.expires_ns <= now) continue;
+    while (it != actual.end() && rule_key_less(*it, w)) ++it;
+    if (it == actual.end() || rule_key_less(w, *it)) {
+      ++missing;
+      continue;
+    }
+    const bool expiry_same = (w.expires_ns == 0) == (it->expires_ns == 0) &&
+                             std::abs(w.expires_ns - it->expires_ns) <= kExpirySlackNs;
+    if (!same_effect(w, *it) || !expiry_same) ++changed;
+  }
+  if (!missing && !changed) return false;
+  why = std::to_string(missing) + " rule(s) missing, " + std::to_string(changed) + " changed";
+  return true;
+}
+
+struct ShapeLess {
+  bool operator()(const DesiredShape& a, const DesiredShape& b) const { return a.prefix < b.prefix; }
+};
+
+std::string key_text(const DesiredRule& k) { return k.prefix.to_string() + plan::l4_text(k.l4); }
+
+}  // namespace
+
+std::string_view to_string(Facet f) {
+  switch (f) {
+    case Facet::rules: return "rules";
+    case Facet::attach: return "attach";
+    case Facet::program: return "program";
+    case Facet::shapes: return "shapes";
+  }
+  return "?";
+}
+
+Executor::Executor(ExecutorConfig cfg, std::vector<ActuatorPtr> actuators)
+    : cfg_(std::move(cfg)), actuators_(std::move(actuators)) {
+  DesiredState s;
+  for (const auto& i : cfg_.ifaces) s.ifaces[i];
+  desired_ = std::make_shared<const DesiredState>(s);
+  staged_ = desired_;
+}
+
+Executor::~Executor() = default;
+
+Actuator* Executor::actuator_for(Facet f) const {
+  for (const auto& a : actuators_)
+    if (a->owns(f)) return a.get();
+  return nullptr;
+}
+
+std::shared_ptr<const DesiredState> Executor::with_version(DesiredState s, const DesiredState& from) const {
+  s.version = from.version + 1;
+  return std::make_shared<const DesiredState>(std::move(s));
+}
+
+void Executor::restore(DesiredState s, TimeNs now) {
+  (void)now;
+  for (const auto& i : cfg_.ifaces) s.ifaces[i];
+  desired_ = std::make_shared<const DesiredState>(std::move(s));
+  staged_ = desired_;
+  checks_.clear();
+  health_.clear();
+}
+
+void Executor::set_mode(const std::string& iface, AttachMode mode) {
+  for (auto* p : {&desired_, &staged_}) {
+    DesiredState s = **p;
+    if (s.ifaces[iface].mode == mode) continue;
+    s.ifaces[iface].mode = mode;
+    *p = with_version(std::move(s), **p);
+  }
+  health_[iface].actual_mode = mode;
+}
+
+// ---- review -----------------------------------------------------------------
+
+Prepared Executor::review(const Snapshot& snap) {
+  const TimeNs now = snap.ts_ns;
+  Prepared p;
+  p.ts_ns = now;
+  Traffic traffic = Traffic::from(snap.observation);
+  std::optional<DesiredState> next;  // copied on the first change
+  auto edit = [&]() -> DesiredState& {
+    if (!next) next = *staged_;
+    return *next;
+  };
+
+  // 1. Expiry: the datapath has already stopped matching these (rules carry
+  // their own expiry); the desired state lets go of them too.
+  std::set<std::string> expired_ids, live_ids;
+  auto expired = [&](TimeNs e) { return e && e <= now; };
+  for (const auto& [iface, d] : staged_->ifaces) {
+    bool any = false;
+    for (const auto& r : d.rules) {
+      any = any || expired(r.expires_ns);
+      (expired(r.expires_ns) ? expired_ids : live_ids).insert(r.action_id);
+    }
+    for (const auto& s : d.shapes) {
+      any = any || expired(s.expires_ns);
+      (expired(s.expires_ns) ? expired_ids : live_ids).insert(s.action_id);
+    }
+    if (!any) continue;
+    auto& e = edit().ifaces[iface];
+    std::erase_if(e.rules, [&](const DesiredRule& r) { return r.expires_ns && r.expires_ns <= now; });
+    std::erase_if(e.shapes, [&](const DesiredShape& s) { return s.expires_ns && s.expires_ns <= now; });
+  }
+  for (const auto& id : expired_ids) {
+    if (id.empty() || live_ids.count(id)) continue;  // one of its rules is still in force
+    Outcome o;
+    o.action_id = id;
+    o.status = OutcomeStatus::expired;
+    o.ts_ns = now;
+    o.detail = "its ttl ran out";
+    p.outcomes.push_back(std::move(o));
+    std::erase_if(checks_, [&](const Check& c) { return c.action.id == id; });
+  }
+
+  // 2. Post-conditions.
+  for (auto it = checks_.begin(); it != checks_.end();) {
+    Check& c = *it;
+    // Superseded: every key it set now holds something a later action put there.
+    const DesiredState& cur = next ? *next : *staged_;
+    bool any_own = c.rules.empty();
+    for (const auto& rb : c.rules) {
+      auto ifc = cur.ifaces.find(rb.iface);
+      if (ifc != cur.ifaces.end() && find_rule(ifc->second.rules, rb.key) == rb.after) any_own = true;
+    }
+    if (!any_own) {
+      it = checks_.erase(it);
+      continue;
+    }
+    Judgement j = judge(c.action, c.ifaces, c.base, c.applied_ns, c.deadline_ns, traffic, snap.symptoms, cfg_.verify);
+    if (j.verdict == Verdict::wait) {
+      ++it;
+      continue;
+    }
+    if (j.verdict == Verdict::holds) {
+      auto o = outcome(c.action, OutcomeStatus::verified, now, j.detail);
+      o.effect = j.effect;
+      p.outcomes.push_back(std::move(o));
+      it = checks_.erase(it);
+      continue;
+    }
+    // Rolled back: the pre-image returns, where nothing later has replaced it.
+    DesiredState& st = edit();
+    std::vector<ActionSpec> undo;
+    std::map<std::string, std::unique_ptr<RuleEdits>> undo_edits;
+    for (const auto& rb : c.rules) {
+      auto& e = undo_edits[rb.iface];
+      if (!e) e = std::make_unique<RuleEdits>(st.ifaces[rb.iface].rules);
+      if (e->get(rb.key) != rb.after) continue;
+      e->set(rb.key, rb.before);
+      if (rb.before) {
+        if (auto spec = spec_of(rb.iface, *rb.before)) undo.push_back(*spec);
+      } else {
+        undo.push_back(Unblock{rb.iface, rb.key.prefix, rb.key.l4});
+      }
+    }
+    for (auto& [i, e] : undo_edits) e->flush();
+    for (const auto& [iface, m] : c.mode_before) {
+      auto& d = st.ifaces[iface];
+      if (const auto* sm = std::get_if<SetAttachMode>(&c.action.spec); sm && d.mode == sm->mode) {
+        d.mode = m;
+        undo.push_back(SetAttachMode{iface, m});
+      }
+    }
+    for (const auto& [iface, prog] : c.program_before) {
+      auto& d = st.ifaces[iface];
+      if (const auto* sp = std::get_if<SwapProgram>(&c.action.spec); sp && d.program == sp->program) {
+        d.program = prog;
+        undo.push_back(SwapProgram{iface, prog});
+      }
+    }
+    for (const auto& sb : c.shapes) {
+      auto& d = st.ifaces[sb.iface];
+      auto pos = std::find_if(d.shapes.begin(), d.shapes.end(), [&](const DesiredShape& s) { return s.prefix == sb.prefix; });
+      std::optional<DesiredShape> now_val;
+      if (pos != d.shapes.end()) now_val = *pos;
+      if (now_val != sb.after) continue;
+      if (pos != d.shapes.end()) d.shapes.erase(pos);
+      if (sb.before) {
+        d.shapes.insert(std::upper_bound(d.shapes.begin(), d.shapes.end(), *sb.before, ShapeLess{}), *sb.before);
+        undo.push_back(ShapeInterface{sb.iface, sb.prefix, sb.before->rate_bps, sb.before->burst_bytes});
+      } else {
+        undo.push_back(ShapeInterface{sb.iface, sb.prefix, 0, 0});
+      }
+    }
+    auto o = outcome(c.action, OutcomeStatus::rolled_back, now, "rolled back: " + j.detail);
+    o.effect = j.effect;
+    p.outcomes.push_back(std::move(o));
+    log().warn("rolled back {} ({}): {}", c.action.id, plan::describe(c.action.spec), j.detail);
+    // The rollback is itself a change the loop journals before it happens.
+    if (!undo.empty()) {
+      Intent in;
+      in.action.id = c.action.id + "/rollback";
+      in.action.spec = undo.front();
+      in.action.rationale = c.action.rationale;
+      in.action.rationale.decision = "rollback";
+      in.action.rationale.note = j.detail;
+      in.inverse = {c.action.spec};
+      p.intents.push_back(std::move(in));
+      for (std::size_t k = 1; k < undo.size(); ++k) {
+        Intent more = p.intents.back();
+        more.action.id = c.action.id + "/rollback/" + std::to_string(k);
+        more.action.spec = undo[k];
+        p.intents.push_back(std::move(more));
+      }
+    }
+    it = checks_.erase(it);
+  }
+
+  prev_traffic_ = std::move(last_traffic_);
+  last_traffic_ = std::move(traffic);
+  if (next) staged_ = with_version(std::move(*next), *staged_);
+  p.desired = staged_;
+  p.changed = *staged_ != *desired_;
+  return p;
+}
+
+// ---- prepare ----------------------------------------------------------------
+
+Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
+  const TimeNs now = snap.ts_ns;
+  Prepared p;
+  p.ts_ns = now;
+  p.desired = staged_;
+  p.changed = *staged_ != *desired_;
+  if (plan.actions.empty()) return p;
+
+  DesiredState next = *staged_;
+  std::map<std::string, std::unique_ptr<RuleEdits>> edits;
+  auto rules_of = [&](const std::string& iface) -> RuleEdits& {
+    auto& e = edits[iface];
+    if (!e) e = std::make_unique<RuleEdits>(next.ifaces[iface].rules);
+    return *e;
+  };
+  const Traffic at = Traffic::from(snap.observation);
+  const Traffic* before_from = last_traffic_.ts == snap.ts_ns ? (prev_traffic_.empty() ? nullptr : &prev_traffic_)
+                                                              : (last_traffic_.empty() ? nullptr : &last_traffic_);
+  std::size_t checks = 0;
+  bool any_change = false;
+
+  for (const Action& a : plan.actions) {
+    auto fail = [&](std::string error, std::string hint) {
+      log().warn("action {} ({}) refused: {}", a.id, plan::describe(a.spec), error);
+      p.outcomes.push_back(outcome(a, OutcomeStatus::failed, now, {}, std::move(error), std::move(hint)));
+    };
+    if (a.dry_run) {
+      p.outcomes.push_back(outcome(a, OutcomeStatus::dry_run, now, "planned, not applied (dry run)"));
+      continue;
+    }
+    if (const auto* al = std::get_if<Alert>(&a.spec)) {
+      log().warn("alert from rule {}: {}", a.rationale.rule_id, al->message);
+      p.outcomes.push_back(outcome(a, OutcomeStatus::applied, now, "alert logged"));
+      continue;
+    }
+    // Empty iface: every interface reflex guards.
+    const std::string named = plan::target_iface(a.spec);
+    std::vector<std::string> ifaces;
+    if (named.empty()) {
+      for (const auto& [k, v] : next.ifaces) ifaces.push_back(k);
+      if (ifaces.empty()) {
+        fail("no interface is guarded", "give the daemon an interface to guard");
+        continue;
+      }
+    } else if (!next.ifaces.count(named)) {
+      fail(named + " is not an interface reflex guards", "add it to the daemon's interfaces, or fix the policy");
+      continue;
+    } else {
+      ifaces.push_back(named);
+    }
+    const Facet facet = facet_of(a.spec);
+    if (!actuator_for(facet)) {
+      fail("no actuator here changes " + std::string(to_string(facet)),
+           facet == Facet::shapes ? "TC shaping is not built into this daemon" : "");
+      continue;
+    }
+
+    Check c;
+    c.action = a;
+    c.ifaces = ifaces;
+    c.facet = facet;
+    std::vector<ActionSpec> inverse;
+    std::string detail;
+    bool changes = false, renewal = true;
+    std::optional<std::pair<std::string, std::string>> refused;  // error, hint
+
+    if (std::holds_alternative<BlockPrefix>(a.spec) || std::holds_alternative<ShadowPrefix>(a.spec) ||
+        std::holds_alternative<RateLimitPrefix>(a.spec)) {
+      auto rule = desired_rule(a, now);
+      if (!rule) {
+        fail(rule.error().what, rule.error().hint);
+        continue;
+      }
+      for (const auto& i : ifaces) {
+        RuleEdits& e = rules_of(i);
+        // A host an aggregate stands in for: the cover takes the renewal.
+        if (rule->prefix.is_host() && rule->l4 == L4Match{})
+          if (auto cover = e.cover_of(rule->prefix); cover && cover->verb == rule->verb && cover->pps == rule->pps) {
+            DesiredRule grown = *cover;
+            if (grown.expires_ns && (!rule->expires_ns || rule->expires_ns > grown.expires_ns))
+              grown.expires_ns = rule->expires_ns;
+            if (grown != *cover) {
+              c.rules.push_back({i, key_of(cover->prefix, cover->l4), cover, grown});
+              e.set(grown, grown);
+              changes = true;
+            }
+            detail = "covered by " + describe(*cover);
+            continue;
+          }
+        auto prev = e.get(*rule);
+        if (!prev && e.count() + 1 > cfg_.max_rules) {
+          refused = {i + ": the rule table is full (" + std::to_string(e.count()) + " rules)",
+                     "aggregate host rules (policy action aggregate), or raise the guard's rule limit"};
+          break;
+        }
+        if (!prev || !same_effect(*prev, *rule)) renewal = false;
+        c.rules.push_back({i, key_of(rule->prefix, rule->l4), prev, *rule});
+        e.set(*rule, *rule);
+        changes = true;
+        if (prev) {
+          if (auto spec = spec_of(i, *prev)) inverse.push_back(*spec);
+        } else {
+          inverse.push_back(Unblock{i, rule->prefix, rule->l4});
+        }
+      }
+    } else if (const auto* u = std::get_if<Unblock>(&a.spec)) {
+      const DesiredRule key = key_of(u->prefix, u->l4);
+      for (const auto& i : ifaces) {
+        RuleEdits& e = rules_of(i);
+        auto prev = e.get(key);
+        if (prev && prev->verb != RuleVerb::allow) {
+          c.rules.push_back({i, key, prev, std::nullopt});
+          e.set(key, std::nullopt);
+          if (auto spec = spec_of(i, *prev)) inverse.push_back(*spec);
+          changes = true;
+          continue;
+        }
+        // A host an aggregate absorbed: it leaves the cover; the last one takes the cover with it.
+        if (key.prefix.is_host() && key.l4 == L4Match{})
+          if (auto cover = e.cover_of(key.prefix)) {
+            std::optional<DesiredRule> shrunk = *cover;
+            std::erase(shrunk->absorbed, key.prefix);
+            if (shrunk->absorbed.empty()) shrunk.reset();
+            c.rules.push_back({i, key_of(cover->prefix, cover->l4), cover, shrunk});
+            e.set(*cover, shrunk);
+            changes = true;
+            detail = shrunk ? "left the cover " + describe(*cover) : "the cover " + describe(*cover) + " went with its last host";
+          }
+      }
+      renewal = false;
+      if (!changes) {
+        p.outcomes.push_back(outcome(a, OutcomeStatus::skipped, now, "no rule for " + key_text(key) + " to remove"));
+        continue;
+      }
+    } else if (const auto* agg = std::get_if<AggregateRules>(&a.spec)) {
+      if (agg->verb == RuleVerb::allow) {
+        fail("aggregate of allow rules: allow rules are never widened", "aggregate block, rate_limit or shadow rules");
+        continue;
+      }
+      if (agg->len_v4 == 0 || agg->len_v4 >= 32 || agg->len_v6 == 0 || agg->len_v6 >= 128 || agg->min_hosts < 2) {
+        fail("aggregate with lengths /" + std::to_string(agg->len_v4) + ", /" + std::to_string(agg->len_v6) +
+                 " and min_hosts " + std::to_string(agg->min_hosts),
+             "give lengths below /32 and /128 and min_hosts of 2 or more");
+        continue;
+      }
+      std::size_t covers = 0, hosts = 0;
+      std::string list;
+      for (const auto& i : ifaces) {
+        RuleEdits& e = rules_of(i);
+        for (auto& cv : plan_covers(*agg, e.rules(), a.id)) {
+          for (const auto& h : cv.replaced) {
+            c.rules.push_back({i, key_of(h.prefix, h.l4), h, std::nullopt});
+            e.set(h, std::nullopt);
+            if (auto spec = spec_of(i, h)) inverse.push_back(*spec);
+          }
+          c.rules.push_back({i, key_of(cv.rule.prefix, cv.rule.l4), cv.merged, cv.rule});
+          e.set(cv.rule, cv.rule);
+          inverse.push_back(Unblock{i, cv.rule.prefix, cv.rule.l4});
+          ++covers;
+          hosts += cv.replaced.size();
+          if (covers <= 4) list += (list.empty() ? "" : ", ") + cv.rule.prefix.to_string() + " (" + std::to_string(cv.replaced.size()) + ")";
+        }
+      }
+      renewal = false;
+      if (!covers) {
+        p.outcomes.push_back(outcome(a, OutcomeStatus::skipped, now,
+                                     "no /" + std::to_string(agg->len_v4) + " (IPv6 /" + std::to_string(agg->len_v6) +
+                                         ") holds " + std::to_string(agg->min_hosts) +
+                                         " host rules of that verb outside the protected ranges"));
+        continue;
+      }
+      changes = true;
+      detail = std::to_string(covers) + " prefix rule(s) replace " + std::to_string(hosts) + " host rules: " + list +
+               (covers > 4 ? ", ..." : "");
+    } else if (const auto* m = std::get_if<SetAttachMode>(&a.spec)) {
+      if (m->mode == AttachMode::none) {
+        fail("attach mode none is not a mode", "ask for native, generic or tc");
+        continue;
+      }
+      for (const auto& i : ifaces) {
+        auto& d = next.ifaces[i];
+        if (d.mode == m->mode) continue;
+        c.mode_before[i] = d.mode;
+        inverse.push_back(SetAttachMode{i, d.mode == AttachMode::none ? AttachMode::native : d.mode});
+        d.mode = m->mode;
+        changes = true;
+      }
+      renewal = !changes;
+    } else if (const auto* sp = std::get_if<SwapProgram>(&a.spec)) {
+      if (!guard::program_variant_flags(sp->program)) {
+        std::string names;
+        for (const auto& n : guard::program_variants()) names += (names.empty() ? "" : ", ") + n;
+        fail("unknown guard program '" + sp->program + "'", "use one of: " + names);
+        continue;
+      }
+      const std::string want = sp->program == guard::kProgramDefault ? "" : sp->program;
+      for (const auto& i : ifaces) {
+        auto& d = next.ifaces[i];
+        if (d.program == want) continue;
+        c.program_before[i] = d.program;
+        inverse.push_back(SwapProgram{i, d.program.empty() ? guard::kProgramDefault : d.program});
+        d.program = want;
+        changes = true;
+      }
+      renewal = !changes;
+    } else if (const auto* sh = std::get_if<ShapeInterface>(&a.spec)) {
+      for (const auto& i : ifaces) {
+        auto& d = next.ifaces[i];
+        auto pos = std::find_if(d.shapes.begin(), d.shapes.end(), [&](const DesiredShape& s) { return s.prefix == sh->prefix; });
+        std::optional<DesiredShape> prev;
+        if (pos != d.shapes.end()) prev = *pos;
+        std::optional<DesiredShape> want;
+        if (sh->rate_bps) {
+          DesiredShape s;
+          s.prefix = sh->prefix;
+          s.rate_bps = sh->rate_bps;
+          s.burst_bytes = sh->burst_bytes;
+          s.expires_ns = a.ttl_ns ? now + a.ttl_ns : 0;
+          s.action_id = a.id;
+          want = s;
+        }
+        if (!prev && !want) continue;
+        if (!(prev && want && prev->rate_bps == want->rate_bps && prev->burst_bytes == want->burst_bytes))
+          renewal = false;
+        c.shapes.push_back({i, sh->prefix, prev, want});
+        if (pos != d.shapes.end()) d.shapes.erase(pos);
+        if (want) d.shapes.insert(std::upper_bound(d.shapes.begin(), d.shapes.end(), *want, ShapeLess{}), *want);
+        inverse.push_back(prev ? ShapeInterface{i, sh->prefix, prev->rate_bps, prev->burst_bytes}
+                               : ShapeInterface{i, sh->prefix, 0, 0});
+        changes = true;
+      }
+      if (!changes) {
+        p.outcomes.push_back(outcome(a, OutcomeStatus::skipped, now, "no shaping to remove"));
+        continue;
+      }
+    }
+
+    if (refused) {
+      // Whole or not at all: what it did on other interfaces is taken back.
+      for (auto rb = c.rules.rbegin(); rb != c.rules.rend(); ++rb) rules_of(rb->iface).set(rb->key, rb->before);
+      fail(refused->first, refused->second);
+      continue;
+    }
+    if (!changes) {
+      p.outcomes.push_back(outcome(a, OutcomeStatus::skipped, now, detail.empty() ? "already in force" : detail));
+      continue;
+    }
+    any_change = true;
+    p.intents.push_back(Intent{a, std::move(inverse)});
+    for (const auto& i : ifaces) p.touches.push_back({a.id, i, facet});
+    const bool watch = has_postcondition(a.spec) && !renewal && checks < cfg_.max_checks_per_plan;
+    if (watch || ifaces.size() > 1) {
+      // Multi-interface actions keep their pre-image even unwatched: a
+      // failure on one interface takes them back on the others.
+      std::optional<Prefix> prefix = plan::target_prefix(a.spec);
+      c.base.at = at;
+      c.base.before = rates(before_from, at, ifaces, prefix);
+      if (const Symptom* s = answered_symptom(a, snap.symptoms)) c.base.symptom_value = s->evidence.value;
+      else if (a.rationale.symptom) c.base.symptom_value = a.rationale.evidence.value;
+      c.applied_ns = now;
+      c.deadline_ns = watch ? now + cfg_.verify.deadline_ns : 0;  // 0: not watched
+      if (watch) ++checks;
+      p.checks.push_back(std::move(c));
+    }
+  }
+  for (auto& [i, e] : edits) e->flush();
+  if (any_change) p.desired = with_version(std::move(next), *staged_);
+  p.changed = *p.desired != *desired_;
+  return p;
+}
+
+// ---- apply ------------------------------------------------------------------
+
+Status Executor::converge_iface(const std::string& iface, Facet f, const DesiredInterface& want,
+                                const DesiredInterface& before, TimeNs now, std::string& detail) {
+  Actuator* act = actuator_for(f);
+  if (!act) {
+    if (f == Facet::shapes && want.shapes.empty()) return ok();
+    if (f == Facet::program && want.program.empty()) return ok();
+    if (f != Facet::shapes && f != Facet::program) return ok();
+    return make_error("no actuator here changes " + std::string(to_string(f)));
+  }
+  auto r = act->converge(iface, f, want, before, now);
+  if (!r) return r.error();
+  if (r->changed) {
+    if (!detail.empty()) detail += "; ";
+    detail += std::string(to_string(f)) + ": " + r->detail;
+    log().info("{} {}: {} ({:.1f} ms)", iface, to_string(f), r->detail, r->ms);
+  }
+  return ok();
+}
+
+std::vector<Outcome> Executor::apply(const Prepared& p) {
+  std::vector<Outcome> out;
+  const TimeNs now = p.ts_ns;
+  auto before = desired_;
+  DesiredState result = *p.desired;
+  std::map<std::pair<std::string, Facet>, Error> failed;
+  std::map<std::string, std::string> details;
+
+  auto converge_all = [&](const DesiredState& want, const DesiredState& had,
+                          std::map<std::pair<std::string, Facet>, Error>& errors, bool retry_failed) {
+    for (const auto& [iface, w] : want.ifaces) {
+      static const DesiredInterface kEmpty;
+      auto h = had.ifaces.find(iface);
+      const DesiredInterface& hv = h == had.ifaces.end() ? kEmpty : h->second;
+      // An interface whose last converge failed is tried again in full.
+      const bool was_bad = retry_failed && !health_[iface].error.empty();
+      for (Facet f : kFacets) {
+        if (!was_bad && same_facet(w, hv, f)) continue;
+        if (auto s = converge_iface(iface, f, w, hv, now, details[iface]); !s) {
+          errors[{iface, f}] = s.error();
+          health_[iface].error = s.error().message();
+          log().warn("{} {}: {}", iface, to_string(f), s.error().message());
+        }
+      }
+    }
+  };
+  converge_all(result, *before, failed, true);
+
+  // A facet that failed is as it was (each converge is all or nothing).
+  std::set<std::string> failed_actions;
+  for (const auto& t : p.touches)
+    if (failed.count({t.iface, t.facet})) failed_actions.insert(t.action_id);
+  if (!failed.empty()) {
+    for (const auto& [key, err] : failed) {
+      auto h = before->ifaces.find(key.first);
+      if (h != before->ifaces.end()) copy_facet(result.ifaces[key.first], h->second, key.second);
+      else copy_facet(result.ifaces[key.first], DesiredInterface{}, key.second);
+    }
+    // ... and an action that failed somewhere is taken back everywhere else.
+    DesiredState partial = result;
+    bool retake = false;
+    for (const auto& c : p.checks) {
+      if (!failed_actions.count(c.action.id)) continue;
+      std::map<std::string, std::unique_ptr<RuleEdits>> back;
+      for (const auto& rb : c.rules) {
+        if (failed.count({rb.iface, Facet::rules})) continue;
+        auto& e = back[rb.iface];
+        if (!e) e = std::make_unique<RuleEdits>(result.ifaces[rb.iface].rules);
+        if (e->get(rb.key) != rb.after) continue;
+        e->set(rb.key, rb.before);
+        retake = true;
+      }
+      for (auto& [i, e] : back) e->flush();
+      for (const auto& [iface, m] : c.mode_before)
+        if (!failed.count({iface, Facet::attach})) result.ifaces[iface].mode = m, retake = true;
+      for (const auto& [iface, prog] : c.program_before)
+        if (!failed.count({iface, Facet::program})) result.ifaces[iface].program = prog, retake = true;
+    }
+    if (retake) {
+      std::map<std::pair<std::string, Facet>, Error> again;
+      converge_all(result, partial, again, false);
+      for (const auto& [key, err] : again) {
+        log().error("{} {}: could not take back a partly failed action: {}", key.first, to_string(key.second),
+                    err.message());
+        copy_facet(result.ifaces[key.first], partial.ifaces[key.first], key.second);
+      }
+    }
+  }
+  for (const auto& [iface, d] : result.ifaces)
+    if (!std::any_of(failed.begin(), failed.end(), [&](const auto& f) { return f.first.first == iface; }))
+      health_[iface].error.clear(), health_[iface].actual_mode = d.mode;
+
+  // Outcomes, and the checks of what took effect start now.
+  for (const auto& in : p.intents) {
+    const Action& a = in.action;
+    if (a.rationale.decision == "rollback") continue;  // its outcome (rolled_back) came from review()
+    if (failed_actions.count(a.id)) {
+      const Error* err = nullptr;
+      for (const auto& t : p.touches)
+        if (t.action_id == a.id)
+          if (auto f = failed.find({t.iface, t.facet}); f != failed.end()) err = &f->second;
+      out.push_back(outcome(a, OutcomeStatus::failed, now, {}, err ? err->what : "failed",
+                            err ? err->hint : std::string()));
+      continue;
+    }
+    std::string detail;
+    for (const auto& t : p.touches)
+      if (t.action_id == a.id && details.count(t.iface) && !details[t.iface].empty()) {
+        detail = details[t.iface];
+        break;
+      }
+    out.push_back(outcome(a, OutcomeStatus::applied, now, detail));
+  }
+  for (const auto& c : p.checks)
+    if (c.deadline_ns && !failed_actions.count(c.action.id)) checks_.push_back(c);
+
+  if (result == *p.desired) desired_ = p.desired;
+  else desired_ = with_version(std::move(result), *p.desired);
+  staged_ = desired_;
+  return out;
+}
+
+// ---- reconcile --------------------------------------------------------------
+
+std::vector<Outcome> Executor::reconcile(TimeNs now) {
+  std::vector<Outcome> out;
+  for (const auto& [iface, want] : desired_->ifaces) {
+    std::string healed, error, hint;
+    for (const auto& act : actuators_) {
+      auto actual = act->read(iface, now);
+      if (!actual) {
+        error = actual.error().what;
+        hint = actual.error().hint;
+        continue;
+      }
+      for (Facet f : kFacets) {
+        if (!act->owns(f)) continue;
+        std::string why;
+        switch (f) {
+          case Facet::attach:
+            if (want.mode == AttachMode::none) break;
+            if (!actual->guarded) why = "no guard loaded";
+            else if (!actual->attached) why = actual->note.empty() ? "link detached" : actual->note;
+            else if (actual->mode != want.mode)
+              why = "attached in " + std::string(to_string(actual->mode)) + " mode, not " + std::string(to_string(want.mode));
+            break;
+          case Facet::program: {
+            const std::string w = want.program.empty() ? guard::kProgramDefault : want.program;
+            if (actual->guarded && actual->program != w) why = "running " + actual->program + ", not " + w;
+            break;
+          }
+          case Facet::rules:
+            if (actual->guarded) rules_drift(want.rules, actual->rules, now, why);
+            else if (!want.rules.empty()) why = "no guard to hold " + std::to_string(want.rules.size()) + " rules";
+            break;
+          case Facet::shapes:
+            if (actual->shapes != want.shapes) why = "shapes differ";
+            break;
+        }
+        if (why.empty()) continue;
+        if (!actual->present) {
+          error = "interface " + iface + " is gone";
+          hint = "it is guarded again when it comes back";
+          break;
+        }
+        act->forget(iface);
+        auto r = act->converge(iface, f, want, want, now);
+        if (!r) {
+          error = std::string(to_string(f)) + ": " + why + "; healing failed: " + r.error().what;
+          hint = r.error().hint;
+          continue;
+        }
+        healed += (healed.empty() ? "" : "; ") + std::string(to_string(f)) + ": " + why + ", healed" +
+                  (r->detail.empty() ? "" : " (" + r->detail + ")");
+        if (f == Facet::attach) {
+          // A reload brings an empty guard: its rules follow at once.
+          auto again = act->read(iface, now);
+          if (again && act->owns(Facet::rules)) {
+            std::string rwhy;
+            if (rules_drift(want.rules, again->rules, now, rwhy)) {
+              act->forget(iface);
+              if (auto rr = act->converge(iface, Facet::rules, want, want, now); rr)
+                healed += "; rules: " + rwhy + ", healed";
+            }
+          }
+        }
+      }
+    }
+    auto& h = health_[iface];
+    h.error = error.empty() ? "" : error + (hint.empty() ? "" : " (" + hint + ")");
+    if (error.empty()) h.actual_mode = want.mode;
+    if (healed.empty() && error.empty()) continue;
+    Outcome o;
+    o.action_id = "reconcile:" + iface;
+    o.ts_ns = now;
+    o.status = error.empty() ? OutcomeStatus::applied : OutcomeStatus::failed;
+    o.detail = healed;
+    o.error = error;
+    o.hint = hint;
+    if (!healed.empty()) log().warn("{}: drift healed: {}", iface, healed);
+    if (!error.empty()) log().error("{}: {}", iface, h.error);
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+// ---- status -----------------------------------------------------------------
+
+ExecutorStatus Executor::status(TimeNs now) const {
+  ExecutorStatus s;
+  s.desired_version = desired_->version;
+  for (const auto& [iface, d] : desired_->ifaces) {
+    InterfaceStatus is;
+    is.iface = iface;
+    is.mode = d.mode;
+    is.program = d.program.empty() ? guard::kProgramDefault : d.program;
+    if (auto h = health_.find(iface); h != health_.end()) {
+      is.actual_mode = h->second.actual_mode;
+      is.error = h->second.error;
+      is.healthy = h->second.error.empty();
+    }
+    is.rules = d.rules.size();
+    is.shapes = d.shapes.size();
+    for (const auto& r : d.rules)
+      is.soonest.push_back({describe(r), r.action_id, r.expires_ns ? std::max<TimeNs>(0, r.expires_ns - now) : 0});
+    for (const auto& sh : d.shapes)
+      is.soonest.push_back({"shape " + (sh.prefix ? sh.prefix->to_string() : std::string("interface")) + " " +
+                                std::to_string(sh.rate_bps) + " bit/s",
+                            sh.action_id, sh.expires_ns ? std::max<TimeNs>(0, sh.expires_ns - now) : 0});
+    // Soonest expiry first, the ones that never expire last.
+    auto rank = [](const InterfaceStatus::Timed& t) { return t.remaining_ns ? t.remaining_ns : INT64_MAX; };
+    const std::size_t keep = std::min(is.soonest.size(), ExecutorStatus::kListed);
+    std::partial_sort(is.soonest.begin(), is.soonest.begin() + static_cast<std::ptrdiff_t>(keep), is.soonest.end(),
+                      [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
+    is.soonest.resize(keep);
+    s.ifaces.push_back(std::move(is));
+  }
+  for (const auto& c : checks_) s.pending.push_back({c.action.id, plan::describe(c.action), c.applied_ns + cfg_.verify.settle_ns});
+  return s;
+}
+
+}  // namespace reflex::execute
