@@ -39,6 +39,7 @@ void FleetNode::record(TimeNs now, const std::string& subject, std::string summa
 }
 
 void FleetNode::receive(const Inbound& m, TimeNs now, TimeNs wall_now, const plan::Guardrails& guardrails) {
+  wall_offset_ = wall_now - now;
   if (!o_.receive) return;
   auto from = node_of_subject(o_.subject_prefix, m.subject);
   if (from && *from == o_.node_id) return;  // our own, echoed by the server
@@ -70,7 +71,36 @@ void FleetNode::receive(const Inbound& m, TimeNs now, TimeNs wall_now, const pla
 }
 
 std::vector<SymptomEvent> FleetNode::symptom_events(TimeNs now, std::span<const Symptom> local) {
-  return book_.update(now, local);
+  auto events = book_.update(now, local);
+  // Peer-driven actions verified before the attack reached this node: once
+  // it does (a local symptom on the prefix, the action still in force), the
+  // action is this node's own evidence too, and the fleet hears it from here.
+  for (auto it = awaiting_.begin(); it != awaiting_.end();) {
+    auto k = known_.find(*it);
+    if (k == known_.end() || k->second.published || now >= k->second.in_force_until) {
+      it = awaiting_.erase(it);
+      continue;
+    }
+    if (auto s = corroborating(k->second.action, local)) {
+      k->second.seen = *s;
+      k->second.published = true;
+      publish(k->second, k->second.verified, now, now + wall_offset_);
+      it = awaiting_.erase(it);
+      continue;
+    }
+    ++it;
+  }
+  return events;
+}
+
+std::optional<Symptom> FleetNode::corroborating(const Action& a, std::span<const Symptom> symptoms) {
+  const auto target = plan::target_prefix(a.spec);
+  if (!target) return std::nullopt;
+  for (const auto& s : symptoms) {
+    if (s.kind == SymptomKind::peer_verdict || !s.subject.prefix) continue;
+    if (s.subject.prefix->contains(*target) || target->contains(*s.subject.prefix)) return s;
+  }
+  return std::nullopt;
 }
 
 void FleetNode::planned(const Plan& plan, std::span<const Symptom> symptoms) {
@@ -82,16 +112,13 @@ void FleetNode::planned(const Plan& plan, std::span<const Symptom> symptoms) {
     if (!from_peer && !verdict_kind) continue;
     Known k;
     k.action = a;
-    const auto target = plan::target_prefix(a.spec);
-    for (const auto& s : symptoms) {
-      if (from_peer) {
-        // The local symptom that corroborated the peers, if any: one on a
-        // prefix overlapping the action's.
-        if (s.kind == SymptomKind::peer_verdict || !s.subject.prefix || !target) continue;
-        if (s.subject.prefix->contains(*target) || target->contains(*s.subject.prefix)) k.seen = s;
-      } else if (s.kind == *a.rationale.symptom && s.subject == a.rationale.subject) {
-        k.seen = s;
-      }
+    if (from_peer) {
+      // The local symptom that corroborated the peers, if any: one on a
+      // prefix overlapping the action's.
+      k.seen = corroborating(a, symptoms);
+    } else {
+      for (const auto& s : symptoms)
+        if (s.kind == *a.rationale.symptom && s.subject == a.rationale.subject) k.seen = s;
     }
     if (known_.emplace(a.id, std::move(k)).second) known_order_.push_back(a.id);
   }
@@ -121,6 +148,7 @@ void FleetNode::publish(const Known& k, const Outcome& o, TimeNs now, TimeNs wal
 }
 
 void FleetNode::outcomes(std::span<const Outcome> outs, TimeNs now, TimeNs wall_now) {
+  wall_offset_ = wall_now - now;
   for (const auto& o : outs) {
     auto it = known_.find(o.action_id);
     if (it == known_.end()) continue;
@@ -147,6 +175,13 @@ void FleetNode::outcomes(std::span<const Outcome> outs, TimeNs now, TimeNs wall_
              std::move(body));
     }
     if (o_.publish && !k.published && o.status == OutcomeStatus::verified) {
+      if (from_peer && !k.seen) {
+        // Verified here before the attack arrived: it speaks for this node once the attack does.
+        k.verified = o;
+        k.in_force_until = k.action.ttl_ns ? now + k.action.ttl_ns : now + 3600 * kNsPerSec;
+        awaiting_.push_back(k.action.id);
+        continue;
+      }
       k.published = true;
       publish(k, o, now, wall_now);
     }

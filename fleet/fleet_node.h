@@ -9,9 +9,12 @@
 //   - planned() / outcomes(): actions and what became of them. An action
 //     that is verified (its post-condition held) becomes a verdict, published
 //     once, when it answered what this node saw itself: a local symptom, or
-//     peers' verdicts corroborated by a local symptom (verdict_for). An
-//     action taken on peer verdicts that reached the datapath is recorded as
-//     acted on.
+//     peers' verdicts corroborated by a local symptom (verdict_for). A block
+//     taken on peers' word ahead of the attack is published when the attack
+//     reaches this node while it is in force (symptom_events() sees the
+//     local symptom), so the fleet's warning outlives its first reporters
+//     while the attack keeps moving. An action taken on peer verdicts that
+//     reached the datapath is recorded as acted on.
 // Every verdict sent, received, acted on or refused is a RecordKind::verdict
 // event in Knowledge and a counter in stats() (and so /metrics).
 
@@ -25,6 +28,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -74,7 +78,10 @@ class FleetNode {
     Action action;
     std::optional<Symptom> seen;  // this node's own symptom behind it (for peer-driven actions: the corroborating one)
     bool published = false, acted = false;
+    Outcome verified;             // peer-driven, verified before the attack arrived: awaiting a local symptom
+    TimeNs in_force_until = 0;
   };
+  static std::optional<Symptom> corroborating(const Action& a, std::span<const Symptom> symptoms);
   void record(TimeNs now, const std::string& subject, std::string summary, boost::json::object body);
   void publish(const Known& k, const Outcome& o, TimeNs now, TimeNs wall_now);
 
@@ -85,6 +92,8 @@ class FleetNode {
   std::uint64_t seq_;
   std::map<std::string, Known> known_;  // by action id
   std::deque<std::string> known_order_;
+  std::vector<std::string> awaiting_;  // ids of peer-driven actions verified before the attack arrived
+  TimeNs wall_offset_ = 0;             // wall clock minus loop clock, as last told
   mutable FleetStats stats_;
 };
 

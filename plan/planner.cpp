@@ -668,6 +668,10 @@ class PlanBuilder {
       return a->track_key < b->track_key;
     });
     for (auto* c : order) {
+      if (std::string by; loosens_a_block(*c, by)) {
+        note("rule '" + c->rule->id + "' " + c->decision + " on " + describe(c->subject) + " held back: " + by);
+        continue;
+      }
       bool restricts = c->capped && std::any_of(c->emissions.begin(), c->emissions.end(), [](const Emission& e) {
                          return !e.revert && !std::holds_alternative<Alert>(e.spec);
                        });
@@ -682,6 +686,40 @@ class PlanBuilder {
       }
       commit(*c);
     }
+  }
+
+  // A shadow or rate limit on a prefix another rule blocks (a wider prefix,
+  // or the same one on every interface) would loosen that block: the guard's
+  // longest match wins, and on one interface the later rule replaces the
+  // earlier, so it would pass what the block drops (a local flood rung under
+  // a block the fleet's verdicts put in place, say). It waits until the block
+  // is gone.
+  bool loosens_a_block(const Candidate& c, std::string& by) const {
+    if (c.decision != "fire" && c.decision != "escalate") return false;
+    for (const auto& e : c.emissions) {
+      if (e.revert) continue;
+      const bool weaker = std::holds_alternative<ShadowPrefix>(e.spec) || std::holds_alternative<RateLimitPrefix>(e.spec);
+      if (!weaker) continue;
+      const auto p = target_prefix(e.spec);
+      if (!p) continue;
+      const std::string iface = target_iface(e.spec);
+      for (const auto& [key, o] : st_.owners) {
+        if (o.track == c.track_key || o.aggressiveness != static_cast<int>(ActionKind::block)) continue;
+        if (o.expires_ns && o.expires_ns <= now_) continue;
+        // "prefix:<iface>:<prefix>[ proto=..][ port=..]"; an L4-narrowed block covers only part of the prefix.
+        if (key.rfind("prefix:", 0) != 0) continue;
+        const auto colon = key.find(':', 7);
+        if (colon == std::string::npos || key.find(' ', colon) != std::string::npos) continue;
+        const std::string biface = key.substr(7, colon - 7);
+        if (biface != "*" && biface != (iface.empty() ? "*" : iface)) continue;
+        auto q = Prefix::parse(key.substr(colon + 1));
+        if (!q || !q->contains(*p) || key == target_key(e.spec)) continue;  // the same target: ownership decides
+        by = "inside " + q->to_string() + ", which rule '" + o.rule_id + "' blocks (a narrower " +
+             std::string(action_kind_name(e.spec)) + " would pass what the block drops)";
+        return true;
+      }
+    }
+    return false;
   }
 
   bool suppressed_by_operator_or_backoff(Candidate& c) {

@@ -13,6 +13,7 @@ pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 iputils-ping
   libnats-dev libssl-dev nats-server     # the fleet: NATS C client, and the server its tests start
+  prometheus                             # promtool: the fleet's federation example is checked in ctest
 )
 
 missing=()

@@ -24,6 +24,7 @@ struct Flow {
   std::uint16_t dport = 0;
   double packets = 0;  // this tick
   int attack = -1;  // index of the attack it belongs to; -1: benign
+  int slot = -1;    // benign: the source's index at its node
 };
 
 struct FlowVerdict {

@@ -30,6 +30,7 @@ void add_fleet_options(CLI::App& cmd, FleetCommand& a) {
   cmd.add_option("--coop", a.coop, "run cooperation on, off, or both on the same traffic")
       ->check(CLI::IsMember({"both", "on", "off"}));
   cmd.add_option("--threads", a.threads, "threads (the two runs of `both` share them)")->check(CLI::Range(1, 256));
+  cmd.add_option("--trace", a.trace, "print node N's actions and outcomes as they happen");
   cmd.add_flag("--quiet", a.quiet, "print nothing but errors");
   cmd.add_flag("--verbose", a.verbose, "log every loop's actions (as reflexd does)");
 }
@@ -63,6 +64,7 @@ int run_fleet_command(const FleetCommand& a) {
     RunOptions ro;
     ro.coop = coop;
     ro.threads = per_run;
+    ro.trace_node = a.trace;
     ro.loop = real_loop_factory(lo);
     // Both runs at once when there are threads for both.
     futures.push_back(std::async(a.threads >= 2 ? std::launch::async : std::launch::deferred,

@@ -14,6 +14,7 @@ struct FleetCommand {
   std::string scenario, report, policies;
   std::string coop = "both";  // both, on, off
   int threads = 2;
+  int trace = -1;
   bool quiet = false, verbose = false;
 };
 

@@ -36,6 +36,7 @@ FleetRun run_fleet(const FleetScenario& s, const RunOptions& o) {
       ns.lies = ns.poison->prefixes.empty() ? benign_lies : ns.poison->prefixes;
     }
     ns.timeline = &run.timeline;
+    ns.trace = i == o.trace_node;
     nodes.push_back(std::make_unique<SimNode>(std::move(ns), o.loop));
   }
 

@@ -25,6 +25,7 @@ struct RunOptions {
   bool coop = true;
   int threads = 1;
   int timeline_bins = 240;
+  int trace_node = -1;  // print this node's actions and outcomes
   NodeLoopFactory loop;  // real_loop_factory() in reflex-sim
 };
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 namespace reflex::sim::fleet {
 
@@ -21,11 +22,22 @@ SimNode::SimNode(NodeSetup setup, const NodeLoopFactory& make_loop) : s_(std::mo
     visit_index_.push_back(static_cast<int>(result_.visits.size()));
     result_.visits.push_back({v.attack, v.from, v.until, std::nullopt, 0, 0});
   }
+  benign_sources_ = static_cast<std::size_t>(s_.scenario->benign.sources);
+  for (std::size_t j = 0; j < benign_sources_; ++j)
+    sources_.push_back({s_.traffic->benign_source(s_.index, static_cast<int>(j))});
   iface_.mode = AttachMode::native;
   iface_.wanted_mode = AttachMode::native;
   iface_.name = kSimIface;
   iface_.present = true;
   iface_.oper_up = true;
+}
+
+SimNode::SourceCount& SimNode::source(const Flow& f) {
+  if (f.slot >= 0 && static_cast<std::size_t>(f.slot) < benign_sources_) return sources_[static_cast<std::size_t>(f.slot)];
+  for (std::size_t i = benign_sources_; i < sources_.size(); ++i)
+    if (sources_[i].source == f.source) return sources_[i];
+  sources_.push_back({f.source});
+  return sources_.back();
 }
 
 std::string SimNode::id() const { return "n" + std::to_string(s_.index); }
@@ -36,10 +48,7 @@ Observation SimNode::observe(TimeNs now, double dt) {
   obs.interval_ns = seq_ == 0 ? 0 : static_cast<TimeNs>(dt * kNsPerSec);
   obs.seq = seq_++;
   double packets = 0, bytes = 0;
-  for (const auto& [src, c] : sources_) {
-    (void)src;
-    packets += c.tick_packets;
-  }
+  for (const auto& c : sources_) packets += c.tick_packets;
   for (const auto& f : flows_) bytes += f.packets * s_.traffic->packet_bytes(f.attack >= 0, std::max(0, f.attack));
   iface_.rx_packets += static_cast<std::uint64_t>(std::llround(packets));
   iface_.rx_bytes += static_cast<std::uint64_t>(std::llround(bytes));
@@ -65,17 +74,16 @@ Observation SimNode::observe(TimeNs now, double dt) {
   obs.interfaces.emplace(kSimIface, iface_);
 
   // Top talkers by this tick's rate, as the guard's talker table reports them.
-  std::vector<const std::pair<const Prefix, SourceCount>*> order;
-  order.reserve(sources_.size());
+  order_.clear();
   for (const auto& e : sources_)
-    if (e.second.tick_packets > 0) order.push_back(&e);
-  const std::size_t n = std::min<std::size_t>(order.size(), static_cast<std::size_t>(s_.scenario->top_talkers));
-  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n), order.end(),
-                    [](auto* a, auto* b) { return a->second.tick_packets > b->second.tick_packets; });
+    if (e.tick_packets > 0) order_.push_back(&e);
+  const std::size_t n = std::min<std::size_t>(order_.size(), static_cast<std::size_t>(s_.scenario->top_talkers));
+  std::partial_sort(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(n), order_.end(),
+                    [](auto* a, auto* b) { return a->tick_packets > b->tick_packets; });
   obs.talkers.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
-    const auto& [src, c] = *order[i];
-    obs.talkers.push_back({kSimIface, src, static_cast<std::uint64_t>(std::llround(c.packets)),
+    const auto& c = *order_[i];
+    obs.talkers.push_back({kSimIface, c.source, static_cast<std::uint64_t>(std::llround(c.packets)),
                            static_cast<std::uint64_t>(std::llround(c.bytes)),
                            static_cast<std::uint64_t>(std::llround(c.dropped)), c.tick_packets / dt});
   }
@@ -107,17 +115,17 @@ void SimNode::tick(TimeNs now, double dt, const std::vector<Inbound>& inbox) {
   flows_.clear();
   s_.traffic->flows(s_.index, now, dt, flows_);
   dp_.begin_tick(now, dt);
-  for (auto& [src, c] : sources_) c.tick_packets = 0;
+  for (auto& c : sources_) c.tick_packets = 0;
   std::vector<double> visit_packets(visit_index_.size()), visit_lost(visit_index_.size());
+  Bin* bin = s_.timeline ? &s_.timeline->at(s_.index, now) : nullptr;
   for (const auto& f : flows_) {
     const auto v = dp_.judge(f);
-    auto& c = sources_[f.source];
+    auto& c = source(f);
     const double bytes = f.packets * s_.traffic->packet_bytes(f.attack >= 0, std::max(0, f.attack));
     c.packets += f.packets;
     c.bytes += bytes;
     c.dropped += v.lost();
     c.tick_packets += f.packets;
-    Bin* bin = s_.timeline ? &s_.timeline->at(s_.index, now) : nullptr;
     if (f.attack >= 0) {
       result_.attack_packets += f.packets;
       result_.attack_delivered += v.passed;
@@ -147,12 +155,22 @@ void SimNode::tick(TimeNs now, double dt, const std::vector<Inbound>& inbox) {
     if (!vr.first_drop && visit_packets[i] > 0 && visit_lost[i] >= 0.5 * visit_packets[i]) vr.first_drop = now;
   }
   // Forget sources long gone (an attack that moved on), as the guard's table does.
-  if (sources_.size() > 4 * static_cast<std::size_t>(s_.scenario->top_talkers) + flows_.size())
-    for (auto it = sources_.begin(); it != sources_.end();)
-      it = it->second.tick_packets == 0 ? sources_.erase(it) : std::next(it);
+  if (sources_.size() > benign_sources_ + 4 * static_cast<std::size_t>(s_.scenario->top_talkers))
+    sources_.erase(std::remove_if(sources_.begin() + static_cast<std::ptrdiff_t>(benign_sources_), sources_.end(),
+                                  [](const SourceCount& c) { return c.tick_packets == 0; }),
+                   sources_.end());
 
   Observation obs = observe(now, dt);
   const auto& rep = loop_->step(std::move(obs), kSimEpochNs + now, inbox, fleet_ ? &*fleet_ : nullptr);
+  if (s_.trace) {
+    for (const auto& a : rep.actions)
+      std::printf("%s t=%.0fs %s %s: %s (%s)\n", id().c_str(), static_cast<double>(now) / kNsPerSec,
+                  fleet_ ? "on" : "off", a.id.c_str(), plan::describe(a.spec).c_str(), a.rationale.rule_id.c_str());
+    for (const auto& o : rep.outcomes)
+      std::printf("%s t=%.0fs %s %s -> %s %s\n", id().c_str(), static_cast<double>(now) / kNsPerSec,
+                  fleet_ ? "on" : "off", o.action_id.c_str(), std::string(to_string(o.status)).c_str(),
+                  o.detail.c_str());
+  }
   for (const auto& o : rep.outcomes) {
     if (o.status != OutcomeStatus::applied) continue;
     for (const auto& a : rep.actions)

@@ -49,6 +49,7 @@ struct NodeSetup {
   const PoisonSpec* poison = nullptr;
   std::vector<Prefix> lies;              // what a poisoned node lies about
   Timeline* timeline = nullptr;
+  bool trace = false;  // print this node's actions and outcomes as they happen
 };
 
 class SimNode {
@@ -70,10 +71,15 @@ class SimNode {
   std::optional<reflex::fleet::FleetNode> fleet_;
   std::vector<Flow> flows_;
   // Cumulative per-source counters, for talkers as the guard's table keeps them.
+  // Benign sources first, at their slot; then attack sources seen (few).
   struct SourceCount {
+    Prefix source;
     double packets = 0, bytes = 0, dropped = 0, tick_packets = 0;
   };
-  std::map<Prefix, SourceCount> sources_;
+  SourceCount& source(const Flow& f);
+  std::vector<SourceCount> sources_;
+  std::size_t benign_sources_ = 0;
+  std::vector<const SourceCount*> order_;  // observe()'s scratch
   InterfaceObservation iface_;
   std::uint64_t seq_ = 0;
   TimeNs last_lie_ = -1;

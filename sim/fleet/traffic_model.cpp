@@ -103,6 +103,7 @@ void TrafficModel::flows(int node, TimeNs now, double dt, std::vector<Flow>& out
     f.proto = 6;
     f.dport = 443;
     f.packets = base[static_cast<std::size_t>(j)] * noise * dt;
+    f.slot = j;
     out.push_back(f);
   }
   const TimeNs tick_start = now - static_cast<TimeNs>(dt * kNsPerSec);

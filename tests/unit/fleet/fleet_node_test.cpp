@@ -137,6 +137,47 @@ TEST(FleetNode, PeersBelieveRefuseAndActOnVerdictsAndSayWhichInTheRecord) {
   EXPECT_EQ(v->node, "b");
 }
 
+TEST(FleetNode, ABlockTakenAheadOfTheAttackSpeaksForThisNodeOnceTheAttackArrives) {
+  CapturingBus bus;
+  FleetNode c(opts("c"), &bus, nullptr);
+  Plan plan;
+  plan.actions = {block("q1.1", "203.0.113.0/24", SymptomKind::peer_verdict)};
+  c.planned(plan, {});
+  Outcome verified{"q1.1", OutcomeStatus::verified};
+  c.outcomes(std::span<const Outcome>(&verified, 1), 10 * kNsPerSec, kWall);
+  EXPECT_TRUE(bus.sent.empty()) << "verified on no traffic of its own: nothing to tell yet";
+  EXPECT_TRUE(c.symptom_events(11 * kNsPerSec, {}).empty());
+  EXPECT_TRUE(bus.sent.empty());
+
+  Symptom flood;
+  flood.kind = SymptomKind::flood;
+  flood.subject.iface = "eth0";
+  flood.subject.prefix = P("203.0.113.7");
+  flood.severity = Severity::critical;
+  flood.evidence.detail = "seen here";
+  c.symptom_events(120 * kNsPerSec, std::span<const Symptom>(&flood, 1));
+  ASSERT_EQ(bus.sent.size(), 1u);
+  auto v = decode_verdict(bus.sent[0].payload);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->node, "c");
+  EXPECT_EQ(v->kind, SymptomKind::flood);
+  EXPECT_EQ(v->prefix, P("203.0.113.0/24"));
+  EXPECT_EQ(v->evidence.detail, "seen here");
+  EXPECT_EQ(v->wall_ns, kWall + 110 * kNsPerSec);
+  c.symptom_events(121 * kNsPerSec, std::span<const Symptom>(&flood, 1));
+  EXPECT_EQ(bus.sent.size(), 1u) << "published once";
+
+  // One whose TTL ran out before the attack came says nothing.
+  Plan late;
+  late.actions = {block("q2.1", "198.51.100.0/24", SymptomKind::peer_verdict)};
+  c.planned(late, {});
+  Outcome v2{"q2.1", OutcomeStatus::verified};
+  c.outcomes(std::span<const Outcome>(&v2, 1), 200 * kNsPerSec, kWall);
+  flood.subject.prefix = P("198.51.100.7");
+  c.symptom_events(200 * kNsPerSec + 601 * kNsPerSec, std::span<const Symptom>(&flood, 1));
+  EXPECT_EQ(bus.sent.size(), 1u);
+}
+
 TEST(FleetNode, AReceiveOnlyNodePublishesNothingAndAPublishOnlyNodeBelievesNothing) {
   CapturingBus bus;
   auto o = opts("a");
