@@ -121,7 +121,10 @@ DesiredTree desired_tree(std::span<const DesiredShape> want, const TreeState& ha
       iface = &s;
   }
   std::uint64_t parent_rate = iface ? iface->rate_bps : kUnlimitedBps;
-  out.classes.push_back(leaf_class(kParentClass, kRootHandle, parent_rate, parent_rate, iface ? iface->burst_bytes : 0));
+  // The interface's burst, explicit, so RF:1 and the default leaf share it and
+  // it reads back as the shape's burst.
+  std::uint64_t iface_burst = iface && iface->burst_bytes ? iface->burst_bytes : default_burst(parent_rate);
+  out.classes.push_back(leaf_class(kParentClass, kRootHandle, parent_rate, parent_rate, iface_burst));
 
   // Minors: keep the one a prefix has; new prefixes take the lowest free one.
   std::set<std::uint32_t> used;
@@ -151,7 +154,7 @@ DesiredTree desired_tree(std::span<const DesiredShape> want, const TreeState& ha
     // and may borrow up to the interface's rate when they are idle.
     std::uint64_t rest = iface->rate_bps > prefix_sum ? iface->rate_bps - prefix_sum : 0;
     out.classes.push_back(leaf_class(kDefaultClass, kParentClass, std::max(rest, kMinRateBps), iface->rate_bps,
-                                     iface->burst_bytes));
+                                     iface_burst));
   }
   for (const auto& [p, classid] : out.prefixes) {
     const DesiredShape& s = *prefixes[p];

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 
 using namespace std::chrono_literals;
 using namespace reflex;
@@ -234,4 +235,39 @@ TEST_F(ShaperE2E, PrefixShapeAppliedAndRevertedUnderTcpLoad) {
   ASSERT_TRUE(st);
   EXPECT_FALSE(st->classifier_attached);
   EXPECT_TRUE(st->prefixes.empty());
+}
+
+TEST_F(ShaperE2E, ASecondShaperAdoptsWhatTheFirstLeft) {
+  // A restarted daemon opens a new Shaper: the pinned trie and link, and the
+  // htb tree, are recognised as reflex's and nothing is redone.
+  std::vector<DesiredShape> want{shape(20'000'000), shape(5'000'000, lab_->prefix)};
+  converge(want);
+  auto again = Shaper::open(lab_->a_if, lab_->a.name(), {reflex::testing::test_pin_root()});
+  ASSERT_TRUE(again) << again.error().message();
+  auto st = again->converge(want);
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_TRUE(again->last_ops().empty()) << again->last_ops().front().describe();
+  EXPECT_TRUE(within(shaped_udp_rate(*lab_, lab_->prefix_addr, 5'000'000), 5e6, 0.10));
+}
+
+TEST_F(ShaperE2E, AFailedStepRollsBackToTheShapesBefore) {
+  // Pins on a filesystem that is not bpffs: the classifier cannot load, so the
+  // list fails at its first prefix, after its classes went in.
+  const std::string not_bpffs = "/tmp/" + sim::unique_name("rfxnotbpf");
+  auto s = Shaper::open(lab_->a_if, lab_->a.name(), {not_bpffs});
+  ASSERT_TRUE(s) << s.error().message();
+  ASSERT_TRUE(s->converge(std::vector<DesiredShape>{shape(10'000'000)}));
+  auto st = s->converge(std::vector<DesiredShape>{shape(20'000'000), shape(5'000'000, lab_->prefix)});
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message().find("bpf"), std::string::npos) << st.error().message();
+  auto tree = s->state();
+  ASSERT_TRUE(tree) << tree.error().message();
+  ASSERT_EQ(tree->classes.size(), 2u);  // RF:1 and RF:2, no prefix leaf left behind
+  auto shapes = s->read();
+  ASSERT_TRUE(shapes);
+  ASSERT_EQ(shapes->size(), 1u);
+  EXPECT_EQ(shapes->front().rate_bps, 10'000'000u);
+  EXPECT_TRUE(s->clear());
+  std::error_code ec;
+  std::filesystem::remove_all(not_bpffs, ec);
 }
