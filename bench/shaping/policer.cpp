@@ -1,14 +1,15 @@
 #include "bench/shaping/policer.h"
 
-#include "guard/bpf_util.h"
-#include "tc_shaper.skel.h"
-#include "tc_shaper_kern_user.h"
-
 #include <bpf/bpf.h>
 #include <net/if.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include "execute/shaping/trie_key.h"
+#include "guard/bpf_util.h"
+#include "tc_shaper.skel.h"
+#include "tc_shaper_kern_user.h"
 
 namespace reflex::bench::shaping {
 
@@ -21,9 +22,8 @@ Result<std::unique_ptr<Policer>> Policer::attach(const sim::NetNs& ns, const std
   int fd = -1, err = 0;
   auto st = ns.run([&] {
     unsigned idx = if_nametoindex(iface.c_str());
-    // tcx egress (47): newer than Debian 12's headers, stable ABI.
     fd = bpf_link_create(bpf_program__fd(p->skel_->progs.tc_shaper_police), static_cast<int>(idx),
-                         static_cast<enum bpf_attach_type>(47), nullptr);
+                         execute::shaping::kBpfTcxEgress, nullptr);
     if (fd < 0) err = errno;
   });
   if (!st) return st.error();
@@ -41,10 +41,7 @@ Status Policer::set(const std::optional<Prefix>& prefix, std::uint64_t rate_bps,
   std::uint32_t slot = 0;
   if (prefix) {
     slot = 1;
-    tc_shaper_key k{};
-    k.prefixlen = 8u + prefix->len;
-    k.family = prefix->family;
-    std::memcpy(k.addr, prefix->addr.data(), sizeof k.addr);
+    tc_shaper_key k = execute::shaping::trie_key(*prefix);
     tc_shaper_class v{0, slot};
     if (bpf_map_update_elem(bpf_map__fd(skel_->maps.shaper_prefixes), &k, &v, BPF_ANY) < 0)
       return errno_error("policer prefix", errno);

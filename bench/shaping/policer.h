@@ -2,15 +2,15 @@
 // The candidate measured against htb: bpf/tc_shaper.bpf.c's token-bucket
 // policer on tcx egress, its rate a map value. Only the benchmark loads it.
 
-#include "common/fd.h"
-#include "common/prefix.h"
-#include "common/result.h"
-#include "sim/netns.h"
-
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+
+#include "common/fd.h"
+#include "common/prefix.h"
+#include "common/result.h"
+#include "sim/netns.h"
 
 struct tc_shaper;
 

@@ -9,23 +9,23 @@
 //             and the call's own time: reflex vs `tc class change`, interleaved
 //   noop      converge() with nothing to change (the reconciler's every few ticks)
 // `--quick` runs small sizes so the code stays alive in the test suite.
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <optional>
+
 #include "bench/shaping/policer.h"
 #include "bench/shaping/shaping_lab.h"
 #include "common/log.h"
 #include "execute/shaping/shaper.h"
 #include "sim/tcp_load.h"
-
-#include <CLI/CLI.hpp>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <arpa/inet.h>
-#include <filesystem>
-#include <cstdio>
-#include <map>
-#include <optional>
 
 using namespace std::chrono_literals;
 using namespace reflex;
@@ -45,11 +45,16 @@ struct Options {
 enum class Path { none, htb_iface, htb_prefix, policer_iface, policer_prefix };
 const char* name(Path p) {
   switch (p) {
-    case Path::none: return "no shaping";
-    case Path::htb_iface: return "htb, interface";
-    case Path::htb_prefix: return "htb+classifier, prefix";
-    case Path::policer_iface: return "BPF policer, interface";
-    case Path::policer_prefix: return "BPF policer, prefix";
+    case Path::none:
+      return "no shaping";
+    case Path::htb_iface:
+      return "htb, interface";
+    case Path::htb_prefix:
+      return "htb+classifier, prefix";
+    case Path::policer_iface:
+      return "BPF policer, interface";
+    case Path::policer_prefix:
+      return "BPF policer, prefix";
   }
   return "?";
 }
@@ -94,7 +99,8 @@ struct Rig {
       s.rate_bps = bps;
       return shaper->converge(std::vector<DesiredShape>{s});
     }
-    if (policer) return policer->set(pfx, bps, std::max<std::uint64_t>(default_burst(bps), opt->policer_min_burst));
+    if (policer)
+      return policer->set(pfx, bps, std::max<std::uint64_t>(default_burst(bps), opt->policer_min_burst));
     return ok();
   }
 };
@@ -161,7 +167,8 @@ Result<double> blast_ns_per_packet(Rig& rig, std::size_t n) {
   auto tx = sim::socket_in(lab.a, AF_INET, SOCK_DGRAM, 0);
   if (!tx) return tx.error();
   Fd txfd(*tx);
-  if (::connect(txfd.get(), reinterpret_cast<sockaddr*>(&to), sizeof to) < 0) return errno_error("connect", errno);
+  if (::connect(txfd.get(), reinterpret_cast<sockaddr*>(&to), sizeof to) < 0)
+    return errno_error("connect", errno);
   char buf[64] = {};
   for (int i = 0; i < 1000; ++i) (void)::send(txfd.get(), buf, sizeof buf, 0);  // ARP, caches
   std::int64_t c0 = thread_cpu_ns();
@@ -172,9 +179,11 @@ Result<double> blast_ns_per_packet(Rig& rig, std::size_t n) {
 Status run_cpu(const Options& o) {
   const std::size_t n = o.quick ? 20'000 : 300'000;
   const int rounds = o.quick ? 1 : std::max(o.rounds, 5);
-  std::printf("\n== cpu: sender CPU per 64-byte UDP datagram, shaped at 10 Gbit/s (no queue), best of %d ==\n",
-              rounds);
-  std::vector<Path> paths{Path::none, Path::htb_iface, Path::htb_prefix, Path::policer_iface, Path::policer_prefix};
+  std::printf(
+      "\n== cpu: sender CPU per 64-byte UDP datagram, shaped at 10 Gbit/s (no queue), best of %d ==\n",
+      rounds);
+  std::vector<Path> paths{Path::none, Path::htb_iface, Path::htb_prefix, Path::policer_iface,
+                          Path::policer_prefix};
   std::map<Path, double> best;
   for (int r = 0; r < rounds; ++r)
     for (Path p : paths) {  // interleaved, so a noisy moment hits every path alike
@@ -196,11 +205,16 @@ Status run_cpu(const Options& o) {
 enum class Changer { reflex, tc_change, tc_replace, delete_add, policer };
 const char* name(Changer c) {
   switch (c) {
-    case Changer::reflex: return "reflex converge()";
-    case Changer::tc_change: return "tc class change";
-    case Changer::tc_replace: return "tc class replace";
-    case Changer::delete_add: return "tc class del + add";
-    case Changer::policer: return "BPF policer map update";
+    case Changer::reflex:
+      return "reflex converge()";
+    case Changer::tc_change:
+      return "tc class change";
+    case Changer::tc_replace:
+      return "tc class replace";
+    case Changer::delete_add:
+      return "tc class del + add";
+    case Changer::policer:
+      return "BPF policer map update";
   }
   return "?";
 }
@@ -208,19 +222,38 @@ const char* name(Changer c) {
 std::vector<std::string> tc_class_args(const std::string& verb, const Lab& lab, std::uint32_t classid,
                                        std::uint64_t rate) {
   HtbClass c = leaf_class(classid, kParentClass, rate, rate, 0);
-  return {"class", verb, "dev", lab.a_if, "parent", handle_str(kParentClass), "classid", handle_str(classid),
-          "htb", "rate", std::to_string(rate) + "bit", "ceil", std::to_string(rate) + "bit", "burst",
-          std::to_string(c.burst_bytes) + "b", "cburst", std::to_string(c.cburst_bytes) + "b", "quantum",
+  return {"class",
+          verb,
+          "dev",
+          lab.a_if,
+          "parent",
+          handle_str(kParentClass),
+          "classid",
+          handle_str(classid),
+          "htb",
+          "rate",
+          std::to_string(rate) + "bit",
+          "ceil",
+          std::to_string(rate) + "bit",
+          "burst",
+          std::to_string(c.burst_bytes) + "b",
+          "cburst",
+          std::to_string(c.cburst_bytes) + "b",
+          "quantum",
           std::to_string(c.quantum)};
 }
 
-// Sets the prefix's rate through one of the changers (the rig is htb_prefix, or policer_prefix for the policer).
+// Sets the prefix's rate through one of the changers (the rig is htb_prefix, or policer_prefix for the
+// policer).
 Status change_rate(Rig& rig, Changer c, std::uint32_t classid, std::uint64_t rate) {
   switch (c) {
     case Changer::reflex:
-    case Changer::policer: return rig.set_rate(rate);
-    case Changer::tc_change: return tc(rig.lab->a, tc_class_args("change", *rig.lab, classid, rate));
-    case Changer::tc_replace: return tc(rig.lab->a, tc_class_args("replace", *rig.lab, classid, rate));
+    case Changer::policer:
+      return rig.set_rate(rate);
+    case Changer::tc_change:
+      return tc(rig.lab->a, tc_class_args("change", *rig.lab, classid, rate));
+    case Changer::tc_replace:
+      return tc(rig.lab->a, tc_class_args("replace", *rig.lab, classid, rate));
     case Changer::delete_add:
       if (auto s = tc(rig.lab->a, {"class", "del", "dev", rig.lab->a_if, "classid", handle_str(classid)}); !s)
         return s;
@@ -266,8 +299,9 @@ Status run_loss(const Options& o) {
   const int changes = o.quick ? 6 : 100;
   const int rounds = o.quick ? 1 : o.rounds;
   const auto phase = 40ms;
-  std::printf("\n== loss: %d rate changes (4 <-> 16 Mbit/s every %lld ms) under 8 Mbit/s of UDP, %d rounds ==\n",
-              changes, static_cast<long long>(phase.count()), rounds);
+  std::printf(
+      "\n== loss: %d rate changes (4 <-> 16 Mbit/s every %lld ms) under 8 Mbit/s of UDP, %d rounds ==\n",
+      changes, static_cast<long long>(phase.count()), rounds);
   std::printf("%-24s %10s %10s %10s %14s\n", "changer", "sent", "lost", "lost/round", "max backlog");
   std::vector<Changer> changers{Changer::reflex, Changer::tc_change, Changer::tc_replace, Changer::delete_add,
                                 Changer::policer};
@@ -286,9 +320,10 @@ Status run_loss(const Options& o) {
     }
   for (Changer c : changers) {
     auto& pr = per_round[c];
-    std::printf("%-24s %10llu %10llu %5.0f..%-4.0f %14llu\n", name(c), static_cast<unsigned long long>(total[c].sent),
-                static_cast<unsigned long long>(total[c].lost), *std::min_element(pr.begin(), pr.end()),
-                *std::max_element(pr.begin(), pr.end()), static_cast<unsigned long long>(total[c].max_backlog));
+    std::printf(
+        "%-24s %10llu %10llu %5.0f..%-4.0f %14llu\n", name(c), static_cast<unsigned long long>(total[c].sent),
+        static_cast<unsigned long long>(total[c].lost), *std::min_element(pr.begin(), pr.end()),
+        *std::max_element(pr.begin(), pr.end()), static_cast<unsigned long long>(total[c].max_backlog));
   }
   return ok();
 }
@@ -302,7 +337,8 @@ double effect_after(const std::vector<std::int64_t>& a, std::int64_t t0, double 
   for (std::size_t i = 0; i + 5 < a.size(); ++i) {
     if (rise) {
       bool ok = true;
-      for (std::size_t k = 0; k < 5 && ok; ++k) ok = static_cast<double>(a[i + k + 1] - a[i + k]) < 2 * new_gap_ns;
+      for (std::size_t k = 0; k < 5 && ok; ++k)
+        ok = static_cast<double>(a[i + k + 1] - a[i + k]) < 2 * new_gap_ns;
       if (ok) return static_cast<double>(a[i] - t0);
     } else if (static_cast<double>(a[i + 1] - a[i]) > new_gap_ns / 2) {
       return static_cast<double>(a[i] - t0);
@@ -314,9 +350,10 @@ double effect_after(const std::vector<std::int64_t>& a, std::int64_t t0, double 
 Status run_effect(const Options& o) {
   const int changes = o.quick ? 2 : 40;
   const std::uint64_t lo = 2'000'000, hi = 40'000'000, offered = 50'000'000;
-  std::printf("\n== effect: rate change handed over -> in effect at the receiver (%d changes each, 2 <-> 40 Mbit/s "
-              "under 50 Mbit/s of UDP; reflex and tc interleaved on one class) ==\n",
-              changes);
+  std::printf(
+      "\n== effect: rate change handed over -> in effect at the receiver (%d changes each, 2 <-> 40 Mbit/s "
+      "under 50 Mbit/s of UDP; reflex and tc interleaved on one class) ==\n",
+      changes);
   auto rig = Rig::make(Path::htb_prefix, o);
   if (!rig) return rig.error();
   Rig& g = **rig;
@@ -363,8 +400,9 @@ Status run_effect(const Options& o) {
     for (bool rise : {true, false}) {
       auto& e = eff[{reflex, rise}];
       auto& c = call[{reflex, rise}];
-      std::printf("%-20s %-5s %12.3f %12.3f %14.2f %14.2f %3zu/%zu\n", reflex ? "reflex converge()" : "tc class change",
-                  rise ? "rise" : "fall", median(c), maxof(c), median(e), maxof(e), e.size(), c.size());
+      std::printf("%-20s %-5s %12.3f %12.3f %14.2f %14.2f %3zu/%zu\n",
+                  reflex ? "reflex converge()" : "tc class change", rise ? "rise" : "fall", median(c),
+                  maxof(c), median(e), maxof(e), e.size(), c.size());
     }
   return ok();
 }
@@ -418,8 +456,11 @@ int main(int argc, char** argv) {
   auto want = [&](const std::string& w) {
     return which.empty() || std::find(which.begin(), which.end(), w) != which.end();
   };
-  std::vector<std::pair<std::string, Status (*)(const Options&)>> parts{
-      {"accuracy", run_accuracy}, {"cpu", run_cpu}, {"loss", run_loss}, {"effect", run_effect}, {"noop", run_noop}};
+  std::vector<std::pair<std::string, Status (*)(const Options&)>> parts{{"accuracy", run_accuracy},
+                                                                        {"cpu", run_cpu},
+                                                                        {"loss", run_loss},
+                                                                        {"effect", run_effect},
+                                                                        {"noop", run_noop}};
   int rc = 0;
   for (auto& [n, fn] : parts)
     if (want(n))

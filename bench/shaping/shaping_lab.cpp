@@ -21,9 +21,10 @@ Result<std::unique_ptr<Lab>> Lab::create() {
   if (!a) return a.error();
   auto b = sim::NetNs::create(sim::unique_name("rfxshb"));
   if (!b) return b.error();
-  auto lab = std::unique_ptr<Lab>(new Lab{std::move(*a), std::move(*b), sim::unique_name("rfsa"),
-                                          sim::unique_name("rfsb")});
-  if (auto s = sim::make_veth(lab->a, lab->b, {lab->a_if, lab->b_if, lab->a_addr + "/24", lab->b_addr + "/24", {}});
+  auto lab = std::unique_ptr<Lab>(
+      new Lab{std::move(*a), std::move(*b), sim::unique_name("rfsa"), sim::unique_name("rfsb")});
+  if (auto s = sim::make_veth(lab->a, lab->b,
+                              {lab->a_if, lab->b_if, lab->a_addr + "/24", lab->b_addr + "/24", {}});
       !s)
     return s.error();
   if (auto s = sim::add_address(lab->b, lab->b_if, lab->prefix_addr + "/24"); !s) return s.error();
@@ -41,8 +42,9 @@ Status tc(const sim::NetNs& ns, const std::vector<std::string>& args) {
   return ok();
 }
 
-Result<std::unique_ptr<UdpFlow>> UdpFlow::start(const Lab& lab, const std::string& dst, std::uint64_t offered_bps,
-                                                std::size_t payload, bool keep_arrivals) {
+Result<std::unique_ptr<UdpFlow>> UdpFlow::start(const Lab& lab, const std::string& dst,
+                                                std::uint64_t offered_bps, std::size_t payload,
+                                                bool keep_arrivals) {
   std::unique_ptr<UdpFlow> f(new UdpFlow());
   f->payload_ = std::max<std::size_t>(payload, 8);
   f->offered_bps_ = offered_bps;
@@ -96,7 +98,8 @@ Result<std::unique_ptr<UdpFlow>> UdpFlow::start(const Lab& lab, const std::strin
       while (self->sent_.load(std::memory_order_relaxed) < due) {
         std::memcpy(buf.data(), &seq, sizeof seq);
         if (::send(self->tx_.get(), buf.data(), buf.size(), 0) < 0) {
-          if (errno == ENOBUFS || errno == EAGAIN) continue;  // the socket buffer: try again, nothing was sent
+          if (errno == ENOBUFS || errno == EAGAIN)
+            continue;  // the socket buffer: try again, nothing was sent
           break;
         }
         ++seq;
@@ -140,7 +143,8 @@ std::vector<std::int64_t> UdpFlow::arrivals_since(std::int64_t t0) const {
   return out;
 }
 
-double measure_rate_bps(const UdpFlow& f, std::chrono::milliseconds warmup, std::chrono::milliseconds window) {
+double measure_rate_bps(const UdpFlow& f, std::chrono::milliseconds warmup,
+                        std::chrono::milliseconds window) {
   return measure_goodput_bps([&] { return f.wire_bytes(); }, warmup, window);
 }
 

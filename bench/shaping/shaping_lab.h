@@ -6,10 +6,6 @@
 //   a reaches 10.71.1.0/24 on-link through a_if, so "the prefix" and "the
 //   rest" leave through the same shaped interface.
 
-#include "common/fd.h"
-#include "common/result.h"
-#include "sim/netns.h"
-
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -18,6 +14,10 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "common/fd.h"
+#include "common/result.h"
+#include "sim/netns.h"
 
 namespace reflex::bench::shaping {
 
@@ -40,8 +40,9 @@ constexpr std::uint64_t kUdpOverhead = 14 + 20 + 8;
 // this path are the qdisc's: the receive buffer is sized so the socket does not drop).
 class UdpFlow {
  public:
-  static Result<std::unique_ptr<UdpFlow>> start(const Lab& lab, const std::string& dst, std::uint64_t offered_bps,
-                                                std::size_t payload = 1200, bool keep_arrivals = false);
+  static Result<std::unique_ptr<UdpFlow>> start(const Lab& lab, const std::string& dst,
+                                                std::uint64_t offered_bps, std::size_t payload = 1200,
+                                                bool keep_arrivals = false);
   ~UdpFlow();
   UdpFlow(const UdpFlow&) = delete;
   UdpFlow& operator=(const UdpFlow&) = delete;
@@ -80,7 +81,8 @@ double measure_rate_bps(const UdpFlow& f, std::chrono::milliseconds warmup, std:
 
 // The goodput (bit/s) a byte counter grows at over `window`, after `warmup`.
 template <class Counter>
-double measure_goodput_bps(const Counter& bytes, std::chrono::milliseconds warmup, std::chrono::milliseconds window) {
+double measure_goodput_bps(const Counter& bytes, std::chrono::milliseconds warmup,
+                           std::chrono::milliseconds window) {
   std::this_thread::sleep_for(warmup);  // a measurement interval, not synchronisation
   auto b0 = bytes();
   auto t0 = now_ns();

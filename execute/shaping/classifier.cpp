@@ -1,10 +1,5 @@
 #include "execute/shaping/classifier.h"
 
-#include "guard/attach.h"
-#include "guard/bpf_util.h"
-#include "tc_shaper.skel.h"
-#include "tc_shaper_kern_user.h"
-
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <unistd.h>
@@ -13,36 +8,21 @@
 #include <cstring>
 #include <filesystem>
 
+#include "execute/shaping/trie_key.h"
+#include "guard/attach.h"
+#include "guard/bpf_util.h"
+#include "tc_shaper.skel.h"
+#include "tc_shaper_kern_user.h"
+
 namespace fs = std::filesystem;
 
 namespace reflex::execute::shaping {
 namespace {
 
-// tcx (Linux 6.6+) postdates Debian 12's uapi headers and libbpf 1.1; the
-// attach type's value is stable ABI.
-constexpr auto kBpfTcxEgress = static_cast<enum bpf_attach_type>(47);
-
 // bpffs names: no dots.
 constexpr const char* kPinPrefixes = "prefixes";
 constexpr const char* kPinCounters = "counters";
 constexpr const char* kPinLink = "link";
-
-tc_shaper_key key_of(const Prefix& p) {
-  tc_shaper_key k{};
-  k.prefixlen = 8u + p.len;
-  k.family = p.family;
-  std::memcpy(k.addr, p.addr.data(), sizeof k.addr);
-  return k;
-}
-
-Prefix prefix_of(const tc_shaper_key& k) {
-  Prefix p;
-  p.family = k.family;
-  p.len = static_cast<std::uint8_t>(k.prefixlen - 8);
-  std::memcpy(p.addr.data(), k.addr, sizeof k.addr);
-  mask_prefix(p);
-  return p;
-}
 
 bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
@@ -75,9 +55,12 @@ Status Classifier::load() {
   if (skel_) return ok();
   std::error_code ec;
   fs::create_directories(dir_, ec);
-  if (ec) return make_error("create pin directory " + dir_ + ": " + ec.message(), "is bpffs mounted at the pin root?");
+  if (ec)
+    return make_error("create pin directory " + dir_ + ": " + ec.message(),
+                      "is bpffs mounted at the pin root?");
   if (!guard::is_bpffs(dir_))
-    return make_error("pin directory " + dir_ + " is not on a bpf filesystem", "mount -t bpf bpf /sys/fs/bpf");
+    return make_error("pin directory " + dir_ + " is not on a bpf filesystem",
+                      "mount -t bpf bpf /sys/fs/bpf");
   std::unique_ptr<tc_shaper, SkelDeleter> skel(tc_shaper__open());
   if (!skel) return errno_error("open the tc_shaper program for " + where_, errno);
   // The policer is the measured alternative (bench/shaping), not part of shaping.
@@ -101,7 +84,7 @@ Result<std::map<Prefix, std::uint32_t>> Classifier::entries() const {
   const void* cur = nullptr;
   while (bpf_map_get_next_key(prefixes_.get(), cur, &next) == 0) {
     tc_shaper_class v{};
-    if (bpf_map_lookup_elem(prefixes_.get(), &next, &v) == 0) out[prefix_of(next)] = v.classid;
+    if (bpf_map_lookup_elem(prefixes_.get(), &next, &v) == 0) out[trie_prefix(next)] = v.classid;
     key = next;
     cur = &key;
   }
@@ -112,7 +95,7 @@ Result<std::map<Prefix, std::uint32_t>> Classifier::entries() const {
 Status Classifier::put(const Prefix& p, std::uint32_t classid) {
   if (!prefixes_.valid())
     if (auto s = load(); !s) return s;
-  tc_shaper_key k = key_of(p);
+  tc_shaper_key k = trie_key(p);
   tc_shaper_class v{classid, 0};
   if (bpf_map_update_elem(prefixes_.get(), &k, &v, BPF_ANY) < 0)
     return errno_error("classify " + p.to_string() + " on " + where_, errno,
@@ -122,7 +105,7 @@ Status Classifier::put(const Prefix& p, std::uint32_t classid) {
 
 Status Classifier::erase(const Prefix& p) {
   if (!prefixes_.valid()) return ok();
-  tc_shaper_key k = key_of(p);
+  tc_shaper_key k = trie_key(p);
   if (bpf_map_delete_elem(prefixes_.get(), &k) < 0 && errno != ENOENT)
     return errno_error("stop classifying " + p.to_string() + " on " + where_, errno);
   return ok();
@@ -169,7 +152,8 @@ Status Classifier::remove() {
   counters_ = Fd();
   std::error_code ec;
   fs::remove_all(dir_, ec);
-  if (ec) return make_error("remove pins in " + dir_ + ": " + ec.message(), "remove them by hand: rm -r " + dir_);
+  if (ec)
+    return make_error("remove pins in " + dir_ + ": " + ec.message(), "remove them by hand: rm -r " + dir_);
   return ok();
 }
 

@@ -8,15 +8,15 @@
 // The program is loaded only when a prefix is first shaped; an interface
 // shaped as a whole runs no BPF at all.
 
-#include "common/fd.h"
-#include "common/prefix.h"
-#include "common/result.h"
-#include "monitor/netns.h"
-
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
+
+#include "common/fd.h"
+#include "common/prefix.h"
+#include "common/result.h"
+#include "monitor/netns.h"
 
 struct tc_shaper;
 

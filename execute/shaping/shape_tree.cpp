@@ -54,15 +54,24 @@ bool HtbClass::same_settings(const HtbClass& o) const {
 
 std::string TreeOp::describe() const {
   switch (kind) {
-    case Kind::add_root: return "add root qdisc htb " + handle_str(kRootHandle);
-    case Kind::add_class: return "add class " + handle_str(cls.classid) + " rate " + rate_str(cls.rate_bps);
-    case Kind::change_class: return "change class " + handle_str(cls.classid) + " rate " + rate_str(cls.rate_bps);
-    case Kind::put_prefix: return "classify " + prefix.to_string() + " to " + handle_str(cls.classid);
-    case Kind::attach_classifier: return "attach the egress classifier";
-    case Kind::delete_prefix: return "stop classifying " + prefix.to_string();
-    case Kind::delete_class: return "delete class " + handle_str(cls.classid);
-    case Kind::detach_classifier: return "detach the egress classifier";
-    case Kind::delete_root: return "delete root qdisc htb " + handle_str(kRootHandle);
+    case Kind::add_root:
+      return "add root qdisc htb " + handle_str(kRootHandle);
+    case Kind::add_class:
+      return "add class " + handle_str(cls.classid) + " rate " + rate_str(cls.rate_bps);
+    case Kind::change_class:
+      return "change class " + handle_str(cls.classid) + " rate " + rate_str(cls.rate_bps);
+    case Kind::put_prefix:
+      return "classify " + prefix.to_string() + " to " + handle_str(cls.classid);
+    case Kind::attach_classifier:
+      return "attach the egress classifier";
+    case Kind::delete_prefix:
+      return "stop classifying " + prefix.to_string();
+    case Kind::delete_class:
+      return "delete class " + handle_str(cls.classid);
+    case Kind::detach_classifier:
+      return "detach the egress classifier";
+    case Kind::delete_root:
+      return "delete root qdisc htb " + handle_str(kRootHandle);
   }
   return "?";
 }
@@ -74,8 +83,8 @@ std::uint32_t default_burst(std::uint64_t rate_bps) {
   return static_cast<std::uint32_t>(std::clamp<std::uint64_t>(rate_bps / 8 / 200, 4 * kMtu, 1u << 20));
 }
 
-HtbClass leaf_class(std::uint32_t classid, std::uint32_t parent, std::uint64_t rate_bps, std::uint64_t ceil_bps,
-                    std::uint64_t burst_bytes) {
+HtbClass leaf_class(std::uint32_t classid, std::uint32_t parent, std::uint64_t rate_bps,
+                    std::uint64_t ceil_bps, std::uint64_t burst_bytes) {
   HtbClass c;
   c.classid = classid;
   c.parent = parent;
@@ -91,8 +100,8 @@ Status validate(std::span<const DesiredShape> want, const std::string& iface) {
   std::set<std::optional<Prefix>> seen;
   std::size_t prefixes = 0;
   for (const auto& s : want) {
-    std::string what = "shape " + (s.prefix ? s.prefix->to_string() : std::string("(whole interface)")) + " on " +
-                       iface + (s.action_id.empty() ? "" : " (action " + s.action_id + ")");
+    std::string what = "shape " + (s.prefix ? s.prefix->to_string() : std::string("(whole interface)")) +
+                       " on " + iface + (s.action_id.empty() ? "" : " (action " + s.action_id + ")");
     if (s.rate_bps < kMinRateBps || s.rate_bps > kUnlimitedBps)
       return make_error(what + ": rate " + std::to_string(s.rate_bps) + " bit/s is out of range",
                         "give a rate from " + std::to_string(kMinRateBps) + " bit/s to " +
@@ -102,10 +111,12 @@ Status validate(std::span<const DesiredShape> want, const std::string& iface) {
                         "give at most " + std::to_string(kMaxBurstBytes) + " bytes, or 0 for the default");
     auto key = s.prefix ? std::optional<Prefix>(masked(*s.prefix)) : std::nullopt;
     if (!seen.insert(key).second)
-      return make_error(what + ": the list shapes it twice", "give one shape per prefix and one for the interface");
+      return make_error(what + ": the list shapes it twice",
+                        "give one shape per prefix and one for the interface");
     if (s.prefix && ++prefixes > kMaxPrefixShapes)
-      return make_error("shapes on " + iface + ": more than " + std::to_string(kMaxPrefixShapes) + " prefixes",
-                        "shape a covering prefix instead of many small ones");
+      return make_error(
+          "shapes on " + iface + ": more than " + std::to_string(kMaxPrefixShapes) + " prefixes",
+          "shape a covering prefix instead of many small ones");
   }
   return ok();
 }
@@ -153,8 +164,8 @@ DesiredTree desired_tree(std::span<const DesiredShape> want, const TreeState& ha
     // The rest of the interface's traffic is guaranteed what the prefixes leave
     // and may borrow up to the interface's rate when they are idle.
     std::uint64_t rest = iface->rate_bps > prefix_sum ? iface->rate_bps - prefix_sum : 0;
-    out.classes.push_back(leaf_class(kDefaultClass, kParentClass, std::max(rest, kMinRateBps), iface->rate_bps,
-                                     iface_burst));
+    out.classes.push_back(
+        leaf_class(kDefaultClass, kParentClass, std::max(rest, kMinRateBps), iface->rate_bps, iface_burst));
   }
   for (const auto& [p, classid] : out.prefixes) {
     const DesiredShape& s = *prefixes[p];

@@ -17,16 +17,16 @@
 // is shaped, so adding or removing the interface's shape is a class change
 // (no queue is rebuilt) and never re-parents a prefix.
 
-#include "common/prefix.h"
-#include "common/result.h"
-#include "knowledge/desired_state.h"
-
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
+
+#include "common/prefix.h"
+#include "common/result.h"
+#include "knowledge/desired_state.h"
 
 namespace reflex::execute::shaping {
 
@@ -69,10 +69,10 @@ enum class RootKind {
 // What the kernel has for one interface, as far as shaping goes.
 struct TreeState {
   RootKind root = RootKind::kernel_default;
-  std::string root_kind;          // "htb", "noqueue", ...
-  std::uint32_t root_handle = 0;  // major:minor
-  std::uint32_t root_defcls = 0;  // htb default minor, when ours
-  std::vector<HtbClass> classes;  // reflex's classes only, sorted by classid
+  std::string root_kind;                     // "htb", "noqueue", ...
+  std::uint32_t root_handle = 0;             // major:minor
+  std::uint32_t root_defcls = 0;             // htb default minor, when ours
+  std::vector<HtbClass> classes;             // reflex's classes only, sorted by classid
   std::map<Prefix, std::uint32_t> prefixes;  // the classifier's trie: prefix -> classid
   bool classifier_attached = false;
 };
@@ -87,7 +87,7 @@ struct TreeOp {
     delete_prefix,      // prefix
     delete_class,       // classid
     detach_classifier,
-    delete_root,        // removes every class with it; the kernel restores its default qdisc
+    delete_root,  // removes every class with it; the kernel restores its default qdisc
   };
   Kind kind;
   HtbClass cls{};
@@ -97,8 +97,8 @@ struct TreeOp {
 
 // The settings reflex gives a class for a rate and a requested burst (0: default).
 std::uint32_t default_burst(std::uint64_t rate_bps);
-HtbClass leaf_class(std::uint32_t classid, std::uint32_t parent, std::uint64_t rate_bps, std::uint64_t ceil_bps,
-                    std::uint64_t burst_bytes);
+HtbClass leaf_class(std::uint32_t classid, std::uint32_t parent, std::uint64_t rate_bps,
+                    std::uint64_t ceil_bps, std::uint64_t burst_bytes);
 
 // Checks a desired list: positive rates, bursts in range, one entry per
 // prefix, at most kMaxPrefixShapes prefixes. The error names iface and the entry.

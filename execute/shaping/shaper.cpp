@@ -1,10 +1,10 @@
 #include "execute/shaping/shaper.h"
 
+#include <spdlog/spdlog.h>
+
 #include "execute/shaping/classifier.h"
 #include "execute/shaping/tc_netlink.h"
 #include "monitor/netns.h"
-
-#include <spdlog/spdlog.h>
 
 namespace reflex::execute::shaping {
 namespace {
@@ -64,15 +64,24 @@ struct Shaper::Impl {
   Status apply(int ifindex, const TreeOp& op) {
     using K = TreeOp::Kind;
     switch (op.kind) {
-      case K::add_root: return nl.add_root(ifindex);
-      case K::add_class: return nl.put_class(ifindex, op.cls, true);
-      case K::change_class: return nl.put_class(ifindex, op.cls, false);
-      case K::put_prefix: return classifier.put(op.prefix, op.cls.classid);
-      case K::attach_classifier: return classifier.attach(ifindex, ns);
-      case K::delete_prefix: return classifier.erase(op.prefix);
-      case K::delete_class: return nl.delete_class(ifindex, op.cls.classid);
-      case K::detach_classifier: return classifier.detach();
-      case K::delete_root: return nl.delete_root(ifindex);
+      case K::add_root:
+        return nl.add_root(ifindex);
+      case K::add_class:
+        return nl.put_class(ifindex, op.cls, true);
+      case K::change_class:
+        return nl.put_class(ifindex, op.cls, false);
+      case K::put_prefix:
+        return classifier.put(op.prefix, op.cls.classid);
+      case K::attach_classifier:
+        return classifier.attach(ifindex, ns);
+      case K::delete_prefix:
+        return classifier.erase(op.prefix);
+      case K::delete_class:
+        return nl.delete_class(ifindex, op.cls.classid);
+      case K::detach_classifier:
+        return classifier.detach();
+      case K::delete_root:
+        return nl.delete_root(ifindex);
     }
     return ok();
   }
@@ -106,8 +115,8 @@ Result<Shaper> Shaper::open(const std::string& iface, const std::string& netns, 
   if (auto idx = nl->ifindex(iface); !idx) return idx.error();
   auto cls = Classifier::open(opts.pin_root + "/shaping/" + where, where);
   if (!cls) return cls.error();
-  return Shaper(std::make_unique<Impl>(
-      Impl{iface, netns, where, std::move(*ns), std::move(*nl), std::move(*cls), {}}));
+  return Shaper(
+      std::make_unique<Impl>(Impl{iface, netns, where, std::move(*ns), std::move(*nl), std::move(*cls), {}}));
 }
 
 const std::string& Shaper::where() const { return impl_->where; }

@@ -13,14 +13,14 @@
 // own pinned BPF objects. If the interface's root qdisc is somebody else's,
 // converge() refuses with the fix and changes nothing.
 
-#include "common/result.h"
-#include "execute/shaping/shape_tree.h"
-#include "knowledge/desired_state.h"
-
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
+
+#include "common/result.h"
+#include "execute/shaping/shape_tree.h"
+#include "knowledge/desired_state.h"
 
 namespace reflex::execute::shaping {
 

@@ -64,8 +64,9 @@ Result<int> TcNetlink::ifindex(const std::string& iface) const {
   int err = rtnl_link_get_kernel(sock_.get(), 0, iface.c_str(), &raw);
   LinkPtr link(raw);
   if (err < 0)
-    return nl_error("find interface " + where_, err,
-                    -err == NLE_OBJ_NOTFOUND || -err == NLE_NODEV ? "check the name and namespace (`ip link`)" : "");
+    return nl_error(
+        "find interface " + where_, err,
+        -err == NLE_OBJ_NOTFOUND || -err == NLE_NODEV ? "check the name and namespace (`ip link`)" : "");
   return rtnl_link_get_ifindex(link.get());
 }
 
@@ -117,7 +118,8 @@ Result<std::vector<HtbClass>> TcNetlink::classes(int ifindex) const {
     c.backlog_packets = rtnl_tc_get_stat(tc, RTNL_TC_QLEN);
     out.push_back(c);
   }
-  std::sort(out.begin(), out.end(), [](const HtbClass& a, const HtbClass& b) { return a.classid < b.classid; });
+  std::sort(out.begin(), out.end(),
+            [](const HtbClass& a, const HtbClass& b) { return a.classid < b.classid; });
   return out;
 }
 
@@ -149,7 +151,8 @@ Status TcNetlink::delete_root(int ifindex) const {
   rtnl_tc_set_handle(tc, kRootHandle);  // the kernel refuses if the root is not RF: any more
   int err = rtnl_qdisc_delete(sock_.get(), q.get());
   if (err < 0 && -err != NLE_OBJ_NOTFOUND && -err != NLE_NODEV)
-    return nl_error("delete root qdisc " + handle_str(kRootHandle) + " on " + where_, err, permission_hint(err));
+    return nl_error("delete root qdisc " + handle_str(kRootHandle) + " on " + where_, err,
+                    permission_hint(err));
   return ok();
 }
 

@@ -4,13 +4,13 @@
 // namespace it was made in), so every call after open() acts there without
 // moving any thread. Only reflex's handles are ever written or deleted.
 
-#include "common/result.h"
-#include "execute/shaping/shape_tree.h"
-#include "monitor/netns.h"
-
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "common/result.h"
+#include "execute/shaping/shape_tree.h"
+#include "monitor/netns.h"
 
 struct nl_sock;
 
@@ -36,7 +36,8 @@ class TcNetlink {
   // reflex's htb classes (major kMajor) on the interface, sorted by classid, with their counters.
   Result<std::vector<HtbClass>> classes(int ifindex) const;
 
-  Status add_root(int ifindex) const;     // htb RF: default RF:2; fails if a root qdisc other than the kernel's default is there
+  Status add_root(int ifindex)
+      const;  // htb RF: default RF:2; fails if a root qdisc other than the kernel's default is there
   Status delete_root(int ifindex) const;  // only if the root is still RF:
   // create: a new class (fails if it exists); else change it in place (fails if it does not).
   Status put_class(int ifindex, const HtbClass& c, bool create) const;

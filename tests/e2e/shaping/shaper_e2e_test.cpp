@@ -3,15 +3,15 @@
 // queue without loss; healing after qdiscs or classes were removed from
 // outside; refusing an operator's root qdisc; applied and reverted under TCP
 // load, for the whole interface and for one destination prefix.
-#include "bench/shaping/shaping_lab.h"
-#include "execute/shaping/shaper.h"
-#include "sim/tcp_load.h"
-#include "tests/support/kernel_env.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
+
+#include "bench/shaping/shaping_lab.h"
+#include "execute/shaping/shaper.h"
+#include "sim/tcp_load.h"
+#include "tests/support/kernel_env.h"
 
 using namespace std::chrono_literals;
 using namespace reflex;
@@ -31,8 +31,8 @@ DesiredShape shape(std::uint64_t rate_bps, std::optional<std::string> prefix = s
 
 ::testing::AssertionResult within(double got, double want, double frac) {
   if (std::fabs(got - want) <= frac * want) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << got / 1e6 << " Mbit/s is not within " << frac * 100 << "% of "
-                                       << want / 1e6 << " Mbit/s";
+  return ::testing::AssertionFailure()
+         << got / 1e6 << " Mbit/s is not within " << frac * 100 << "% of " << want / 1e6 << " Mbit/s";
 }
 
 class ShaperE2E : public ::testing::Test {
@@ -162,8 +162,8 @@ TEST_F(ShaperE2E, HealsWhenItsQdiscOrClassWasRemovedFromOutside) {
   EXPECT_EQ((*healed)[1].classid, (*before)[1].classid);  // the prefix keeps its class
   EXPECT_TRUE(within(shaped_udp_rate(*lab_, lab_->prefix_addr, 5'000'000), 5e6, 0.10));
 
-  ASSERT_TRUE(bench::shaping::tc(lab_->a, {"class", "del", "dev", lab_->a_if, "classid",
-                                           handle_str((*before)[1].classid)}));
+  ASSERT_TRUE(bench::shaping::tc(
+      lab_->a, {"class", "del", "dev", lab_->a_if, "classid", handle_str((*before)[1].classid)}));
   converge(want);
   ASSERT_EQ(shaper_->last_ops().size(), 1u);
   EXPECT_EQ(shaper_->last_ops()[0].kind, TreeOp::Kind::add_class);
@@ -172,13 +172,14 @@ TEST_F(ShaperE2E, HealsWhenItsQdiscOrClassWasRemovedFromOutside) {
 }
 
 TEST_F(ShaperE2E, RefusesAnOperatorsRootQdiscAndLeavesItAlone) {
-  ASSERT_TRUE(bench::shaping::tc(lab_->a, {"qdisc", "add", "dev", lab_->a_if, "root", "handle", "1:", "tbf", "rate",
-                                           "50mbit", "burst", "20k", "latency", "50ms"}));
+  ASSERT_TRUE(bench::shaping::tc(lab_->a, {"qdisc", "add", "dev", lab_->a_if, "root", "handle", "1:", "tbf",
+                                           "rate", "50mbit", "burst", "20k", "latency", "50ms"}));
   auto st = shaper_->converge(std::vector<DesiredShape>{shape(10'000'000)});
   ASSERT_FALSE(st);
   EXPECT_NE(st.error().what.find(lab_->a_if), std::string::npos) << st.error().what;
   EXPECT_NE(st.error().what.find("tbf 1:"), std::string::npos) << st.error().what;
-  EXPECT_NE(st.error().hint.find("tc qdisc del dev " + lab_->a_if + " root"), std::string::npos) << st.error().hint;
+  EXPECT_NE(st.error().hint.find("tc qdisc del dev " + lab_->a_if + " root"), std::string::npos)
+      << st.error().hint;
   EXPECT_NE(root_qdisc().find("tbf 1: root"), std::string::npos) << root_qdisc();
   EXPECT_FALSE(shaper_->read());
   EXPECT_TRUE(shaper_->clear());  // nothing of reflex's to remove; the operator's qdisc stays
@@ -220,9 +221,7 @@ TEST_F(ShaperE2E, PrefixShapeAppliedAndRevertedUnderTcpLoad) {
   ASSERT_TRUE(to_prefix) << to_prefix.error().message();
   auto other = sim::TcpLoad::start(lab_->a, lab_->a_addr, lab_->b, lab_->b_addr, 5303);
   ASSERT_TRUE(other) << other.error().message();
-  auto rate_of = [](const std::unique_ptr<sim::TcpLoad>& l) {
-    return [&l] { return l->bytes_received(); };
-  };
+  auto rate_of = [](const std::unique_ptr<sim::TcpLoad>& l) { return [&l] { return l->bytes_received(); }; };
   converge({shape(10'000'000, lab_->prefix)});
   double p = bench::shaping::measure_goodput_bps(rate_of(*to_prefix), 300ms, 1000ms);
   double o = bench::shaping::measure_goodput_bps(rate_of(*other), 0ms, 500ms);

@@ -38,11 +38,21 @@ TreeState applied(TreeState have, const std::vector<TreeOp>& ops) {
         std::sort(have.classes.begin(), have.classes.end(),
                   [](const HtbClass& a, const HtbClass& b) { return a.classid < b.classid; });
         break;
-      case K::put_prefix: have.prefixes[op.prefix] = op.cls.classid; break;
-      case K::attach_classifier: have.classifier_attached = true; break;
-      case K::delete_prefix: have.prefixes.erase(op.prefix); break;
-      case K::delete_class: erase_class(op.cls.classid); break;
-      case K::detach_classifier: have.classifier_attached = false; break;
+      case K::put_prefix:
+        have.prefixes[op.prefix] = op.cls.classid;
+        break;
+      case K::attach_classifier:
+        have.classifier_attached = true;
+        break;
+      case K::delete_prefix:
+        have.prefixes.erase(op.prefix);
+        break;
+      case K::delete_class:
+        erase_class(op.cls.classid);
+        break;
+      case K::detach_classifier:
+        have.classifier_attached = false;
+        break;
       case K::delete_root:
         have.root = RootKind::kernel_default;
         have.classes.clear();
@@ -145,8 +155,8 @@ TEST(ShapeTree, PrefixesKeepTheirClassesWhenOthersComeAndGo) {
 TEST(ShapeTree, FirstPrefixAttachesClassifierAfterItsClassAndEntry) {
   std::vector<DesiredShape> want{shape(1'000'000, "10.1.0.0/16")};
   auto ops = plan_converge(want, {});
-  EXPECT_EQ(kinds(ops), (std::vector<K>{K::add_root, K::add_class, K::add_class, K::put_prefix,
-                                        K::attach_classifier}));
+  EXPECT_EQ(kinds(ops),
+            (std::vector<K>{K::add_root, K::add_class, K::add_class, K::put_prefix, K::attach_classifier}));
   TreeState s = applied({}, ops);
   EXPECT_EQ(kinds(plan_converge(std::vector<DesiredShape>{shape(5'000'000)}, s)),
             (std::vector<K>{K::change_class, K::add_class, K::delete_prefix, K::detach_classifier,
@@ -171,7 +181,8 @@ TEST(ShapeTree, RemovedFromOutsideIsRebuilt) {
   EXPECT_EQ(kinds(plan_converge(want, qdisc_gone)),
             (std::vector<K>{K::add_root, K::add_class, K::add_class, K::add_class}));
   TreeState class_gone = s;
-  std::erase_if(class_gone.classes, [](const HtbClass& c) { return c.classid >= kFirstPrefixMinor + (kMajor << 16); });
+  std::erase_if(class_gone.classes,
+                [](const HtbClass& c) { return c.classid >= kFirstPrefixMinor + (kMajor << 16); });
   EXPECT_EQ(kinds(plan_converge(want, class_gone)), (std::vector<K>{K::add_class}));
   TreeState link_gone = s;
   link_gone.classifier_attached = false;
@@ -216,8 +227,8 @@ TEST(ShapeTree, ValidateNamesTheEntryAndTheFix) {
   ASSERT_FALSE(zero);
   EXPECT_NE(zero.error().what.find("10.1.0.0/16 on eth0@ns"), std::string::npos) << zero.error().what;
   EXPECT_FALSE(zero.error().hint.empty());
-  auto twice = validate(std::vector<DesiredShape>{shape(1'000'000, "10.1.2.3/16"), shape(2'000'000, "10.1.0.0/16")},
-                        ifc);
+  auto twice = validate(
+      std::vector<DesiredShape>{shape(1'000'000, "10.1.2.3/16"), shape(2'000'000, "10.1.0.0/16")}, ifc);
   ASSERT_FALSE(twice);
   EXPECT_NE(twice.error().what.find("twice"), std::string::npos);
   EXPECT_FALSE(validate(std::vector<DesiredShape>{shape(1'000'000), shape(2'000'000)}, ifc));
