@@ -123,14 +123,22 @@ Result<std::vector<HtbClass>> TcNetlink::classes(int ifindex) const {
   return out;
 }
 
-Status TcNetlink::add_root(int ifindex) const {
-  QdiscPtr q(rtnl_qdisc_alloc());
-  if (!q.get()) return make_error("add root qdisc on " + where_ + ": out of memory");
-  rtnl_tc* tc = TC_CAST(q.get());
+// reflex's root qdisc on ifindex, as a request (nullptr: out of memory).
+static rtnl_qdisc* our_root(int ifindex) {
+  rtnl_qdisc* q = rtnl_qdisc_alloc();
+  if (!q) return nullptr;
+  rtnl_tc* tc = TC_CAST(q);
   rtnl_tc_set_ifindex(tc, ifindex);
   rtnl_tc_set_parent(tc, TC_H_ROOT);
-  rtnl_tc_set_handle(tc, kRootHandle);
-  if (int err = rtnl_tc_set_kind(tc, "htb"); err < 0) return nl_error("add root qdisc on " + where_, err);
+  rtnl_tc_set_handle(tc, kRootHandle);  // on delete, the kernel refuses if the root is not RF: any more
+  return q;
+}
+
+Status TcNetlink::add_root(int ifindex) const {
+  QdiscPtr q(our_root(ifindex));
+  if (!q.get()) return make_error("add root qdisc on " + where_ + ": out of memory");
+  if (int err = rtnl_tc_set_kind(TC_CAST(q.get()), "htb"); err < 0)
+    return nl_error("add root qdisc on " + where_, err);
   rtnl_htb_set_defcls(q.get(), kDefaultMinor);
   rtnl_htb_set_rate2quantum(q.get(), 10);
   // EXCL: replaces the kernel's default root qdisc, never one somebody added
@@ -143,12 +151,8 @@ Status TcNetlink::add_root(int ifindex) const {
 }
 
 Status TcNetlink::delete_root(int ifindex) const {
-  QdiscPtr q(rtnl_qdisc_alloc());
+  QdiscPtr q(our_root(ifindex));
   if (!q.get()) return make_error("delete root qdisc on " + where_ + ": out of memory");
-  rtnl_tc* tc = TC_CAST(q.get());
-  rtnl_tc_set_ifindex(tc, ifindex);
-  rtnl_tc_set_parent(tc, TC_H_ROOT);
-  rtnl_tc_set_handle(tc, kRootHandle);  // the kernel refuses if the root is not RF: any more
   int err = rtnl_qdisc_delete(sock_.get(), q.get());
   if (err < 0 && -err != NLE_OBJ_NOTFOUND && -err != NLE_NODEV)
     return nl_error("delete root qdisc " + handle_str(kRootHandle) + " on " + where_, err,
