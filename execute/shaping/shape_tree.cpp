@@ -88,8 +88,10 @@ HtbClass leaf_class(std::uint32_t classid, std::uint32_t parent, std::uint64_t r
   HtbClass c;
   c.classid = classid;
   c.parent = parent;
-  c.rate_bps = rate_bps;
-  c.ceil_bps = ceil_bps;
+  // htb (and libnl) keep bytes per second: a rate that is not a whole number
+  // of bytes would read back lower and look like a change on every converge.
+  c.rate_bps = rate_bps / 8 * 8;
+  c.ceil_bps = ceil_bps / 8 * 8;
   c.burst_bytes = burst_bytes ? static_cast<std::uint32_t>(burst_bytes) : default_burst(rate_bps);
   c.cburst_bytes = burst_bytes ? static_cast<std::uint32_t>(burst_bytes) : default_burst(ceil_bps);
   c.quantum = quantum_for(rate_bps);

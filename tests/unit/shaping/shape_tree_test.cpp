@@ -250,3 +250,9 @@ TEST(ShapeTree, QuantumAndBurstStayInHtbsRange) {
     EXPECT_GE(c.burst_bytes, 4 * kMtu);
   }
 }
+
+TEST(ShapeTree, RatesAreWholeBytesPerSecondSoReadBackMatches) {
+  HtbClass c = leaf_class(kParentClass, kRootHandle, 10'000'007, 10'000'015, 0);
+  EXPECT_EQ(c.rate_bps, 10'000'000u);
+  EXPECT_EQ(c.ceil_bps, 10'000'008u);
+}
