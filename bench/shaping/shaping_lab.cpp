@@ -65,6 +65,11 @@ Result<std::unique_ptr<UdpFlow>> UdpFlow::start(const Lab& lab, const std::strin
   auto tx = sim::socket_in(lab.a, AF_INET, SOCK_DGRAM, 0);
   if (!tx) return tx.error();
   f->tx_ = Fd(*tx);
+  // Datagrams held in a queue count against the sender's socket buffer: with
+  // the default one the sender blocks once a few hundred KB are queued, and a
+  // sender the host does not schedule for a while lets the shaped queue run
+  // dry. Larger than any leaf queue, the excess is the qdisc's to drop.
+  setsockopt(f->tx_.get(), SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big));
   if (::connect(f->tx_.get(), reinterpret_cast<sockaddr*>(&to), sizeof(to)) < 0)
     return errno_error("connect UDP to " + dst, errno);
 
@@ -146,6 +151,18 @@ std::vector<std::int64_t> UdpFlow::arrivals_since(std::int64_t t0) const {
 double measure_rate_bps(const UdpFlow& f, std::chrono::milliseconds warmup,
                         std::chrono::milliseconds window) {
   return measure_goodput_bps([&] { return f.wire_bytes(); }, warmup, window);
+}
+
+FlowRates measure_rates(const UdpFlow& f, std::chrono::milliseconds warmup,
+                        std::chrono::milliseconds window) {
+  std::this_thread::sleep_for(warmup);  // a measurement interval, not synchronisation
+  const double bits = static_cast<double>(f.payload() + kUdpOverhead) * 8;
+  auto s0 = f.sent(), r0 = f.received();
+  auto t0 = now_ns();
+  std::this_thread::sleep_for(window);
+  auto s1 = f.sent(), r1 = f.received();
+  double secs = static_cast<double>(now_ns() - t0) / 1e9;
+  return {static_cast<double>(s1 - s0) * bits / secs, static_cast<double>(r1 - r0) * bits / secs};
 }
 
 }  // namespace reflex::bench::shaping

@@ -79,6 +79,14 @@ std::int64_t now_ns();  // CLOCK_MONOTONIC
 // lets a queue fill and htb's burst drain first).
 double measure_rate_bps(const UdpFlow& f, std::chrono::milliseconds warmup, std::chrono::milliseconds window);
 
+// The same, with the L2 rate the sender managed to offer in the window: on a
+// starved host it can fall short of what was asked, and then the delivered
+// rate says nothing about the shaper.
+struct FlowRates {
+  double offered_bps = 0, delivered_bps = 0;
+};
+FlowRates measure_rates(const UdpFlow& f, std::chrono::milliseconds warmup, std::chrono::milliseconds window);
+
 // The goodput (bit/s) a byte counter grows at over `window`, after `warmup`.
 template <class Counter>
 double measure_goodput_bps(const Counter& bytes, std::chrono::milliseconds warmup,

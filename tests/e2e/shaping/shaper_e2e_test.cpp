@@ -65,15 +65,25 @@ class ShaperE2E : public ::testing::Test {
 };
 
 // The receiver's L2 rate, for a UDP flow offered at 1.3x the shaped rate.
+// A window in which the sender (starved of CPU on a loaded host) could not
+// offer at least 1.15x the rate cannot tell whether the shaper holds, so it
+// is measured again, up to three times; then the test fails saying so.
 double shaped_udp_rate(Lab& lab, const std::string& dst, std::uint64_t rate) {
-  auto f = UdpFlow::start(lab, dst, rate * 13 / 10);
-  if (!f) {
-    ADD_FAILURE() << f.error().message();
-    return 0;
+  bench::shaping::FlowRates r;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto f = UdpFlow::start(lab, dst, rate * 13 / 10);
+    if (!f) {
+      ADD_FAILURE() << f.error().message();
+      return 0;
+    }
+    r = bench::shaping::measure_rates(**f, 400ms, 1500ms);
+    (*f)->stop(0ms);
+    if (r.offered_bps >= 1.15 * static_cast<double>(rate)) return r.delivered_bps;
   }
-  double got = bench::shaping::measure_rate_bps(**f, 400ms, 1500ms);
-  (*f)->stop(0ms);
-  return got;
+  ADD_FAILURE() << "the sender offered only " << r.offered_bps / 1e6 << " Mbit/s of the "
+                << static_cast<double>(rate) * 1.3 / 1e6
+                << " asked, three times: the host is too busy to measure";
+  return r.delivered_bps;
 }
 
 }  // namespace
@@ -93,7 +103,8 @@ TEST_F(ShaperE2E, PrefixRateIsAccurateAndOtherTrafficIsNotShaped) {
     EXPECT_TRUE(within(shaped_udp_rate(*lab_, lab_->prefix_addr, rate), static_cast<double>(rate), 0.10));
   }
   // The rest of the interface goes through htb's direct queue, unshaped.
-  EXPECT_GT(shaped_udp_rate(*lab_, lab_->b_addr, 100'000'000), 100e6 * 1.2);
+  // (offered at least 1.15x: a shaped flow would deliver 1.0x)
+  EXPECT_GT(shaped_udp_rate(*lab_, lab_->b_addr, 100'000'000), 100e6 * 1.12);
   auto st = shaper_->state();
   ASSERT_TRUE(st);
   EXPECT_TRUE(st->classifier_attached);
