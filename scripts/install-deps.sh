@@ -11,6 +11,7 @@ pkgs=(
   libboost1.81-dev libboost-json1.81-dev libboost-system1.81-dev
   libyaml-cpp-dev libeigen3-dev libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libnl-3-dev libnl-route-3-dev            # qdiscs and classes for TC shaping
   iproute2 iputils-ping
 )
 
