@@ -1,6 +1,7 @@
 // The Monitor on real veth pairs with real traffic: counters and rates,
 // kernel drop reasons, guard verdicts and sampled events, map fill, TCP RTT
 // under queueing, a guard detached from outside, and `reflexd observe`.
+// TCP retransmits: retrans_e2e_test.cpp.
 #include <boost/json.hpp>
 #include <cmath>
 #include <sstream>
@@ -316,8 +317,10 @@ TEST_F(MonitorE2E, ReflexdObservePrintsOneJsonObjectPerTick) {
     EXPECT_TRUE(v.contains("ts_ns"));
     const auto& i = v.at("interfaces").at(if_b_).as_object();
     EXPECT_EQ(i.at("mode").as_string(), "native");
-    for (const char* f : {"rx_packets", "rx_pps", "rx_bytes", "drops", "xdp", "rtt_us"})
+    for (const char* f : {"rx_packets", "rx_pps", "rx_bytes", "drops", "xdp", "rtt_us", "retrans"})
       EXPECT_TRUE(i.contains(f)) << f;
+    for (const char* f : {"retransmits", "per_s", "segments_per_s"})
+      EXPECT_TRUE(i.at("retrans").as_object().contains(f)) << f;
     for (const char* f : {"pass", "drop", "rate_limited", "shadow"})
       EXPECT_TRUE(i.at("xdp").as_object().contains(f)) << f;
     for (const char* f : {"p50", "p90", "p99", "samples"})
