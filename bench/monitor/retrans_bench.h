@@ -35,6 +35,7 @@ struct RetransBenchReport {
          lossy_ratio = 0;             // the probe's tcp_probe program over the anchor's, median of windows
   double tick_ms = 0;                 // CPU of a whole tick (median)
   double retrans_ms = 0, rtt_ms = 0;  // wall of two of its probes (medians)
+  double full_map_ms = 0;             // CPU of reading a full map as the probe does (median)
 };
 
 Result<RetransBenchReport> run_retrans_bench(const RetransBenchOptions& o, std::FILE* out);
