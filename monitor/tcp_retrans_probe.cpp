@@ -62,7 +62,7 @@ Status TcpRetransProbe::sample(TickContext& ctx, Observation& obs) {
     // Reported while it keeps happening, not forever after.
     if ((*full)[0] > map_full_seen_)
       ctx.degrade(name(), std::to_string((*full)[0] - map_full_seen_) +
-                              " TCP events went uncounted: the tcp_retrans map (" +
+                              " charges of TCP segments were lost: the tcp_retrans map (" +
                               std::to_string(RETRANS_MAX_KEYS) + " namespace/interface keys) is full");
     map_full_seen_ = (*full)[0];
   }
