@@ -2,17 +2,15 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <cerrno>
-#include <filesystem>
 #include <map>
 #include <memory>
-#include <optional>
 #include <thread>
 
 #include "bench/monitor/bench_util.h"
+#include "bench/monitor/testbed.h"
 #include "bpf/tcp_retrans_kern_user.h"
 #include "common/fd.h"
 #include "guard/bpf_util.h"
@@ -29,19 +27,6 @@ namespace {
 
 constexpr const char* kA = "10.91.0.1";
 constexpr const char* kB = "10.91.0.2";
-
-// Everything the benchmark made, released in reverse on every way out.
-struct Testbed {
-  std::string pin_root, b_iface;
-  std::unique_ptr<sim::NetNs> a, b;
-  ~Testbed() {
-    if (!b_iface.empty()) (void)guard::Guard::unload(b_iface, guard::GuardOptions{pin_root});
-    b.reset();
-    a.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(pin_root, ec);
-  }
-};
 
 struct RunStats {
   std::uint64_t ns = 0, runs = 0;
@@ -130,16 +115,12 @@ void print(std::FILE* out, const std::string& title, const Measured& m) {
 }  // namespace
 
 Result<RetransBenchReport> run_retrans_bench(const RetransBenchOptions& o, std::FILE* out) {
-  Testbed tb;
-  tb.pin_root = "/sys/fs/bpf/reflex-bench-" + std::to_string(getpid());
-  auto a = sim::NetNs::create(sim::unique_name("rfxba"));
-  if (!a) return a.error();
-  tb.a = std::make_unique<sim::NetNs>(std::move(*a));
-  auto b = sim::NetNs::create(sim::unique_name("rfxbb"));
-  if (!b) return b.error();
-  tb.b = std::make_unique<sim::NetNs>(std::move(*b));
+  auto testbed = Testbed::create();
+  if (!testbed) return testbed.error();
+  Testbed& tb = **testbed;
   const std::string ia = sim::unique_name("rfxba"), ib = sim::unique_name("rfxbb");
-  if (auto st = sim::make_veth(*tb.a, *tb.b, {ia, ib, std::string(kA) + "/24", std::string(kB) + "/24", {}});
+  if (auto st =
+          sim::make_veth(tb.a(), tb.b(), {ia, ib, std::string(kA) + "/24", std::string(kB) + "/24", {}});
       !st)
     return st.error();
 
@@ -158,7 +139,7 @@ Result<RetransBenchReport> run_retrans_bench(const RetransBenchOptions& o, std::
   {
     // One connection for every window: its state and destroy programs run
     // at its start and end (and for whatever else the host does meanwhile).
-    auto load = sim::TcpLoad::start(*tb.a, kA, *tb.b, kB, 7300);
+    auto load = sim::TcpLoad::start(tb.a(), kA, tb.b(), kB, 7300);
     if (!load) return load.error();
     auto m = measure(progs, o);
     if (!m) return m.error();
@@ -167,20 +148,15 @@ Result<RetransBenchReport> run_retrans_bench(const RetransBenchOptions& o, std::
     print(out, "bulk TCP a -> b over a bare veth (no loss)", *m);
   }
 
-  std::optional<Result<guard::Guard>> g;
-  if (auto st = tb.b->run(
-          [&] { g = guard::Guard::load(ib, guard::LoadMode::auto_, guard::GuardOptions{tb.pin_root}); });
-      !st)
-    return st.error();
-  if (!*g) return g->error();
-  tb.b_iface = ib;
+  auto g = tb.load_guard(ib);
+  if (!g) return g.error();
   guard::GuardRule limit;
   limit.prefix = *Prefix::parse(std::string(kA) + "/32");
   limit.action = guard::RuleAction::rate_limit;
   limit.pps = o.limit_pps;
-  if (auto r = (*g)->replace(std::vector<guard::GuardRule>{limit}); !r) return r.error();
+  if (auto r = g->replace(std::vector<guard::GuardRule>{limit}); !r) return r.error();
   {
-    auto load = sim::TcpLoad::start(*tb.a, kA, *tb.b, kB, 7301);
+    auto load = sim::TcpLoad::start(tb.a(), kA, tb.b(), kB, 7301);
     if (!load) return load.error();
     auto m = measure(progs, o);
     if (!m) return m.error();
@@ -196,14 +172,14 @@ Result<RetransBenchReport> run_retrans_bench(const RetransBenchOptions& o, std::
   // The Monitor's tick with the probe in it, the flow still lossy (no
   // guard probe: only b has a guard, and the tick bench measures those).
   monitor::MonitorConfig cfg;
-  cfg.pin_root = tb.pin_root;
+  cfg.pin_root = tb.pin_root();
   cfg.guard = false;
-  for (const auto& [iface, ns] : {std::pair{ia, tb.a->name()}, std::pair{ib, tb.b->name()}}) {
+  for (const auto& [iface, ns] : {std::pair{ia, tb.a().name()}, std::pair{ib, tb.b().name()}}) {
     auto ref = monitor::parse_interface_ref(iface, ns);
     if (!ref) return ref.error();
     cfg.interfaces.push_back(*ref);
   }
-  auto load = sim::TcpLoad::start(*tb.a, kA, *tb.b, kB, 7302);
+  auto load = sim::TcpLoad::start(tb.a(), kA, tb.b(), kB, 7302);
   if (!load) return load.error();
   boost::asio::io_context io;
   auto mon = monitor::Monitor::create(io, cfg, {});
