@@ -220,21 +220,8 @@ TEST_F(MonitorE2E, RttRisesUnderAQueueAndFallsWhenItGoes) {
   EXPECT_LT(bare, 5000.0);
 
   // A slow link with a deep buffer: the queue fills and every segment waits.
-  // Removed on every way out (the namespace's deletion would take it too).
-  struct Qdisc {
-    const sim::NetNs& ns;
-    std::string dev;
-    bool on = false;
-    void del() {
-      if (on)
-        (void)sim::run_command({"ip", "netns", "exec", ns.name(), "tc", "qdisc", "del", "dev", dev, "root"});
-      on = false;
-    }
-    ~Qdisc() { del(); }
-  } q{*a_, if_a_};
-  ASSERT_NO_FATAL_FAILURE(must_run({"ip", "netns", "exec", a_->name(), "tc", "qdisc", "add", "dev", if_a_,
-                                    "root", "tbf", "rate", "20mbit", "burst", "32kb", "latency", "400ms"}));
-  q.on = true;
+  ScopedQdisc q(*a_, if_a_);
+  ASSERT_NO_FATAL_FAILURE(q.add({"tbf", "rate", "20mbit", "burst", "32kb", "latency", "400ms"}));
   o = tick_until(
       [&](const Observation& o) { return samples(o) >= 20 && p50(o) > 20 * bare && p50(o) > 10000; },
       "RTT p50 to rise under the tbf queue", 100ms);

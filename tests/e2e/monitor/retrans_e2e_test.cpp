@@ -112,20 +112,8 @@ TEST_F(MonitorE2E, RetransmitsRiseOnTheSendersInterfaceUnderLossAndNotWithout) {
 
   // Loss on the path: a 50 Mbit/s bottleneck on the router with room for
   // ten packets. Cubic overfills it, the tail is dropped, a retransmits.
-  struct Qdisc {
-    const sim::NetNs& ns;
-    std::string dev;
-    bool on = false;
-    void del() {
-      if (on)
-        (void)sim::run_command({"ip", "netns", "exec", ns.name(), "tc", "qdisc", "del", "dev", dev, "root"});
-      on = false;
-    }
-    ~Qdisc() { del(); }
-  } q{*r, if_rb};
-  ASSERT_NO_FATAL_FAILURE(must_run({"ip", "netns", "exec", r->name(), "tc", "qdisc", "add", "dev", if_rb,
-                                    "root", "tbf", "rate", "50mbit", "burst", "15kb", "limit", "15kb"}));
-  q.on = true;
+  ScopedQdisc q(*r, if_rb);
+  ASSERT_NO_FATAL_FAILURE(q.add({"tbf", "rate", "50mbit", "burst", "15kb", "limit", "15kb"}));
   const std::uint64_t before = retrans_of(o, ka).retransmits;
   o = tick_until(
       [&](const Observation& o) {
