@@ -28,7 +28,7 @@ Status TcpRetransProbe::open(boost::asio::io_context&) {
   skel_ = std::move(skel);
   // A fresh map counts from zero.
   for (auto& [k, r] : rates_) r.rebase();
-  map_full_seen_ = 0;
+  map_full_.reset();
   return ok();
 }
 
@@ -57,15 +57,8 @@ Status TcpRetransProbe::sample(TickContext& ctx, Observation& obs) {
     if (auto io = obs.interfaces.find(key); io != obs.interfaces.end()) io->second.retrans = s;
   }
 
-  auto full = guard::percpu_sum(bpf_map__fd(skel_->maps.retrans_stats), RETRANS_S_MAP_FULL, 1);
-  if (full) {
-    // Reported while it keeps happening, not forever after.
-    if ((*full)[0] > map_full_seen_)
-      ctx.degrade(name(), std::to_string((*full)[0] - map_full_seen_) +
-                              " charges of TCP segments were lost: the tcp_retrans map (" +
-                              std::to_string(RETRANS_MAX_KEYS) + " namespace/interface keys) is full");
-    map_full_seen_ = (*full)[0];
-  }
+  map_full_.check(ctx, name(), bpf_map__fd(skel_->maps.retrans_stats), RETRANS_S_MAP_FULL,
+                  "charges of TCP segments", "tcp_retrans", RETRANS_MAX_KEYS, "namespace/interface");
   ctx.maps.push_back(OwnedMap{"tcp_retrans", counts_id_, RETRANS_MAX_KEYS, std::nullopt});
   return ok();
 }

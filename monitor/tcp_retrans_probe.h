@@ -9,6 +9,7 @@
 #include <string>
 
 #include "monitor/map_dump.h"
+#include "monitor/map_full_watch.h"
 #include "monitor/probe.h"
 #include "monitor/retrans_rate.h"
 
@@ -34,7 +35,7 @@ class TcpRetransProbe : public Probe {
   std::uint32_t counts_id_ = 0;
   MapDumper dump_;
   std::map<std::string, RetransRate> rates_;  // by interface key, monotonic across reopens
-  std::uint64_t map_full_seen_ = 0;
+  MapFullWatch map_full_;
 };
 
 }  // namespace reflex::monitor
