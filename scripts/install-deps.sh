@@ -12,6 +12,8 @@ pkgs=(
   libyaml-cpp-dev libeigen3-dev libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 iputils-ping
+  libcairo2-dev fonts-dejavu-core         # reflex-sim's timeline picture (SVG and PNG)
+  chromium                                # the test that opens reflex-sim's report page
 )
 
 missing=()

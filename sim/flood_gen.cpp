@@ -125,11 +125,13 @@ std::size_t PacketGenerator::fill(std::size_t i, std::uint8_t* out) {
     put16(l4, static_cast<std::uint16_t>(1024 + seq % 60000));  // source port
     put32(l4 + 4, seq * 2654435761u);                          // ISN
     put16(l4 + 16, 0);
-    // Pseudo-header: addresses, protocol, TCP length. The stack checks it
-    // before any socket sees the SYN.
+    // Pseudo-header: addresses, protocol, TCP length (from the IP header:
+    // the frame may carry Ethernet padding). The stack checks it before any
+    // socket sees the SYN.
+    const std::size_t tcp_len = static_cast<std::size_t>(ip[2] << 8 | ip[3]) - kIp;
     std::uint32_t sum = (src >> 16) + (src & 0xffff) + (dst_addr_ >> 16) + (dst_addr_ & 0xffff) + IPPROTO_TCP +
-                        static_cast<std::uint32_t>(len - kEth - kIp);
-    put16(l4 + 16, inet_checksum(l4, len - kEth - kIp, sum));
+                        static_cast<std::uint32_t>(tcp_len);
+    put16(l4 + 16, inet_checksum(l4, tcp_len, sum));
   } else {
     put16(l4, static_cast<std::uint16_t>(1024 + (src & 0x3fff)));  // one source port per source: one flow
     std::uint8_t* tag = l4 + 8;

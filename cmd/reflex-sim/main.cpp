@@ -119,12 +119,13 @@ int cmd_run(RunArgs a) {
   const bool custom_pins = !a.pin_root.empty();
   if (!custom_pins) a.pin_root = "/sys/fs/bpf/reflex-sim-" + std::to_string(getpid());
 
+  std::error_code ec;
+  const bool made_pins = fs::create_directories(a.pin_root, ec);  // fails without root: preflight says why
   if (auto why = cmd::preflight(a.pin_root, kinds, a.reflexd); !why.empty()) {
     std::cerr << why;
     return 77;
   }
   if (a.report.empty()) a.report = default_report_dir(sc->name);
-  std::error_code ec;
   fs::create_directories(a.report, ec);
   if (ec) {
     std::cerr << "reflex-sim: cannot create the report folder " << a.report << ": " << ec.message() << "\n";
@@ -162,7 +163,7 @@ int cmd_run(RunArgs a) {
     report.nodes.push_back(std::move(nr));
     if (g_interrupt) break;
   }
-  if (!custom_pins) fs::remove_all(a.pin_root, ec);
+  if (!custom_pins || made_pins) fs::remove_all(a.pin_root, ec);
   int rc = 0;
   if (auto st = sim::write_report(report, a.report); !st) {
     std::cerr << "reflex-sim: " << st.error().message() << "\n";
