@@ -72,6 +72,8 @@ struct Plan {
   TimeNs ts_ns = 0;
   std::vector<Action> actions;
   std::vector<std::string> notes;  // decisions not to act, with reasons
+  // Operator overrides that changed or held back a decision of this plan.
+  std::vector<std::string> overrides_used;
 };
 
 // An action's life: applied (in the datapath), then verified (its

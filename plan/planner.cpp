@@ -284,6 +284,10 @@ class PlanBuilder {
 
  private:
   void note(std::string text, bool standing = true) { notes_.emplace_back(std::move(text), standing); }
+  void used_override(const std::string& id) {
+    if (std::find(plan_.overrides_used.begin(), plan_.overrides_used.end(), id) == plan_.overrides_used.end())
+      plan_.overrides_used.push_back(id);
+  }
 
   void decide() {
     ++st_.seq;
@@ -302,6 +306,7 @@ class PlanBuilder {
       // Symptoms are still followed (persistence, clearing) so the rules act
       // on what is true when the pause ends; nothing is committed meanwhile.
       note("paused by override '" + pause_id_ + "' (" + pause_who_ + "): policy decisions held back");
+      if (!cands.empty()) used_override(pause_id_);
       return;
     }
     resolve_and_emit(cands);
@@ -413,6 +418,7 @@ class PlanBuilder {
       for (auto& w : would) a.rationale.guardrails.push_back(w + " (not applied: operator override)");
       push(std::move(a));
       st_.overrides_done[o->id] = now_;
+      used_override(o->id);
     };
     for (const auto* o : pins_) emit(o, "pin");
     for (const auto* o : manuals_) emit(o, "manual");
@@ -672,6 +678,7 @@ class PlanBuilder {
       if (auto pin = pinned_.find(target_key(e.spec)); pin != pinned_.end()) {
         note("rule '" + c.rule->id + "' " + c.decision + " on " + target_key(e.spec) +
                               " suppressed: pinned by override '" + pin->second->id + "'");
+        used_override(pin->second->id);
         return true;
       }
     }
@@ -681,6 +688,7 @@ class PlanBuilder {
       if (forbidden(e.spec, by)) {
         note("rule '" + c.rule->id + "' " + c.decision + " " + describe(e.spec) +
                               " suppressed: forbidden by override '" + by + "'");
+        used_override(by);
         return true;
       }
       auto b = st_.backoff.find(std::string(action_kind_name(e.spec)) + "@" + target_key(e.spec));
