@@ -48,17 +48,19 @@ std::optional<TimeNs> first_event(const RunData& r, const std::set<std::string>&
 
 // When the attack stopped getting through: the start of the first 50 ms
 // window, after onset, from which on at most 10% of what the attackers sent
-// reached the victim, in every window with attack traffic for the next
-// 500 ms (or until the attack ended).
+// reached the victim, in each of the next ten windows that carry attack
+// traffic (500 ms of attack; a pulse's gaps do not count), or in all of them
+// until the attack ended.
 std::optional<TimeNs> drop_time(const RunData& r) {
   if (!r.onset_ns || r.samples.empty()) return std::nullopt;
-  constexpr TimeNs kWin = 50 * kNsPerMs, kHold = 500 * kNsPerMs;
+  constexpr TimeNs kWin = 50 * kNsPerMs;
+  constexpr int kHoldWindows = 10;
   const TimeNs end = r.attack_end_ns.value_or(r.duration_ns);
   auto window_ok = [&](TimeNs t) -> std::optional<bool> {  // nullopt: no attack sent in it
     const Sample* a = at(r, t);
     const Sample* b = at(r, t + kWin);
     std::uint64_t sent = attack_delta(r, *a, *b, false), got = attack_delta(r, *a, *b, true);
-    if (sent < 5) return std::nullopt;
+    if (sent < 20) return std::nullopt;
     return got * 10 <= sent;
   };
   for (const auto& s : r.samples) {
@@ -66,9 +68,12 @@ std::optional<TimeNs> drop_time(const RunData& r) {
     auto ok = window_ok(s.t_ns);
     if (!ok || !*ok) continue;
     bool held = true;
-    for (TimeNs t = s.t_ns + kWin; t + kWin <= std::min(end, s.t_ns + kHold); t += kWin) {
+    int seen = 1;
+    for (TimeNs t = s.t_ns + kWin; seen < kHoldWindows && t + kWin <= end; t += kWin) {
       auto w = window_ok(t);
-      if (w && !*w) {
+      if (!w) continue;
+      ++seen;
+      if (!*w) {
         held = false;
         break;
       }
@@ -141,8 +146,8 @@ RateSeries rate_series(const RunData& d, TimeNs bucket) {
 
 RunMetrics compute_metrics(const RunData& r) {
   RunMetrics m;
-  const TimeNs onset = r.onset_ns.value_or(r.duration_ns);
-  const TimeNs attack_end = r.attack_end_ns.value_or(r.duration_ns);
+  const TimeNs onset = r.onset_ns ? *r.onset_ns : r.surge_window ? r.surge_window->first : r.duration_ns;
+  const TimeNs attack_end = r.attack_end_ns ? *r.attack_end_ns : r.surge_window ? r.surge_window->second : r.duration_ns;
   m.onset_to_detect_ms = ms_after(r.onset_ns ? first_event(r, {"symptom"}, onset) : std::nullopt, r.onset_ns);
   m.onset_to_action_ms = ms_after(r.onset_ns ? first_event(r, {"action"}, onset) : std::nullopt, r.onset_ns);
   m.onset_to_drop_ms = ms_after(drop_time(r), r.onset_ns);
@@ -171,6 +176,9 @@ RunMetrics compute_metrics(const RunData& r) {
     const Sample& last = r.samples.back();
     m.attack_sent = attack_delta(r, *a, last, false);
     m.attack_delivered = attack_delta(r, *a, last, true);
+    TimeNs on = 0;
+    for (auto [a0, a1] : r.attack_windows) on += a1 - a0;
+    if (on > 0 && m.attack_sent) m.attack_offered_pps = static_cast<double>(m.attack_sent) * 1e9 / static_cast<double>(on);
     if (m.attack_sent) m.attack_delivered_ratio = static_cast<double>(m.attack_delivered) / static_cast<double>(m.attack_sent);
     for (const auto& s : r.samples) m.rules_max = std::max(m.rules_max, s.rules);
   }

@@ -34,6 +34,7 @@ const std::vector<Figure>& figures() {
       {"benign_goodput_after", [](const RunMetrics& m) { return m.benign_goodput_ratio.after; }, "benign goodput after"},
       {"benign_dropped", [](const RunMetrics& m) { return num(m.benign_dropped); }, "benign packets the guard dropped"},
       {"attack_sent", [](const RunMetrics& m) { return num(m.attack_sent); }, "attack packets sent"},
+      {"attack_offered_pps", [](const RunMetrics& m) { return m.attack_offered_pps; }, "attack rate the generator reached"},
       {"attack_delivered", [](const RunMetrics& m) { return num(m.attack_delivered); }, "attack packets that reached the victim"},
       {"attack_delivered_ratio", [](const RunMetrics& m) { return m.attack_delivered_ratio; }, "share of the attack delivered"},
       {"actions_applied", [](const RunMetrics& m) { return num(m.actions_applied); }, "actions applied"},
@@ -104,6 +105,7 @@ json::object metrics_json(const RunMetrics& m) {
   o["benign_dropped"] = m.benign_dropped;
   o["attack_sent"] = m.attack_sent;
   o["attack_delivered"] = m.attack_delivered;
+  o["attack_offered_pps"] = opt(m.attack_offered_pps);
   o["attack_delivered_ratio"] = opt(m.attack_delivered_ratio);
   o["actions"] = json::object{
       {"applied", m.actions_applied}, {"rolled_back", m.actions_rolled_back}, {"expired", m.actions_expired}};

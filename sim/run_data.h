@@ -54,6 +54,9 @@ struct RunData {
   std::optional<TimeNs> onset_ns;      // first attack packet sent
   std::optional<TimeNs> attack_end_ns;
   std::vector<std::pair<TimeNs, TimeNs>> attack_windows;  // [on, off) of every attack phase
+  // With no attack (a flash crowd): the span of the groups that join after
+  // the start; the goodput phases before/during/after are around it.
+  std::optional<std::pair<TimeNs, TimeNs>> surge_window;
   std::vector<ClassInfo> classes;
   std::vector<Sample> samples;
   std::vector<NodeEvent> events;  // the node's and the scenario's (lane "scenario"), in time order
@@ -82,6 +85,7 @@ struct RunMetrics {
   Ratios benign_goodput_ratio;
   std::uint64_t benign_dropped = 0;
   std::uint64_t attack_sent = 0, attack_delivered = 0;
+  std::optional<double> attack_offered_pps;  // what the generator reached while the attack was on
   std::optional<double> attack_delivered_ratio;
   std::uint64_t actions_applied = 0, actions_rolled_back = 0, actions_expired = 0;
   std::uint64_t false_blocks = 0;

@@ -76,6 +76,14 @@ class Run {
     data_.duration_ns = s_.duration_ns;
     data_.attack_windows = attack_windows(s_);
     data_.attack_end_ns = s_.attack_end_ns();
+    if (!s_.onset_ns())
+      for (const auto& g : s_.traffic)
+        if (g.from_ns > 0) {
+          TimeNs lo = data_.surge_window ? std::min(data_.surge_window->first, g.from_ns) : g.from_ns;
+          TimeNs hi = data_.surge_window ? std::max(data_.surge_window->second, g.end_ns(s_.duration_ns))
+                                         : g.end_ns(s_.duration_ns);
+          data_.surge_window = std::make_pair(lo, hi);
+        }
     t0_ = node_t0_ = std::chrono::steady_clock::now();
     if (auto st = execute(); !st) data_.error = st.error().message();
     teardown();

@@ -110,6 +110,12 @@ void panel(cairo_t* cr, const NodeRuns& n, double top, double t_max) {
     cairo_rectangle(cr, a, py0, std::max(1.0, b - a), ly1 - py0);
   }
   cairo_fill(cr);
+  if (d.surge_window) {  // a benign surge (flash crowd): shaded green
+    color(cr, 0xe2f3e2);
+    double a = ax.x(static_cast<double>(d.surge_window->first) / 1e9), b = ax.x(static_cast<double>(d.surge_window->second) / 1e9);
+    cairo_rectangle(cr, a, py0, std::max(1.0, b - a), ly1 - py0);
+    cairo_fill(cr);
+  }
 
   // Log-scale y axis for packet rates.
   double vmax = 100;

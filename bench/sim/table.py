@@ -5,7 +5,7 @@ figures docs/scenarios.md explains."""
 import json, pathlib, sys
 
 root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/reflex-sim-bench")
-cols = [("onset_to_drop_ms", "onset→drop ms p50 / p99", True), ("recovered_ms", "goodput ≥95% after ms", False),
+cols = [("attack_offered_pps", "attack reached kpps", False), ("onset_to_drop_ms", "onset→drop ms p50 / p99", True), ("recovered_ms", "goodput ≥95% after ms", False),
         ("benign_goodput_during", "benign goodput during", False), ("attack_delivered_ratio", "attack delivered", False),
         ("false_blocks", "false blocks", False), ("rules_max", "rules (max)", False), ("rules_left", "rules left", False),
         ("rules_gone_lag_ms", "rule gone vs TTL ms", False), ("rtt_p99_during_ms", "RTT p99 under load ms", False)]
@@ -30,7 +30,9 @@ for rep in sorted(root.glob("*/report.json")):
         for key, _, both in cols:
             q = p.get(key, {})
             ratio = key in ("benign_goodput_during", "attack_delivered_ratio")
-            if not q.get("n"):
+            if key == "attack_offered_pps" and q.get("n"):
+                cells.append(f"{q['p50'] / 1000:.0f}")
+            elif not q.get("n"):
                 cells.append("never" if key in ("onset_to_drop_ms", "recovered_ms") else "–")
             elif both and n > 1:
                 cells.append(f"{fmt(q['p50'])} / {fmt(q['p99'])}")
