@@ -251,11 +251,12 @@ class Run {
       for (std::size_t i = 0; i < s_.events.size(); ++i) {
         if (done_events[i] || now < s_.events[i].at_ns) continue;
         done_events[i] = true;
+        const char* none = o_.node == NodeKind::reflex ? "" : " (this node has none: nothing happens)";
         if (s_.events[i].action == ScenarioAction::kill_daemon) {
-          event(now, "scenario", "kill", "", "kill -9 the daemon");
+          event(now, "scenario", "kill", "", std::string("kill -9 the daemon") + none);
           if (auto st = node_->kill_daemon(); !st) return st;
         } else {
-          event(now, "scenario", "restart", "", "restart the daemon");
+          event(now, "scenario", "restart", "", std::string("restart the daemon") + none);
           if (auto st = node_->start_daemon(); !st) return st;
         }
       }

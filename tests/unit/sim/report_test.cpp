@@ -3,6 +3,7 @@
 // self-contained.
 #include "sim/report.h"
 #include "tests/unit/sim/png_probe.h"
+#include "tests/unit/sim/synthetic_run.h"
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
@@ -21,44 +22,18 @@ std::string slurp(const std::string& p) {
   return ss.str();
 }
 
-RunData known_run() {
-  RunData r;
-  r.scenario = "t";
-  r.node = NodeKind::threshold;
-  r.duration_ns = r.end_ns = 6 * kNsPerSec;
-  r.onset_ns = 2 * kNsPerSec;
-  r.attack_end_ns = 4 * kNsPerSec;
-  r.attack_windows = {{2 * kNsPerSec, 4 * kNsPerSec}};
-  r.classes = {{"unclassified", TrafficClass::benign, TrafficKind::udp, {}, 0, 0, 0},
-               {"clients", TrafficClass::benign, TrafficKind::udp, {1}, 1000, 0, 6 * kNsPerSec},
-               {"flood", TrafficClass::attack, TrafficKind::udp, {2}, 50000, 2 * kNsPerSec, 4 * kNsPerSec}};
-  std::uint64_t b = 0, a_sent = 0, a_got = 0;
-  for (TimeNs t = 0; t <= r.duration_ns; t += 10 * kNsPerMs) {
-    r.samples.push_back({t, {0, b, a_sent}, {0, b, a_got}, {0, b, 0}, a_sent - a_got, b, t > 2'300 * kNsPerMs ? 1u : 0u});
-    b += 10;
-    if (t >= 2 * kNsPerSec && t < 4 * kNsPerSec) {
-      a_sent += 500;
-      if (t < 2'300 * kNsPerMs) a_got += 500;
-    }
-  }
-  r.events = {{2'000 * kNsPerMs, "scenario", "attack_start", "flood", "flood starts"},
-              {2'200 * kNsPerMs, "symptom", "over_threshold", "192.0.2.1/32", "192.0.2.1 above"},
-              {2'250 * kNsPerMs, "action", "block", "192.0.2.1/32", "block 192.0.2.1/32"}};
-  return r;
-}
-
 TEST(Report, WritesJsonPictureAndSelfContainedPage) {
   Scenario s;
   s.name = "t";
   s.description = "a known run";
-  s.duration_ns = 6 * kNsPerSec;
+  s.duration_ns = 10 * kNsPerSec;
   s.expect.onset_to_drop_ms_max = 1000;
   Report rep;
   rep.scenario = &s;
   rep.host = "test host";
   NodeRuns n;
   n.node = NodeKind::threshold;
-  n.runs = {known_run()};
+  n.runs = {testing::synthetic_run(3'300 * kNsPerMs)};
   n.metrics = {compute_metrics(n.runs[0])};
   rep.nodes.push_back(n);
 
