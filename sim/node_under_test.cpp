@@ -192,6 +192,8 @@ class ReflexNode final : public NodeUnderTest {
                                   ctx_.scenario->node.mode,
                                   "--listen",
                                   "127.0.0.1:" + std::to_string(port_),
+                                  "--unix-socket",  // nothing outside the run's own folders
+                                  "off",
                                   "--store",
                                   ctx_.work_dir + "/store.db",
                                   "--policies",
