@@ -225,7 +225,6 @@ class ReflexNode final : public NodeUnderTest {
       _exit(127);
     }
     pid_ = pid;
-    started_.push_back(since(ctx_.t0));
     auto deadline = std::chrono::steady_clock::now() + 15s;
     while (std::chrono::steady_clock::now() < deadline) {
       int status = 0;
@@ -344,7 +343,6 @@ class ReflexNode final : public NodeUnderTest {
   TimeNs wall_at_t0_ = 0;
   TimeNs next_poll_ = 0;
   std::int64_t since_ns_ = 0, last_id_ = 0;
-  std::vector<TimeNs> started_;
   std::vector<NodeEvent> events_;
 };
 
