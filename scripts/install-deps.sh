@@ -13,6 +13,8 @@ pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libnl-3-dev libnl-route-3-dev            # qdiscs and classes for TC shaping
   iproute2 iputils-ping
+  libcairo2-dev fonts-dejavu-core         # reflex-sim's timeline picture (SVG and PNG)
+  chromium                                # the test that opens reflex-sim's report page
 )
 
 missing=()
