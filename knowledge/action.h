@@ -56,6 +56,7 @@ struct Rationale {
   std::string decision;
   int step = -1;  // rung of the rule's ladder (-1: none, e.g. a revert or manual action)
   std::string note;
+  bool operator==(const Rationale&) const = default;
 };
 
 struct Action {
@@ -64,6 +65,7 @@ struct Action {
   TimeNs ttl_ns = 0;  // 0: no expiry
   bool dry_run = false;
   Rationale rationale;
+  bool operator==(const Action&) const = default;
 };
 
 struct Plan {
@@ -74,6 +76,7 @@ struct Plan {
   std::vector<std::string> notes;  // decisions not to act, with reasons
   // Operator overrides that changed or held back a decision of this plan.
   std::vector<std::string> overrides_used;
+  bool operator==(const Plan&) const = default;
 };
 
 // An action's life: applied (in the datapath), then verified (its
@@ -103,6 +106,7 @@ struct Outcome {
   TimeNs ts_ns = 0;
   std::string hint;    // the operator's fix, with an error
   std::string detail;  // one line for humans: what was measured, why it was rolled back
+  bool operator==(const Outcome&) const = default;
 };
 
 // What Execute journals before it changes the datapath: the action and the
@@ -111,6 +115,7 @@ struct Outcome {
 struct Intent {
   Action action;
   std::vector<ActionSpec> inverse;
+  bool operator==(const Intent&) const = default;
 };
 
 struct Override {
@@ -124,6 +129,7 @@ struct Override {
                             // "swap_program", "alert", or "*" for every kind
   Subject subject;          // for forbid: iface (empty: any) and prefix (overlapping targets)
   std::optional<Action> action;  // for pin/manual
+  bool operator==(const Override&) const = default;
 };
 
 }  // namespace reflex

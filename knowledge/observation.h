@@ -8,7 +8,7 @@
 // Rates are per second over the last tick (0 on the first tick).
 // Fields are appended, never reordered: stages and tests build these with
 // aggregate initialisation.
-// `reflexd observe` prints this as JSON (monitor/observation_json.h); the
+// `reflexd observe` prints this as JSON (knowledge/json/observation_json.h); the
 // field names there are a contract other tools read.
 
 #include "common/prefix.h"

@@ -111,6 +111,10 @@ struct StoreHealth {
   std::uint64_t pending = 0;      // records held in memory, not yet written
   std::uint64_t written = 0;      // records written since open
   std::uint64_t bytes = 0;        // database size on disk
+  // Stream records given up while the store could not write and its memory
+  // bound was reached: observations first, then other stream records; never
+  // decisions.
+  std::uint64_t dropped = 0;
 };
 
 class Recorder {

@@ -61,6 +61,7 @@ struct Evidence {
   double baseline = 0;  // what was expected
   double deviation = 0; // how far off, in the detector's units (z, MADs, ...)
   std::string detail;   // one line for humans
+  bool operator==(const Evidence&) const = default;
 };
 
 struct Symptom {
@@ -74,6 +75,7 @@ struct Symptom {
   Evidence evidence;
   TimeNs since_ns = 0;  // when it was first raised (persistence)
   TimeNs ts_ns = 0;     // the observation that produced it
+  bool operator==(const Symptom&) const = default;
 };
 
 enum class SymptomTransition { raised, updated, cleared };
@@ -92,6 +94,7 @@ constexpr std::string_view to_string(SymptomTransition t) {
 struct SymptomEvent {
   SymptomTransition transition = SymptomTransition::raised;
   Symptom symptom;
+  bool operator==(const SymptomEvent&) const = default;
 };
 
 }  // namespace reflex

@@ -432,7 +432,8 @@ ParsedTestFile read_policy_test(const fs::path& path) {
   return parse_policy_test(ss.str(), path.string(), path.parent_path());
 }
 
-std::vector<TickResult> simulate(const PolicySet& policy, const PolicyTestCase& tc) {
+std::vector<TickResult> simulate(const PolicySet& policy, const PolicyTestCase& tc,
+                                 const std::function<void(Planner&)>& between_ticks) {
   std::vector<TickResult> ticks;
   Planner planner;
   std::vector<Action> emitted;  // for resolving outcomes to action ids
@@ -468,6 +469,7 @@ std::vector<TickResult> simulate(const PolicySet& policy, const PolicyTestCase& 
     Plan plan = planner.plan(policy, in);
     for (const auto& a : plan.actions) emitted.push_back(a);
     ticks.push_back({t, std::move(plan)});
+    if (between_ticks) between_ticks(planner);
   }
   return ticks;
 }

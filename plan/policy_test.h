@@ -10,6 +10,7 @@
 #include "plan/policy.h"
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -94,8 +95,10 @@ struct TickResult {
   Plan plan;
 };
 
-// Runs the case through a fresh planner; deterministic.
-std::vector<TickResult> simulate(const PolicySet& policy, const PolicyTestCase& tc);
+// Runs the case through a fresh planner; deterministic. `between_ticks`, if
+// set, sees the planner after every tick (a test may save and restore it).
+std::vector<TickResult> simulate(const PolicySet& policy, const PolicyTestCase& tc,
+                                 const std::function<void(Planner&)>& between_ticks = {});
 
 struct CaseResult {
   std::string name;

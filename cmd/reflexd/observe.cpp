@@ -1,7 +1,7 @@
 // `reflexd observe`: runs only the Monitor stage and prints one JSON object
 // per tick on stdout (like `xdp-filter poll`, or `bpftool map dump` for the
 // whole picture). The field names are a contract: see
-// monitor/observation_json.h and docs/monitor.md.
+// knowledge/json/observation_json.h and docs/monitor.md.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -13,8 +13,8 @@
 
 #include "cmd/reflexd/subcommand.h"
 #include "common/log.h"
+#include "knowledge/json/observation_json.h"
 #include "monitor/monitor.h"
-#include "monitor/observation_json.h"
 
 namespace reflex::cmd {
 namespace {
@@ -53,7 +53,7 @@ int run_observe(const ObserveOptions& o) {
   boost::asio::io_context io;
   std::unique_ptr<monitor::Monitor> mon;
   auto sink = [&](const Observation& obs) {
-    std::string line = boost::json::serialize(monitor::to_json(obs));
+    std::string line = boost::json::serialize(to_json(obs));
     line += '\n';
     if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size() || std::fflush(stdout) != 0) {
       io.stop();  // e.g. piped into head: stop quietly

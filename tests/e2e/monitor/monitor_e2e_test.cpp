@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "guard/rule.h"
-#include "monitor/observation_json.h"
+#include "knowledge/json/observation_json.h"
 #include "sim/tcp_load.h"
 #include "tests/e2e/monitor/monitor_fixture.h"
 

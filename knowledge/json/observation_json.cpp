@@ -1,9 +1,10 @@
-#include "monitor/observation_json.h"
+#include "knowledge/json/observation_json.h"
 
 #include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 #include <cmath>
 
-namespace reflex::monitor {
+namespace reflex {
 namespace {
 
 namespace json = boost::json;
@@ -87,7 +88,7 @@ json::object iface_json(const InterfaceObservation& i) {
 
 }  // namespace
 
-json::object to_json(const Observation& obs) {
+json::value to_json(const Observation& obs) {
   json::object ifaces;
   for (const auto& [key, i] : obs.interfaces) ifaces[key] = iface_json(i);
 
@@ -136,4 +137,4 @@ json::object to_json(const Observation& obs) {
   };
 }
 
-}  // namespace reflex::monitor
+}  // namespace reflex

@@ -10,13 +10,15 @@
 //    "degraded":[{"probe":"...","reason":"..."}]}
 // Counters are cumulative; rates are per second over the last tick; rtt_us
 // describes the samples of the last tick. docs/monitor.md lists every field.
+// Rates are rounded to 1/1000 (a record of what was seen, not a value to
+// compute with), so unlike the other codecs this one has no from_json.
 
-#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include "knowledge/observation.h"
 
-namespace reflex::monitor {
+namespace reflex {
 
-boost::json::object to_json(const Observation& obs);
+boost::json::value to_json(const Observation& obs);
 
-}  // namespace reflex::monitor
+}  // namespace reflex

@@ -1,9 +1,9 @@
 // The JSON `reflexd observe` prints: the field names are a contract.
+#include "knowledge/json/observation_json.h"
+
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-
-#include "monitor/observation_json.h"
 
 using namespace reflex;
 namespace json = boost::json;
@@ -32,7 +32,7 @@ TEST(ObservationJson, CarriesTheContractFieldNames) {
   o.degraded.push_back({"tcp_rtt", "not loaded"});
 
   // Round trip through text, as a consumer reads it.
-  json::object j = json::parse(json::serialize(monitor::to_json(o))).as_object();
+  json::object j = json::parse(json::serialize(to_json(o))).as_object();
   EXPECT_EQ(j.at("ts_ns").to_number<std::int64_t>(), 123);
   const auto& ifc = j.at("interfaces").at("veth0").as_object();
   EXPECT_EQ(ifc.at("mode").as_string(), "generic");
@@ -62,13 +62,13 @@ TEST(ObservationJson, CarriesTheContractFieldNames) {
 TEST(ObservationJson, WholeRatesPrintAsIntegers) {
   Observation o;
   o.interfaces["lo"].rx_pps = 1000.0;
-  auto s = json::serialize(monitor::to_json(o));
+  auto s = json::serialize(to_json(o));
   EXPECT_NE(s.find("\"rx_pps\":1000,"), std::string::npos) << s;
 }
 
 TEST(ObservationJson, RttIsNullWhenTheProbeIsNotRunning) {
   Observation o;
   o.interfaces["lo"];
-  auto j = monitor::to_json(o);
+  auto j = to_json(o);
   EXPECT_TRUE(j.at("interfaces").at("lo").at("rtt_us").is_null());
 }
