@@ -196,6 +196,8 @@ class ReflexNode final : public NodeUnderTest {
                                   "off",
                                   "--store",
                                   ctx_.work_dir + "/store.db",
+                                  "--token-file",
+                                  ctx_.work_dir + "/token",
                                   "--policies",
                                   ctx_.policies,
                                   "--tick-ms",
@@ -282,57 +284,65 @@ class ReflexNode final : public NodeUnderTest {
   }
 
  private:
-  // Reads new history records and turns them into events.
+  // Reads the history records newer than the last one seen and turns them
+  // into events. The API pages newest first; the pages are gathered back to
+  // the last record seen, then taken oldest first.
   Status read_history() {
-    for (int page = 0; page < 20; ++page) {
-      std::string target = "/v1/history?since=" + std::to_string(since_ns_);
+    const std::int64_t since_wall = since_wall_ns_ ? since_wall_ns_ : wall_at_t0_;
+    std::string frac = std::to_string(since_wall % kNsPerSec);
+    const std::string since = std::to_string(since_wall / kNsPerSec) + "." + std::string(9 - frac.size(), '0') + frac;
+    std::vector<boost::json::object> fresh;
+    std::string cursor;
+    for (int page = 0; page < 50; ++page) {
+      std::string target = "/v1/history?limit=500&since=" + since + (cursor.empty() ? "" : "&cursor=" + cursor);
       auto r = http_get("127.0.0.1", port_, target, 1s);
-      if (!r) return ok();  // a busy or restarting daemon: try again next poll
-      if (r->status != 200) return ok();
+      if (!r || r->status != 200) return ok();  // a busy or restarting daemon: try again next poll
       boost::system::error_code ec;
       auto doc = boost::json::parse(r->body, ec);
-      if (ec) return ok();
-      const boost::json::array* recs = doc.if_array();
-      if (!recs && doc.is_object()) {
-        for (const char* k : {"records", "items", "history"})
-          if (auto* v = doc.as_object().if_contains(k); v && v->is_array()) recs = &v->as_array();
-      }
-      if (!recs || recs->empty()) return ok();
-      std::size_t fresh = 0;
-      for (const auto& rec : *recs) {
+      if (ec || !doc.is_object()) return ok();
+      const auto* recs = doc.as_object().if_contains("records");
+      if (!recs || !recs->is_array()) return ok();
+      bool older = false;
+      for (const auto& rec : recs->as_array()) {
         if (!rec.is_object()) continue;
-        const auto& o = rec.as_object();
-        auto num = [&](const char* k) -> std::int64_t {
-          auto* v = o.if_contains(k);
-          return v && v->is_int64() ? v->as_int64() : v && v->is_uint64() ? static_cast<std::int64_t>(v->as_uint64()) : 0;
-        };
-        auto str = [&](const char* k) -> std::string {
-          auto* v = o.if_contains(k);
-          return v && v->is_string() ? std::string(v->as_string()) : std::string();
-        };
-        std::int64_t id = num("id");
-        if (id && id <= last_id_) continue;
-        last_id_ = std::max(last_id_, id);
-        ++fresh;
-        std::int64_t ts = num("ts_ns");
-        since_ns_ = std::max(since_ns_, ts);
-        NodeEvent e;
-        e.t_ns = num("wall_ns") - wall_at_t0_;
-        e.lane = str("kind");
-        e.subject = str("subject");
-        e.text = str("summary");
-        if (auto* b = o.if_contains("body"); b && b->is_object()) {
-          const auto& body = b->as_object();
-          for (const char* k : {"kind", "action", "status", "transition"})
-            if (auto* v = body.if_contains(k); v && v->is_string()) {
-              e.kind = std::string(v->as_string());
-              break;
-            }
+        const auto* id = rec.as_object().if_contains("id");
+        if (id && id->is_number() && id->to_number<std::int64_t>() <= last_id_) {
+          older = true;
+          break;
         }
-        if (e.kind.empty()) e.kind = e.lane;
-        events_.push_back(std::move(e));
+        fresh.push_back(rec.as_object());
       }
-      if (fresh == 0) return ok();
+      const auto* next = doc.as_object().if_contains("next");
+      if (older || !next || next->is_null()) break;
+      cursor = next->is_string() ? std::string(next->as_string()) : std::to_string(next->to_number<std::uint64_t>());
+    }
+    for (auto it = fresh.rbegin(); it != fresh.rend(); ++it) {
+      const auto& o = *it;
+      auto num = [&](const char* k) -> std::int64_t {
+        auto* v = o.if_contains(k);
+        return v && v->is_int64() ? v->as_int64() : v && v->is_uint64() ? static_cast<std::int64_t>(v->as_uint64()) : 0;
+      };
+      auto str = [&](const char* k) -> std::string {
+        auto* v = o.if_contains(k);
+        return v && v->is_string() ? std::string(v->as_string()) : std::string();
+      };
+      last_id_ = std::max(last_id_, num("id"));
+      since_wall_ns_ = std::max(since_wall_ns_, num("wall_ns"));
+      NodeEvent e;
+      e.t_ns = num("wall_ns") - wall_at_t0_;
+      e.lane = str("kind");
+      e.subject = str("subject");
+      e.text = str("summary");
+      if (auto* b = o.if_contains("body"); b && b->is_object()) {
+        const auto& body = b->as_object();
+        for (const char* k : {"kind", "action", "status", "transition"})
+          if (auto* v = body.if_contains(k); v && v->is_string()) {
+            e.kind = std::string(v->as_string());
+            break;
+          }
+      }
+      if (e.kind.empty()) e.kind = e.lane;
+      events_.push_back(std::move(e));
     }
     return ok();
   }
@@ -342,7 +352,7 @@ class ReflexNode final : public NodeUnderTest {
   unsigned short port_ = 0;
   TimeNs wall_at_t0_ = 0;
   TimeNs next_poll_ = 0;
-  std::int64_t since_ns_ = 0, last_id_ = 0;
+  std::int64_t since_wall_ns_ = 0, last_id_ = 0;
   std::vector<NodeEvent> events_;
 };
 

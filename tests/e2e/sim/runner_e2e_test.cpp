@@ -112,3 +112,47 @@ traffic:
 
 }  // namespace
 }  // namespace reflex::sim
+
+// ---- the whole loop: reflexd run ---------------------------------------------
+
+// The same single-source flood against `reflexd run` with the shipped
+// policies: no rule is given, the loop sees the flood, decides and drops it,
+// and the rule goes away after the flood ends.
+TEST(SimRunner, ReflexdDropsAFloodWithNoCommand) {
+  REFLEX_REQUIRE_BPF();
+  auto d = run_on(scenario_from(kSingleSource), NodeKind::reflex);
+  ASSERT_TRUE(d.error.empty()) << d.error;
+  auto m = compute_metrics(d);
+  ASSERT_TRUE(m.onset_to_drop_ms) << "reflexd never dropped the flood";
+  EXPECT_LT(*m.onset_to_drop_ms, 2000);
+  ASSERT_TRUE(m.onset_to_detect_ms) << "no flood symptom was recorded";
+  ASSERT_TRUE(m.attack_delivered_ratio);
+  EXPECT_LT(*m.attack_delivered_ratio, 0.5);
+  EXPECT_EQ(m.false_blocks, 0u);
+  EXPECT_GE(m.actions_applied, 1u);
+  bool block = false;
+  for (const auto& r : d.rules) block |= r.prefix.contains(*Prefix::parse("203.0.113.9/32"));
+  EXPECT_TRUE(block) << "no rule covered the flooding address";
+}
+
+// kill -9 mid-attack: the pinned guard keeps dropping with no process, and
+// the restarted daemon adopts the datapath and its own record.
+TEST(SimRunner, AfterKill9ThePinnedDatapathKeepsDroppingAndTheDaemonResumes) {
+  REFLEX_REQUIRE_BPF();
+  auto s = load_scenario(std::string(REFLEX_SOURCE_DIR) + "/sim/scenarios/kill9.yaml");
+  ASSERT_TRUE(s) << s.error().message();
+  auto d = run_on(*s, NodeKind::reflex);
+  ASSERT_TRUE(d.error.empty()) << d.error;
+  auto m = compute_metrics(d);
+  ASSERT_TRUE(m.onset_to_drop_ms) << "reflexd never dropped the flood";
+  int killed = 0, ready = 0;
+  for (const auto& e : d.events) {
+    killed += e.lane == "daemon" && e.kind == "killed";
+    ready += e.lane == "daemon" && e.kind == "ready";
+  }
+  EXPECT_EQ(killed, 1);
+  EXPECT_EQ(ready, 2) << "the daemon did not come back after kill -9";
+  ASSERT_TRUE(m.attack_delivered_ratio);
+  EXPECT_LT(*m.attack_delivered_ratio, 0.3) << "the flood got through while the daemon was down";
+  EXPECT_EQ(m.false_blocks, 0u);
+}
