@@ -110,9 +110,6 @@ traffic:
   EXPECT_GT(m.benign_dropped, 1000u) << "the guard's per-source counters saw its packets dropped";
 }
 
-}  // namespace
-}  // namespace reflex::sim
-
 // ---- the whole loop: reflexd run ---------------------------------------------
 
 // The same single-source flood against `reflexd run` with the shipped
@@ -156,3 +153,6 @@ TEST(SimRunner, AfterKill9ThePinnedDatapathKeepsDroppingAndTheDaemonResumes) {
   EXPECT_LT(*m.attack_delivered_ratio, 0.3) << "the flood got through while the daemon was down";
   EXPECT_EQ(m.false_blocks, 0u);
 }
+
+}  // namespace
+}  // namespace reflex::sim
