@@ -43,6 +43,8 @@ std::string joined(int argc, char** argv) {
 int main(int argc, char** argv) {
   CLI::App app{"reflexctl: inspect and steer reflexd"};
   app.require_subcommand(1);
+  // --json, --server and the rest work after the subcommand too (`reflexctl status --json`).
+  app.fallthrough();
   std::string server = env_or("REFLEX_SERVER", std::string(kDefaultServer));
   std::string token_file = env_or("REFLEX_TOKEN_FILE", daemon::kDefaultTokenFile);
   unsigned timeout_ms = 5000;
@@ -183,7 +185,14 @@ int main(int argc, char** argv) {
   doctor->add_flag("!--no-attach", doc.attach, "do not attach probe programs to real interfaces");
   doctor->add_flag("!--no-veth", doc.veth, "skip the throwaway veth pair");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 prints the message (or the help); every usage mistake exits 2,
+    // whatever CLI11's own code for it, so scripts can tell it apart.
+    const int code = app.exit(e);
+    return code == 0 ? kOk : kUsage;
+  }
 
   if (doctor->parsed()) {
     if (doc.ifaces.empty() && std::filesystem::exists(config_path)) {
