@@ -8,6 +8,7 @@ pkgs=(
   clang llvm libclang-rt-14-dev          # BPF objects, libFuzzer
   libbpf-dev libelf-dev zlib1g-dev bpftool linux-libc-dev
   xdp-tools                               # xdp-filter, the benchmark's reference
+  prometheus systemd wrk nghttp2-client   # the API's scrape and unit tests; wrk and h2load for its bench
   libboost1.81-dev libboost-json1.81-dev libboost-system1.81-dev
   libyaml-cpp-dev libeigen3-dev libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
