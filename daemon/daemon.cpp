@@ -1,6 +1,7 @@
 #include "daemon/daemon.h"
 
 #include "api/endpoint.h"
+#include "api/loop_routes.h"
 #include "api/policy_routes.h"
 #include "api/system_routes.h"
 #include "api/time_format.h"
@@ -122,14 +123,17 @@ Status Daemon::start_store() {
     logger()->error("store: {} was damaged ({}); moved to {}, starting an empty record", rep.path, rep.damage,
                     *rep.moved_to);
   else
-    logger()->info("store: {}", rep.notice());
-  recorder_->record_event(rep.event(loop_clock().now_ns()));
+    logger()->info("store: {}", rep.notice().empty() ? "opened " + rep.path : rep.notice());
+  LoopEvent opened_event = rep.event(loop_clock().now_ns());
+  if (opened_event.summary.empty()) opened_event.summary = "opened " + rep.path;
+  recorder_->record_event(opened_event);
   return ok();
 }
 
 Status Daemon::start_datapath() {
   execute::GuardActuatorOptions go;
   go.pin_root = cfg_.pin_root;
+  go.loop_clock = &loop_clock();
   auto guard = std::make_unique<execute::GuardActuator>(go);
   auto shaping = std::make_unique<execute::shaping::ShapingActuator>(execute::shaping::ShaperOptions{cfg_.pin_root});
   guards_ = guard.get();
@@ -240,7 +244,9 @@ Status Daemon::start_api() {
   }
   api::add_policy_routes(router_, policies_);
   api::add_system_routes(router_, metrics_, [this] { return status_json(); });
+  api::add_loop_routes(router_, *loop_);  // after the system routes: its /healthz knows a stalled loop
   api::add_policy_metrics(metrics_, policies_);
+  api::add_loop_metrics(metrics_, *loop_);
   add_daemon_metrics();
   if (!sc.listen && sc.unix_socket.empty()) return ok();
   auto server = api::Server::listen(io_, sc, router_, &metrics_);

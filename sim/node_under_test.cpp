@@ -50,6 +50,7 @@ namespace {
 guard::GuardOptions guard_options(const NodeContext& c) {
   guard::GuardOptions o;
   o.pin_root = c.pin_root;
+  o.netns = c.topology->node().name();  // pins are keyed IF@NETNS, as reflexd keys them
   if (c.scenario->node.max_rules) o.max_rules = c.scenario->node.max_rules;
   return o;
 }
@@ -57,10 +58,7 @@ guard::GuardOptions guard_options(const NodeContext& c) {
 Result<guard::Guard> load_guard_in(const NodeContext& c) {
   auto mode = guard::parse_load_mode(c.scenario->node.mode);
   if (!mode) return make_error("bad attach mode " + c.scenario->node.mode);
-  std::optional<Result<guard::Guard>> g;
-  auto st = c.topology->node().run([&] { g = guard::Guard::load(c.topology->node_if(), *mode, guard_options(c)); });
-  if (!st) return st.error();
-  return std::move(*g);
+  return guard::Guard::load(c.topology->node_if(), *mode, guard_options(c));
 }
 
 class NoneNode final : public NodeUnderTest {

@@ -174,6 +174,7 @@ class Run {
     if (node_->has_guard()) {
       guard::GuardOptions go;
       go.pin_root = o_.pin_root;
+      go.netns = topo_->node().name();
       auto g = guard::Guard::open(topo_->node_if(), go);
       if (!g) return g.error();
       guard_.emplace(std::move(*g));

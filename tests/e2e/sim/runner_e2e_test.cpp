@@ -134,14 +134,26 @@ TEST(SimRunner, ReflexdDropsAFloodWithNoCommand) {
 
 // kill -9 mid-attack: the pinned guard keeps dropping with no process, and
 // the restarted daemon adopts the datapath and its own record.
+const char* kKill9 = R"(
+name: kill9-single
+description: one address floods; the daemon is killed while it is dropped, and restarted
+duration: 12s
+settle_max: 90s
+traffic:
+  - {name: clients, class: benign, kind: udp, sources: 100.64.1.0/24, count: 10, pps: 500}
+  - {name: flood, class: attack, kind: udp, sources: 203.0.113.9/32, count: 1, pps: 30000, from: 1500ms, until: 10s}
+events:
+  - {at: 4s, do: kill_daemon}
+  - {at: 7s, do: start_daemon}
+)";
+
 TEST(SimRunner, AfterKill9ThePinnedDatapathKeepsDroppingAndTheDaemonResumes) {
   REFLEX_REQUIRE_BPF();
-  auto s = load_scenario(std::string(REFLEX_SOURCE_DIR) + "/sim/scenarios/kill9.yaml");
-  ASSERT_TRUE(s) << s.error().message();
-  auto d = run_on(*s, NodeKind::reflex);
+  auto d = run_on(scenario_from(kKill9), NodeKind::reflex);
   ASSERT_TRUE(d.error.empty()) << d.error;
   auto m = compute_metrics(d);
   ASSERT_TRUE(m.onset_to_drop_ms) << "reflexd never dropped the flood";
+  EXPECT_LT(*m.onset_to_drop_ms, 2000);
   int killed = 0, ready = 0;
   for (const auto& e : d.events) {
     killed += e.lane == "daemon" && e.kind == "killed";
@@ -150,8 +162,10 @@ TEST(SimRunner, AfterKill9ThePinnedDatapathKeepsDroppingAndTheDaemonResumes) {
   EXPECT_EQ(killed, 1);
   EXPECT_EQ(ready, 2) << "the daemon did not come back after kill -9";
   ASSERT_TRUE(m.attack_delivered_ratio);
-  EXPECT_LT(*m.attack_delivered_ratio, 0.3) << "the flood got through while the daemon was down";
+  // Dropped from about 2 s to 10 s, through the 3 s without a daemon.
+  EXPECT_LT(*m.attack_delivered_ratio, 0.35) << "the flood got through while the daemon was down";
   EXPECT_EQ(m.false_blocks, 0u);
+  EXPECT_EQ(m.rules_left, 0u) << "the restarted daemon did not take its rule back after the flood";
 }
 
 }  // namespace
