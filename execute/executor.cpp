@@ -288,8 +288,9 @@ Prepared Executor::review(const Snapshot& snap) {
     it = checks_.erase(it);
   }
 
-  prev_traffic_ = std::move(last_traffic_);
-  last_traffic_ = std::move(traffic);
+  history_.push_back(std::move(traffic));
+  while (history_.size() > 2 && (history_.size() > 32 || history_[1].ts <= now - 4 * cfg_.verify.baseline_ns))
+    history_.pop_front();
   if (next) staged_ = with_version(std::move(*next), *staged_);
   p.desired = staged_;
   p.changed = *staged_ != *desired_;
@@ -314,8 +315,12 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
     return *e;
   };
   const Traffic at = Traffic::from(snap.observation);
-  const Traffic* before_from = last_traffic_.ts == snap.ts_ns ? (prev_traffic_.empty() ? nullptr : &prev_traffic_)
-                                                              : (last_traffic_.empty() ? nullptr : &last_traffic_);
+  // The newest sample at least baseline_ns before this snapshot, else the oldest there is.
+  const Traffic* before_from = nullptr;
+  for (const auto& t : history_) {
+    if (t.ts >= snap.ts_ns) break;
+    if (!before_from || t.ts <= snap.ts_ns - cfg_.verify.baseline_ns) before_from = &t;
+  }
   std::size_t checks = 0;
   bool any_change = false;
 
@@ -448,6 +453,8 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
       for (const auto& i : ifaces) {
         RuleEdits& e = rules_of(i);
         for (auto& cv : plan_covers(*agg, e.rules(), a.id)) {
+          // The inverse lifts the cover first, so the hosts it lists are not absorbed by it again.
+          inverse.push_back(Unblock{i, cv.rule.prefix, cv.rule.l4});
           for (const auto& h : cv.replaced) {
             c.rules.push_back({i, key_of(h.prefix, h.l4), h, std::nullopt});
             e.set(h, std::nullopt);
@@ -455,7 +462,6 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
           }
           c.rules.push_back({i, key_of(cv.rule.prefix, cv.rule.l4), cv.merged, cv.rule});
           e.set(cv.rule, cv.rule);
-          inverse.push_back(Unblock{i, cv.rule.prefix, cv.rule.l4});
           ++covers;
           hosts += cv.replaced.size();
           if (covers <= 4) list += (list.empty() ? "" : ", ") + cv.rule.prefix.to_string() + " (" + std::to_string(cv.replaced.size()) + ")";
@@ -554,7 +560,7 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
       // failure on one interface takes them back on the others.
       std::optional<Prefix> prefix = plan::target_prefix(a.spec);
       c.base.at = at;
-      c.base.before = rates(before_from, at, ifaces, prefix);
+      c.base.before = rates(before_from, at, ifaces, prefix, origin_of(a));
       if (const Symptom* s = answered_symptom(a, snap.symptoms)) c.base.symptom_value = s->evidence.value;
       else if (a.rationale.symptom) c.base.symptom_value = a.rationale.evidence.value;
       c.applied_ns = now;
@@ -745,16 +751,8 @@ std::vector<Outcome> Executor::reconcile(TimeNs now) {
         healed += (healed.empty() ? "" : "; ") + std::string(to_string(f)) + ": " + why + ", healed" +
                   (r->detail.empty() ? "" : " (" + r->detail + ")");
         if (f == Facet::attach) {
-          // A reload brings an empty guard: its rules follow at once.
-          auto again = act->read(iface, now);
-          if (again && act->owns(Facet::rules)) {
-            std::string rwhy;
-            if (rules_drift(want.rules, again->rules, now, rwhy)) {
-              act->forget(iface);
-              if (auto rr = act->converge(iface, Facet::rules, want, want, now); rr)
-                healed += "; rules: " + rwhy + ", healed";
-            }
-          }
+          // A reload brings an empty guard: the facets after it are judged on what is there now.
+          if (auto again = act->read(iface, now)) actual = std::move(again);
         }
       }
     }
