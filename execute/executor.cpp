@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <set>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace reflex::execute {
@@ -323,6 +324,8 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
   }
   std::size_t checks = 0;
   bool any_change = false;
+  p.intents.reserve(plan.actions.size());
+  p.touches.reserve(plan.actions.size());
 
   for (const Action& a : plan.actions) {
     auto fail = [&](std::string error, std::string hint) {
@@ -360,9 +363,7 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
       continue;
     }
 
-    Check c;
-    c.action = a;
-    c.ifaces = ifaces;
+    Check c;  // its action and interfaces are filled in only if it is kept (a plan may hold a million)
     c.facet = facet;
     std::vector<ActionSpec> inverse;
     std::string detail;
@@ -563,6 +564,8 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
       c.base.before = rates(before_from, at, ifaces, prefix, origin_of(a));
       if (const Symptom* s = answered_symptom(a, snap.symptoms)) c.base.symptom_value = s->evidence.value;
       else if (a.rationale.symptom) c.base.symptom_value = a.rationale.evidence.value;
+      c.action = a;
+      c.ifaces = ifaces;
       c.applied_ns = now;
       c.deadline_ns = watch ? now + cfg_.verify.deadline_ns : 0;  // 0: not watched
       if (watch) ++checks;
@@ -668,23 +671,32 @@ std::vector<Outcome> Executor::apply(const Prepared& p) {
     if (!std::any_of(failed.begin(), failed.end(), [&](const auto& f) { return f.first.first == iface; }))
       health_[iface].error.clear(), health_[iface].actual_mode = d.mode;
 
-  // Outcomes, and the checks of what took effect start now.
+  // Outcomes, and the checks of what took effect start now. A plan may hold
+  // a million actions: their touches are looked up, not scanned per action.
+  std::unordered_map<std::string_view, std::vector<const Prepared::Touch*>> touches_of;
+  touches_of.reserve(p.intents.size());
+  for (const auto& t : p.touches) touches_of[t.action_id].push_back(&t);
+  static const std::vector<const Prepared::Touch*> kNone;
+  auto touched = [&](const std::string& id) -> const std::vector<const Prepared::Touch*>& {
+    auto it = touches_of.find(id);
+    return it == touches_of.end() ? kNone : it->second;
+  };
+  out.reserve(p.intents.size());
   for (const auto& in : p.intents) {
     const Action& a = in.action;
     if (a.rationale.decision == "rollback") continue;  // its outcome (rolled_back) came from review()
     if (failed_actions.count(a.id)) {
       const Error* err = nullptr;
-      for (const auto& t : p.touches)
-        if (t.action_id == a.id)
-          if (auto f = failed.find({t.iface, t.facet}); f != failed.end()) err = &f->second;
+      for (const auto* t : touched(a.id))
+        if (auto f = failed.find({t->iface, t->facet}); f != failed.end()) err = &f->second;
       out.push_back(outcome(a, OutcomeStatus::failed, now, {}, err ? err->what : "failed",
                             err ? err->hint : std::string()));
       continue;
     }
     std::string detail;
-    for (const auto& t : p.touches)
-      if (t.action_id == a.id && details.count(t.iface) && !details[t.iface].empty()) {
-        detail = details[t.iface];
+    for (const auto* t : touched(a.id))
+      if (auto d = details.find(t->iface); d != details.end() && !d->second.empty()) {
+        detail = d->second;
         break;
       }
     out.push_back(outcome(a, OutcomeStatus::applied, now, detail));

@@ -6,6 +6,9 @@
 
 #include "tests/e2e/execute/execute_fixture.h"
 
+#include "plan/planner.h"
+#include "plan/policy_loader.h"
+
 #include <bpf/bpf.h>
 
 #include <cstdio>
@@ -90,6 +93,60 @@ TEST_F(ExecuteE2E, AggregationMergesHostBlocksIntoTheirPrefixAndBack) {
   EXPECT_EQ(g().rule_count(), 21u);
   EXPECT_EQ(udp_round(kA22, 50), 50u);
   EXPECT_EQ(udp_round(kA21, 50), 0u);
+}
+
+// Map pressure end to end, from the symptom on: the shipped policies (the
+// map-pressure rule `rules-aggregate`), the planner and the executor on the
+// real guard. The symptom is the one Analyze raises for a filling
+// IFACE/rules table.
+TEST_F(ExecuteE2E, AFillingRuleTableRelievesItselfThroughTheShippedPolicy) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  auto policy = plan::load_policy_set(std::string(REFLEX_SOURCE_DIR) + "/policies");
+  ASSERT_TRUE(policy) << policy.error().message();
+  std::vector<Action> blocks;
+  for (int i = 100; i < 140; ++i)
+    blocks.push_back(act("h" + std::to_string(i), BlockPrefix{key(), P(("10.88.1." + std::to_string(i)).c_str()), {}},
+                         10 * 60 * kNsPerSec));
+  blocks.push_back(act("h21", BlockPrefix{key(), P(kA21), {}}, 10 * 60 * kNsPerSec));
+  tick(plan_of(blocks));
+  ASSERT_EQ(g().rule_count(), 41u);
+  EXPECT_EQ(udp_round(kA22, 50), 50u) << "its neighbours are blocked, it is not";
+
+  plan::Planner planner;
+  Symptom pressure;
+  pressure.id = "mp-1";
+  pressure.kind = SymptomKind::map_pressure;
+  pressure.subject.map = key() + "/rules";
+  pressure.severity = Severity::warning;
+  pressure.score = 0.8;
+  pressure.evidence = {0.85, 0.5, 3, "85% full"};
+  const TimeNs t0 = 1000 * kNsPerSec;  // the planner's clock (its `for: 30s` needs time to pass)
+  pressure.since_ns = t0;
+  const Outcome* done = nullptr;
+  std::vector<Outcome> feedback, all;
+  for (int s = 0; s <= 60 && !done; s += 10) {
+    plan::PlanInput in;
+    in.now_ns = t0 + s * kNsPerSec;
+    pressure.ts_ns = in.now_ns;
+    in.symptoms = {pressure};
+    in.outcomes = std::move(feedback);
+    Plan p = planner.plan(*policy, in);
+    feedback = tick(p);
+    all.insert(all.end(), feedback.begin(), feedback.end());
+    for (const auto& a : p.actions)
+      if (std::holds_alternative<AggregateRules>(a.spec)) {
+        EXPECT_GE(s, 30) << "the rule asks for 30 s of pressure first";
+        done = find(all, a.id, OutcomeStatus::applied);
+        ASSERT_NE(done, nullptr) << "the aggregate was not applied";
+      }
+  }
+  ASSERT_NE(done, nullptr) << "the shipped policy never aggregated the filling table";
+  std::printf("aggregate: %s\n", done->detail.c_str());
+  EXPECT_EQ(g().rule_count(), 1u) << "41 host blocks became one /24";
+  EXPECT_EQ((*g().rules())[0].prefix.to_string(), "10.88.1.0/24");
+  EXPECT_EQ(udp_round(kA21, 50), 0u);
+  EXPECT_EQ(udp_round(kA22, 50), 0u) << "the cover (within max_block_prefix /24) blocks the whole /24";
+  EXPECT_EQ(udp_round(kA11, 50), 50u) << "outside the cover nothing changed";
 }
 
 TEST_F(ExecuteE2E, ModeStepsUnderTrafficLoseNothingAndLeakNothing) {
