@@ -8,6 +8,7 @@
 #include "monitor/monitor.h"
 #include "sim/netns.h"
 #include "sim/traffic.h"
+#include "tests/e2e/guard_cli.h"
 #include "tests/support/kernel_env.h"
 
 #include <boost/asio/io_context.hpp>
@@ -24,14 +25,6 @@
 #include <vector>
 
 namespace reflex::testing {
-
-struct CliResult {
-  int exit_code = 0;
-  std::string out;
-};
-// reflex-guard with this process's pin root; killed after timeout_s (a lock
-// held forever shows as a timeout, not a hung test).
-CliResult guard_cli(const std::vector<std::string>& args, int timeout_s = 20);
 
 // UDP from one source at a steady rate, counted at the receiver by sequence
 // number: what got through, and the longest run of consecutive losses.
