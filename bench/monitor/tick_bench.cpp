@@ -1,13 +1,16 @@
 #include "bench/monitor/tick_bench.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "bench/guard/rule_gen.h"
 #include "bench/monitor/bench_util.h"
-#include "bench/monitor/testbed.h"
 #include "guard/guard.h"
 #include "guard/test_run.h"
 #include "monitor/map_dump.h"
@@ -19,6 +22,20 @@
 namespace reflex::bench {
 namespace {
 
+// Everything the benchmark made, released in reverse on every way out.
+struct Testbed {
+  std::string pin_root;
+  std::unique_ptr<sim::NetNs> a, b;
+  std::vector<std::string> b_ifaces;  // pin keys
+  ~Testbed() {
+    for (const auto& i : b_ifaces) (void)guard::Guard::unload(i, guard::GuardOptions{pin_root});
+    b.reset();
+    a.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(pin_root, ec);
+  }
+};
+
 std::string addr(std::size_t iface, int host) {
   return "10.90." + std::to_string(iface) + "." + std::to_string(host);
 }
@@ -26,10 +43,14 @@ std::string addr(std::size_t iface, int host) {
 }  // namespace
 
 Result<TickBenchReport> run_tick_bench(const TickBenchOptions& o, std::FILE* out) {
-  auto testbed = Testbed::create();
-  if (!testbed) return testbed.error();
-  Testbed& tb = **testbed;
-  std::vector<std::string> b_ifaces;
+  Testbed tb;
+  tb.pin_root = "/sys/fs/bpf/reflex-bench-" + std::to_string(getpid());
+  auto a = sim::NetNs::create(sim::unique_name("rfxba"));
+  if (!a) return a.error();
+  tb.a = std::make_unique<sim::NetNs>(std::move(*a));
+  auto b = sim::NetNs::create(sim::unique_name("rfxbb"));
+  if (!b) return b.error();
+  tb.b = std::make_unique<sim::NetNs>(std::move(*b));
 
   std::fprintf(out, "monitor tick: %zu interfaces, %zu rules each, %zu talkers each\n", o.ifaces, o.rules,
                o.talkers);
@@ -37,33 +58,37 @@ Result<TickBenchReport> run_tick_bench(const TickBenchOptions& o, std::FILE* out
   // Rules that never cover the test sources, so the talkers pass and count.
   auto rules = make_rules(RuleShape::v4_prefix, o.rules, *Prefix::parse("10.0.0.0/8"));
   monitor::MonitorConfig cfg;
-  cfg.pin_root = tb.pin_root();
+  cfg.pin_root = tb.pin_root;
   cfg.interval = std::chrono::milliseconds(o.interval_ms);
   cfg.top_talkers = 16;
   for (std::size_t i = 0; i < o.ifaces; ++i) {
     std::string ia = sim::unique_name("rfxba"), ib = sim::unique_name("rfxbb");
-    auto st = sim::make_veth(tb.a(), tb.b(),
-                             {ia, ib, addr(i, 1) + "/24", addr(i, 2) + "/24", {addr(i, 3) + "/24"}});
+    auto st =
+        sim::make_veth(*tb.a, *tb.b, {ia, ib, addr(i, 1) + "/24", addr(i, 2) + "/24", {addr(i, 3) + "/24"}});
     if (!st) return st.error();
-    b_ifaces.push_back(ib);
-    auto g = tb.load_guard(ib);
-    if (!g) return g.error();
+    // Pinned as IB@NETNS, the name the Monitor's probe opens for an interface in a namespace.
+    tb.b_ifaces.push_back(guard::pin_key(ib, tb.b->name()));
+    guard::GuardOptions go;
+    go.pin_root = tb.pin_root;
+    go.netns = tb.b->name();
+    std::optional<Result<guard::Guard>> g = guard::Guard::load(ib, guard::LoadMode::auto_, go);
+    if (!*g) return g->error();
     auto with_drop = rules;  // and one rule the traffic from .3 hits
     guard::GuardRule drop;
     drop.prefix = *Prefix::parse(addr(i, 3) + "/32");
     with_drop.push_back(drop);
-    auto rep = g->replace(with_drop);
-    (void)g->set_sample_every(o.sample_every);
+    auto rep = (*g)->replace(with_drop);
+    (void)(*g)->set_sample_every(o.sample_every);
     if (!rep) return rep.error();
     // Fill the talker table: one packet from each of `talkers` sources, through the guard's own program.
     for (std::size_t s = 0; s < o.talkers; ++s) {
       std::string src = "10." + std::to_string(100 + i) + "." + std::to_string((s >> 8) & 0xff) + "." +
                         std::to_string(s & 0xff);
       auto pkt = sim::PacketBuilder().ipv4(src, addr(i, 2)).udp(4000, 53).payload(18).build();
-      auto r = guard::test_run(g->xdp_prog_fd(), pkt, 1 + static_cast<std::uint32_t>(s % 7));
+      auto r = guard::test_run((*g)->xdp_prog_fd(), pkt, 1 + static_cast<std::uint32_t>(s % 7));
       if (!r) return r.error();
     }
-    auto ref = monitor::parse_interface_ref(ib, tb.b().name());
+    auto ref = monitor::parse_interface_ref(ib, tb.b->name());
     if (!ref) return ref.error();
     cfg.interfaces.push_back(*ref);
     std::fprintf(out, "  %s: %zu rules installed in %.0f ms\n", ib.c_str(), rep->rules,
@@ -72,7 +97,7 @@ Result<TickBenchReport> run_tick_bench(const TickBenchOptions& o, std::FILE* out
 
   // The largest read of a tick, alone: one guard's talker table (one batch read).
   {
-    auto g = guard::Guard::open(b_ifaces[0], guard::GuardOptions{tb.pin_root()});
+    auto g = guard::Guard::open(tb.b_ifaces[0], guard::GuardOptions{tb.pin_root});
     if (!g) return g.error();
     std::vector<double> ms;
     for (int r = 0; r < 10; ++r) {
@@ -91,7 +116,7 @@ Result<TickBenchReport> run_tick_bench(const TickBenchOptions& o, std::FILE* out
     std::vector<std::pair<sim::UdpPeer, std::string>> peers;
     for (std::size_t i = 0; i < o.ifaces; ++i)
       for (int host : {1, 3}) {
-        auto p = sim::UdpPeer::open(tb.a(), addr(i, host), 0);
+        auto p = sim::UdpPeer::open(*tb.a, addr(i, host), 0);
         if (!p) return p.error();
         peers.emplace_back(std::move(*p), addr(i, 2));
       }
