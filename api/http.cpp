@@ -1,5 +1,7 @@
 #include "api/http.h"
 
+#include "knowledge/json/text.h"
+
 #include <boost/beast/http/field.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/stream_parser.hpp>
@@ -20,7 +22,8 @@ bool iequals_prefix(std::string_view s, std::string_view prefix) {
 }  // namespace
 
 Response json_response(http::status status, const json::value& body) {
-  std::string text = json::serialize(body);
+  // Shortest exact numbers (0.9, not 9E-1): see knowledge/json/text.h.
+  std::string text = to_text(body);
   text += '\n';
   return text_response(status, std::move(text), kJsonType);
 }

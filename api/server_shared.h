@@ -19,7 +19,7 @@
 
 namespace reflex::api {
 
-class Session;
+class SessionBase;
 
 struct HttpMetrics {
   Family<Counter>* requests = nullptr;  // {code}
@@ -41,13 +41,13 @@ struct ServerShared {
   boost::asio::any_io_executor executor;  // the io_context's: `drained` runs there
 
   std::mutex mu;
-  std::unordered_map<const Session*, std::weak_ptr<Session>> sessions;
+  std::unordered_map<const SessionBase*, std::weak_ptr<SessionBase>> sessions;
   bool stopping = false;
   std::function<void()> drained;
 
-  void join(const std::shared_ptr<Session>& s);
-  void leave(const Session* s);
-  std::vector<std::shared_ptr<Session>> live();
+  void join(const std::shared_ptr<SessionBase>& s);
+  void leave(const SessionBase* s);
+  std::vector<std::shared_ptr<SessionBase>> live();
   bool is_stopping();
   std::size_t size();
 };

@@ -28,32 +28,40 @@ bool is_http_error(const beast::error_code& ec) {
 
 }  // namespace
 
-Session::Session(asio::ip::tcp::socket&& socket, std::shared_ptr<ServerShared> shared)
-    : stream_(std::move(socket)), shared_(std::move(shared)) {}
+template <class Protocol>
+Session<Protocol>::Session(Socket&& socket, std::shared_ptr<ServerShared> shared, Peer peer)
+    : stream_(std::move(socket)), shared_(std::move(shared)), peer_(std::move(peer)) {}
 
-Session::~Session() { shared_->leave(this); }
+template <class Protocol>
+Session<Protocol>::~Session() {
+  shared_->leave(this);
+}
 
-void Session::start() {
+template <class Protocol>
+void Session<Protocol>::start() {
   // The accept handler is not on this strand; everything after this is.
   asio::dispatch(stream_.get_executor(),
-                 beast::bind_front_handler(&Session::read_request, shared_from_this()));
+                 beast::bind_front_handler(&Session<Protocol>::read_request, this->shared_from_this()));
 }
 
 // post, not dispatch: called from a handler on this very strand (a request
 // that stops the server), running inline would close the connection before
 // that handler's response is queued.
-void Session::shutdown() {
-  asio::post(stream_.get_executor(), beast::bind_front_handler(&Session::begin_shutdown, shared_from_this()));
+template <class Protocol>
+void Session<Protocol>::shutdown() {
+  asio::post(stream_.get_executor(), beast::bind_front_handler(&Session<Protocol>::begin_shutdown, this->shared_from_this()));
 }
 
-void Session::force_close() {
-  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+template <class Protocol>
+void Session<Protocol>::force_close() {
+  asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
     self->closed_ = true;
     self->stream_.close();
   });
 }
 
-void Session::read_request() {
+template <class Protocol>
+void Session<Protocol>::read_request() {
   if (closing_ || closed_ || reading_) return;
   if (queue_.size() >= shared_->config.pipeline_limit) return;  // on_write resumes
   reading_ = true;
@@ -65,33 +73,36 @@ void Session::read_request() {
     // request; from its first byte, the whole request has request_timeout.
     stream_.expires_after(shared_->config.idle_timeout);
     stream_.async_read_some(buffer_.prepare(kReadChunk),
-                            beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
+                            beast::bind_front_handler(&Session<Protocol>::on_first_bytes, this->shared_from_this()));
     return;
   }
   read_message();
 }
 
-void Session::on_first_bytes(beast::error_code ec, std::size_t n) {
+template <class Protocol>
+void Session<Protocol>::on_first_bytes(beast::error_code ec, std::size_t n) {
   if (ec) return on_read_error(ec);
   buffer_.commit(n);
   read_message();
 }
 
-void Session::read_message() {
+template <class Protocol>
+void Session<Protocol>::read_message() {
   // One deadline for the whole request, not per read: a client that trickles
   // a byte at a time (slowloris) cannot keep the connection forever.
   stream_.expires_after(shared_->config.request_timeout);
   http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&Session::on_read, shared_from_this()));
+                   beast::bind_front_handler(&Session<Protocol>::on_read, this->shared_from_this()));
 }
 
-void Session::on_read(beast::error_code ec, std::size_t) {
+template <class Protocol>
+void Session<Protocol>::on_read(beast::error_code ec, std::size_t) {
   reading_ = false;
   if (ec) return on_read_error(ec);
 
   Request req = parser_->release();
   ++served_;
-  Response res = shared_->router->handle(req);
+  Response res = shared_->router->handle(req, peer_);
   const bool keep = req.keep_alive() && !closing_ && !shared_->is_stopping();
   res.version(req.version());
   res.keep_alive(keep);
@@ -100,7 +111,8 @@ void Session::on_read(beast::error_code ec, std::size_t) {
   if (keep) read_request();  // pipelining: read the next request while this one is written
 }
 
-void Session::on_read_error(beast::error_code ec) {
+template <class Protocol>
+void Session<Protocol>::on_read_error(beast::error_code ec) {
   reading_ = false;
   if (closed_) return;
   if (ec == beast::error::timeout) {
@@ -147,24 +159,27 @@ void Session::on_read_error(beast::error_code ec) {
   respond(std::move(res), true);
 }
 
-void Session::respond(Response res, bool close) {
+template <class Protocol>
+void Session<Protocol>::respond(Response res, bool close) {
   shared_->metrics.count(res.result_int());
   queue_.push_back(Pending{std::move(res), close});
   if (close) closing_ = true;
   write_next();
 }
 
-void Session::write_next() {
+template <class Protocol>
+void Session<Protocol>::write_next() {
   if (writing_ || queue_.empty() || closed_) return;
   writing_ = true;
   // While a read is pending its deadline covers this write too (tcp_stream has
   // one timer); otherwise a client that does not read gets write_timeout.
   if (!reading_) stream_.expires_after(shared_->config.write_timeout);
   http::async_write(stream_, queue_.front().response,
-                    beast::bind_front_handler(&Session::on_write, shared_from_this()));
+                    beast::bind_front_handler(&Session<Protocol>::on_write, this->shared_from_this()));
 }
 
-void Session::on_write(beast::error_code ec, std::size_t) {
+template <class Protocol>
+void Session<Protocol>::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
   if (closed_) return;
   if (ec) {
@@ -185,7 +200,8 @@ void Session::on_write(beast::error_code ec, std::size_t) {
   read_request();  // resumes reading if the pipeline cap had paused it
 }
 
-void Session::begin_shutdown() {
+template <class Protocol>
+void Session<Protocol>::begin_shutdown() {
   if (closed_) return;
   closing_ = true;
   // Responses not yet on the wire tell the client this connection ends.
@@ -197,20 +213,22 @@ void Session::begin_shutdown() {
   // pending read; cancelling it now would cancel the write too).
 }
 
-void Session::linger() {
+template <class Protocol>
+void Session<Protocol>::linger() {
   // Half-close and drain what the client still sends (the rest of a rejected
   // body, pipelined requests) so the kernel does not answer it with a RST that
   // could destroy our response before the client reads it.
   if (closed_) return;
   beast::error_code ec;
-  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  stream_.socket().shutdown(Socket::shutdown_send, ec);
   if (ec) return close();
   stream_.expires_after(shared_->config.linger_timeout);
   stream_.async_read_some(asio::buffer(drain_),
-                          beast::bind_front_handler(&Session::on_linger, shared_from_this()));
+                          beast::bind_front_handler(&Session<Protocol>::on_linger, this->shared_from_this()));
 }
 
-void Session::on_linger(beast::error_code ec, std::size_t n) {
+template <class Protocol>
+void Session<Protocol>::on_linger(beast::error_code ec, std::size_t n) {
   lingered_ += n;
   if (ec || closed_ || lingered_ > kLingerBytes) {
     closed_ = true;
@@ -218,15 +236,19 @@ void Session::on_linger(beast::error_code ec, std::size_t n) {
     return;
   }
   stream_.async_read_some(asio::buffer(drain_),
-                          beast::bind_front_handler(&Session::on_linger, shared_from_this()));
+                          beast::bind_front_handler(&Session<Protocol>::on_linger, this->shared_from_this()));
 }
 
-void Session::close() {
+template <class Protocol>
+void Session<Protocol>::close() {
   if (closed_) return;
   closed_ = true;
   beast::error_code ec;
-  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  stream_.socket().shutdown(Socket::shutdown_send, ec);
   stream_.close();
 }
+
+template class Session<asio::ip::tcp>;
+template class Session<asio::local::stream_protocol>;
 
 }  // namespace reflex::api

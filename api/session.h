@@ -1,5 +1,6 @@
 #pragma once
-// Session: one HTTP/1.1 connection on its own strand (internal to Server).
+// Session: one HTTP/1.1 connection on its own strand (internal to Server),
+// over TCP or a Unix socket.
 //
 // Reads request after request; each goes through the router at once and its
 // response joins a queue written in order. Reading pauses while the queue is
@@ -7,10 +8,12 @@
 // timeouts and limits.
 
 #include "api/http.h"
+#include "api/router.h"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 
 #include <array>
@@ -23,15 +26,25 @@ namespace reflex::api {
 
 struct ServerShared;
 
-class Session : public std::enable_shared_from_this<Session> {
+// What the server's gate needs of a session, whatever its transport.
+class SessionBase {
  public:
-  Session(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<ServerShared> shared);
-  ~Session();
+  virtual ~SessionBase() = default;
+  // Both post to the session's strand, so any thread may call them.
+  virtual void shutdown() = 0;     // finish what is owed, then close
+  virtual void force_close() = 0;  // close now
+};
+
+template <class Protocol>
+class Session final : public SessionBase, public std::enable_shared_from_this<Session<Protocol>> {
+ public:
+  using Socket = typename Protocol::socket;
+  Session(Socket&& socket, std::shared_ptr<ServerShared> shared, Peer peer);
+  ~Session() override;
 
   void start();
-  // Both post to the session's strand, so any thread may call them.
-  void shutdown();     // finish what is owed, then close
-  void force_close();  // close now
+  void shutdown() override;
+  void force_close() override;
 
  private:
   struct Pending {
@@ -52,11 +65,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_linger(boost::beast::error_code ec, std::size_t n);
   void close();
 
-  boost::beast::tcp_stream stream_;
+  boost::beast::basic_stream<Protocol> stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::deque<Pending> queue_;
   std::shared_ptr<ServerShared> shared_;
+  Peer peer_;
   std::array<char, 4096> drain_{};  // lingering close reads into this
   std::uint64_t served_ = 0;
   std::size_t lingered_ = 0;
@@ -65,5 +79,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closing_ = false;  // no more requests: finish the queue, then close
   bool closed_ = false;
 };
+
+extern template class Session<boost::asio::ip::tcp>;
+extern template class Session<boost::asio::local::stream_protocol>;
 
 }  // namespace reflex::api

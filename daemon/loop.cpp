@@ -3,6 +3,7 @@
 #include "common/log.h"
 #include "knowledge/json/desired_state_json.h"
 #include "knowledge/json/planner_state_json.h"
+#include "plan/action_text.h"
 
 #include <algorithm>
 #include <chrono>
@@ -163,7 +164,7 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
   // Outcomes to commit this tick: the last apply's, then this tick's decisions.
   std::vector<Outcome> outcomes = std::move(uncommitted_outcomes_);
   uncommitted_outcomes_.clear();
-  const std::size_t carried = outcomes.size();  // the last tick's apply: already told to the hooks
+  const std::size_t carried = outcomes.size();  // remembered (and told to the hooks) when they happened, last tick
   std::vector<Intent> intents;
 
   execute::Prepared reviewed;
@@ -238,9 +239,12 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
     StageTimer t(slot(Stage::record));
     recorder_.record_observation(snap->observation);
     if (!events.empty()) recorder_.record_symptoms(events);
-    for (const auto& e : events) push_bounded(symptom_events_, e, cfg_.keep_symptom_events);
+    for (const auto& e : events) {
+      push_bounded(symptom_events_, e, cfg_.keep_symptom_events);
+      ++counters_.symptom_events[{e.symptom.kind, e.transition}];
+    }
     if (plan) remember_plan(*plan);
-    remember_outcomes(outcomes);
+    remember_outcomes(std::vector<Outcome>(outcomes.begin() + static_cast<std::ptrdiff_t>(carried), outcomes.end()));
     remember_outcomes(applied);
     if (hooks_.outcomes) {
       std::vector<Outcome> told(outcomes.begin() + static_cast<std::ptrdiff_t>(carried), outcomes.end());
@@ -273,18 +277,25 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
 
 void Loop::remember_plan(const Plan& plan) {
   if (plan.actions.empty() && plan.notes.empty()) return;
-  for (const auto& a : plan.actions)
+  ++counters_.plans;
+  for (const auto& a : plan.actions) {
     push_bounded(actions_, ActionView{a, plan.id, plan.ts_ns, std::nullopt}, cfg_.keep_actions);
+    ++counters_.actions[std::string(plan::action_kind_name(a.spec))];
+  }
   push_bounded(plans_, plan, cfg_.keep_plans);
 }
 
 void Loop::remember_outcomes(const std::vector<Outcome>& outs) {
-  for (const auto& o : outs)
+  for (const auto& o : outs) {
+    std::string kind = "unknown";  // an action older than the kept list
     for (auto it = actions_.rbegin(); it != actions_.rend(); ++it)
       if (it->action.id == o.action_id) {
         it->outcome = o;
+        kind = std::string(plan::action_kind_name(it->action.spec));
         break;
       }
+    ++counters_.outcomes[{kind, o.status}];
+  }
 }
 
 Status Loop::flush() {
@@ -326,6 +337,7 @@ LoopViewPtr Loop::view() const {
   v->flows = flows_;
   v->store = recorder_.health();
   v->store_path = cfg_.store_path;
+  v->counters = counters_;
   view_ = std::move(v);
   dirty_ = false;
   return view_;
@@ -333,6 +345,10 @@ LoopViewPtr Loop::view() const {
 
 Result<Override> Loop::add_override(OverrideRequest req) {
   TimeNs now = clock_.now_ns();
+  if (req.ttl_ns > 0 && req.override_.expires_ns == 0) {
+    req.override_.expires_ns = now + req.ttl_ns;
+    if (req.override_.action && req.override_.action->ttl_ns == 0) req.override_.action->ttl_ns = req.ttl_ns;
+  }
   auto r = overrides_.add(std::move(req.override_), now);
   if (!r) return r;
   override_changes_.push_back({*r, OverrideChange::created, now, r->who});

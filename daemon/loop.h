@@ -137,6 +137,7 @@ class Loop final : public LoopApi {
 
   std::uint64_t ticks_ = 0, overruns_ = 0, version_ = 0;
   std::array<StageStats, kStageCount> stages_{};
+  LoopCounters counters_;
   TickInfo last_tick_;
   SnapshotPtr snapshot_;
   std::optional<Plan> last_plan_;

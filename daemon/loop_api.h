@@ -16,10 +16,12 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace reflex::daemon {
@@ -104,6 +106,15 @@ struct OverrideView {
   bool matched = false;  // has changed or held back a decision at least once
 };
 
+// Counts since the daemon started, for the /metrics counters (the lists in
+// LoopView are bounded, so they cannot be counted after the fact).
+struct LoopCounters {
+  std::uint64_t plans = 0;
+  std::map<std::pair<SymptomKind, SymptomTransition>, std::uint64_t> symptom_events;
+  std::map<std::string, std::uint64_t> actions;  // planned, by action kind (plan::action_kind_name)
+  std::map<std::pair<std::string, OutcomeStatus>, std::uint64_t> outcomes;  // by action kind and status
+};
+
 struct LoopView {
   LoopPhase phase = LoopPhase::starting;
   bool ready = false;  // every interface attached and the first tick ran
@@ -127,6 +138,7 @@ struct LoopView {
   std::deque<FlowSample> flows;
   StoreHealth store;
   std::string store_path;  // "" when no store is kept
+  LoopCounters counters;
 };
 
 using LoopViewPtr = std::shared_ptr<const LoopView>;
@@ -134,6 +146,10 @@ using LoopViewPtr = std::shared_ptr<const LoopView>;
 // An operator's request, as the API received it (validated by the loop).
 struct OverrideRequest {
   Override override_;  // id empty: the loop assigns one
+  // When set and override_.expires_ns is 0, the loop sets expires_ns (and a
+  // pin's or manual action's ttl) from its own clock: now + ttl_ns. The API
+  // cannot read the loop's clock, only the last view's.
+  TimeNs ttl_ns = 0;
 };
 
 class LoopApi {

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <set>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace reflex::execute {
@@ -288,8 +289,9 @@ Prepared Executor::review(const Snapshot& snap) {
     it = checks_.erase(it);
   }
 
-  prev_traffic_ = std::move(last_traffic_);
-  last_traffic_ = std::move(traffic);
+  history_.push_back(std::move(traffic));
+  while (history_.size() > 2 && (history_.size() > 32 || history_[1].ts <= now - 4 * cfg_.verify.baseline_ns))
+    history_.pop_front();
   if (next) staged_ = with_version(std::move(*next), *staged_);
   p.desired = staged_;
   p.changed = *staged_ != *desired_;
@@ -314,10 +316,16 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
     return *e;
   };
   const Traffic at = Traffic::from(snap.observation);
-  const Traffic* before_from = last_traffic_.ts == snap.ts_ns ? (prev_traffic_.empty() ? nullptr : &prev_traffic_)
-                                                              : (last_traffic_.empty() ? nullptr : &last_traffic_);
+  // The newest sample at least baseline_ns before this snapshot, else the oldest there is.
+  const Traffic* before_from = nullptr;
+  for (const auto& t : history_) {
+    if (t.ts >= snap.ts_ns) break;
+    if (!before_from || t.ts <= snap.ts_ns - cfg_.verify.baseline_ns) before_from = &t;
+  }
   std::size_t checks = 0;
   bool any_change = false;
+  p.intents.reserve(plan.actions.size());
+  p.touches.reserve(plan.actions.size());
 
   for (const Action& a : plan.actions) {
     auto fail = [&](std::string error, std::string hint) {
@@ -355,9 +363,7 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
       continue;
     }
 
-    Check c;
-    c.action = a;
-    c.ifaces = ifaces;
+    Check c;  // its action and interfaces are filled in only if it is kept (a plan may hold a million)
     c.facet = facet;
     std::vector<ActionSpec> inverse;
     std::string detail;
@@ -448,6 +454,8 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
       for (const auto& i : ifaces) {
         RuleEdits& e = rules_of(i);
         for (auto& cv : plan_covers(*agg, e.rules(), a.id)) {
+          // The inverse lifts the cover first, so the hosts it lists are not absorbed by it again.
+          inverse.push_back(Unblock{i, cv.rule.prefix, cv.rule.l4});
           for (const auto& h : cv.replaced) {
             c.rules.push_back({i, key_of(h.prefix, h.l4), h, std::nullopt});
             e.set(h, std::nullopt);
@@ -455,7 +463,6 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
           }
           c.rules.push_back({i, key_of(cv.rule.prefix, cv.rule.l4), cv.merged, cv.rule});
           e.set(cv.rule, cv.rule);
-          inverse.push_back(Unblock{i, cv.rule.prefix, cv.rule.l4});
           ++covers;
           hosts += cv.replaced.size();
           if (covers <= 4) list += (list.empty() ? "" : ", ") + cv.rule.prefix.to_string() + " (" + std::to_string(cv.replaced.size()) + ")";
@@ -554,9 +561,11 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
       // failure on one interface takes them back on the others.
       std::optional<Prefix> prefix = plan::target_prefix(a.spec);
       c.base.at = at;
-      c.base.before = rates(before_from, at, ifaces, prefix);
+      c.base.before = rates(before_from, at, ifaces, prefix, origin_of(a));
       if (const Symptom* s = answered_symptom(a, snap.symptoms)) c.base.symptom_value = s->evidence.value;
       else if (a.rationale.symptom) c.base.symptom_value = a.rationale.evidence.value;
+      c.action = a;
+      c.ifaces = ifaces;
       c.applied_ns = now;
       c.deadline_ns = watch ? now + cfg_.verify.deadline_ns : 0;  // 0: not watched
       if (watch) ++checks;
@@ -662,23 +671,32 @@ std::vector<Outcome> Executor::apply(const Prepared& p) {
     if (!std::any_of(failed.begin(), failed.end(), [&](const auto& f) { return f.first.first == iface; }))
       health_[iface].error.clear(), health_[iface].actual_mode = d.mode;
 
-  // Outcomes, and the checks of what took effect start now.
+  // Outcomes, and the checks of what took effect start now. A plan may hold
+  // a million actions: their touches are looked up, not scanned per action.
+  std::unordered_map<std::string_view, std::vector<const Prepared::Touch*>> touches_of;
+  touches_of.reserve(p.intents.size());
+  for (const auto& t : p.touches) touches_of[t.action_id].push_back(&t);
+  static const std::vector<const Prepared::Touch*> kNone;
+  auto touched = [&](const std::string& id) -> const std::vector<const Prepared::Touch*>& {
+    auto it = touches_of.find(id);
+    return it == touches_of.end() ? kNone : it->second;
+  };
+  out.reserve(p.intents.size());
   for (const auto& in : p.intents) {
     const Action& a = in.action;
     if (a.rationale.decision == "rollback") continue;  // its outcome (rolled_back) came from review()
     if (failed_actions.count(a.id)) {
       const Error* err = nullptr;
-      for (const auto& t : p.touches)
-        if (t.action_id == a.id)
-          if (auto f = failed.find({t.iface, t.facet}); f != failed.end()) err = &f->second;
+      for (const auto* t : touched(a.id))
+        if (auto f = failed.find({t->iface, t->facet}); f != failed.end()) err = &f->second;
       out.push_back(outcome(a, OutcomeStatus::failed, now, {}, err ? err->what : "failed",
                             err ? err->hint : std::string()));
       continue;
     }
     std::string detail;
-    for (const auto& t : p.touches)
-      if (t.action_id == a.id && details.count(t.iface) && !details[t.iface].empty()) {
-        detail = details[t.iface];
+    for (const auto* t : touched(a.id))
+      if (auto d = details.find(t->iface); d != details.end() && !d->second.empty()) {
+        detail = d->second;
         break;
       }
     out.push_back(outcome(a, OutcomeStatus::applied, now, detail));
@@ -745,16 +763,8 @@ std::vector<Outcome> Executor::reconcile(TimeNs now) {
         healed += (healed.empty() ? "" : "; ") + std::string(to_string(f)) + ": " + why + ", healed" +
                   (r->detail.empty() ? "" : " (" + r->detail + ")");
         if (f == Facet::attach) {
-          // A reload brings an empty guard: its rules follow at once.
-          auto again = act->read(iface, now);
-          if (again && act->owns(Facet::rules)) {
-            std::string rwhy;
-            if (rules_drift(want.rules, again->rules, now, rwhy)) {
-              act->forget(iface);
-              if (auto rr = act->converge(iface, Facet::rules, want, want, now); rr)
-                healed += "; rules: " + rwhy + ", healed";
-            }
-          }
+          // A reload brings an empty guard: the facets after it are judged on what is there now.
+          if (auto again = act->read(iface, now)) actual = std::move(again);
         }
       }
     }

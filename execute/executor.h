@@ -27,6 +27,7 @@
 #include "knowledge/snapshot.h"
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -171,9 +172,10 @@ class Executor {
   std::shared_ptr<const DesiredState> desired_;  // converged to
   std::shared_ptr<const DesiredState> staged_;   // desired_ plus review's changes
   std::vector<Check> checks_;
-  // The counters of the last two snapshots review() saw: the rates "before" a
-  // change are taken over the tick that ended with the snapshot prepare saw.
-  Traffic last_traffic_, prev_traffic_;
+  // The counters of the last snapshots review() saw (a few seconds' worth):
+  // the rates "before" a change are taken over a window of at least
+  // VerifyConfig::baseline_ns that ends with the snapshot prepare saw.
+  std::deque<Traffic> history_;
   std::map<std::string, Health> health_;
 };
 

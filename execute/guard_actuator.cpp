@@ -55,6 +55,13 @@ guard::LoadMode load_mode_for(AttachMode m) {
   return guard::LoadMode::auto_;
 }
 
+ClockMap GuardActuator::clock_map(TimeNs now) const {
+  // `now` is the snapshot's time, which may be a tick behind; the two clocks
+  // must be read together or every expiry that makes the round trip drifts
+  // by the lag.
+  return ClockMap::at(opts_.loop_clock ? opts_.loop_clock->now_ns() : now);
+}
+
 std::string EnsureReport::describe() const {
   std::string s = iface + ": " + (adopted ? "adopted the pinned guard" : "loaded the guard") + " in " +
                   std::string(to_string(mode)) + " mode";
@@ -169,7 +176,7 @@ Result<ActualInterface> GuardActuator::read(const std::string& iface, TimeNs now
   a.program = prog ? *prog : "";
   auto rules = (*g)->rules();
   if (!rules) return with_iface(iface, rules.error());
-  const ClockMap cm = ClockMap::at(now);
+  const ClockMap cm = clock_map(now);
   a.rules.reserve(rules->size());
   for (const auto& r : *rules) {
     if (r.expires_ns && r.expires_ns <= cm.boot_now) continue;  // expired: the datapath ignores it
@@ -207,7 +214,7 @@ Result<ConvergeReport> GuardActuator::converge_rules(Slot& s, const DesiredInter
   // so a reflex-guard command cannot slip in between and be overwritten.
   auto lock = (*g)->lock_mutations();
   if (!lock) return lock.error();
-  const ClockMap cm = ClockMap::at(now);
+  const ClockMap cm = clock_map(now);
 
   // What the kernel holds for the keys we care about.
   std::vector<guard::GuardRule> wanted;

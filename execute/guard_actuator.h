@@ -10,6 +10,7 @@
 // rule set's version moved) and reads the rules back before it diffs.
 
 #include "execute/actuator.h"
+#include "execute/conversions.h"
 #include "guard/guard.h"
 #include "monitor/monitor_config.h"
 
@@ -34,6 +35,9 @@ struct EnsureReport {
 struct GuardActuatorOptions {
   std::string pin_root = guard::kDefaultPinRoot;
   std::size_t max_rules = guard::kDefaultMaxRules;
+  // The loop's clock, read beside CLOCK_BOOTTIME when expiries are converted
+  // (nullptr: the `now` each call is given is taken as the current time).
+  const Clock* loop_clock = nullptr;
 };
 
 class GuardActuator final : public Actuator {
@@ -69,6 +73,7 @@ class GuardActuator final : public Actuator {
   Result<ConvergeReport> converge_attach(Slot& s, const DesiredInterface& want);
   Result<ConvergeReport> converge_program(Slot& s, const DesiredInterface& want);
   guard::GuardOptions options(const Slot& s) const;
+  ClockMap clock_map(TimeNs now) const;
 
   GuardActuatorOptions opts_;
   std::map<std::string, std::unique_ptr<Slot>> slots_;

@@ -51,18 +51,21 @@ Traffic Traffic::from(const Observation& obs) {
 }
 
 Rates rates(const Traffic* a, const Traffic& b, const std::vector<std::string>& ifaces,
-            const std::optional<Prefix>& prefix) {
+            const std::optional<Prefix>& prefix, const std::optional<Prefix>& origin_in) {
   Rates r;
-  auto in_scope = [&](const std::string& iface, const Prefix& src) {
-    return std::find(ifaces.begin(), ifaces.end(), iface) != ifaces.end() && prefix && prefix->contains(src);
-  };
+  const std::optional<Prefix>& origin = origin_in ? origin_in : prefix;
+  auto on = [&](const std::string& iface) { return std::find(ifaces.begin(), ifaces.end(), iface) != ifaces.end(); };
+  auto in_scope = [&](const std::string& iface, const Prefix& src) { return on(iface) && prefix && prefix->contains(src); };
+  auto in_origin = [&](const std::string& iface, const Prefix& src) { return on(iface) && origin && origin->contains(src); };
   if (!a) {
-    for (const auto& [key, s] : b.sources)
-      if (in_scope(key.first, key.second)) {
-        r.prefix_sent_pps += s.pps;
-        r.prefix_pass_pps += s.pps;  // nothing known about drops yet: as if all passed
-        ++r.prefix_sources;
-      }
+    for (const auto& [key, s] : b.sources) {
+      // Nothing known about drops yet: as if all passed.
+      if (in_origin(key.first, key.second)) r.origin_pass_pps += s.pps;
+      if (!in_scope(key.first, key.second)) continue;
+      r.prefix_sent_pps += s.pps;
+      r.prefix_pass_pps += s.pps;
+      ++r.prefix_sources;
+    }
     return r;
   }
   r.seconds = static_cast<double>(b.ts - a->ts) / 1e9;
@@ -82,16 +85,33 @@ Rates rates(const Traffic* a, const Traffic& b, const std::vector<std::string>& 
   }
   // Sources seen at both ends (a talker can lose its slot in between).
   for (const auto& [key, sb] : b.sources) {
-    if (!in_scope(key.first, key.second)) continue;
+    const bool scope = in_scope(key.first, key.second), orig = in_origin(key.first, key.second);
+    if (!scope && !orig) continue;
     auto sa = a->sources.find(key);
     if (sa == a->sources.end()) continue;
     const double sent = per_s(sa->second.packets, sb.packets, r.seconds);
     const double dropped = per_s(sa->second.dropped, sb.dropped, r.seconds);
+    if (orig) r.origin_pass_pps += std::max(0.0, sent - dropped);
+    if (!scope) continue;
     r.prefix_sent_pps += sent;
     r.prefix_pass_pps += std::max(0.0, sent - dropped);
     if (sent > 0) ++r.prefix_sources;
   }
   return r;
+}
+
+std::optional<Prefix> origin_of(const Action& a) {
+  if (a.rationale.subject.prefix) return a.rationale.subject.prefix;
+  std::optional<Prefix> p;
+  std::visit(
+      [&](const auto& s) {
+        using T = std::decay_t<decltype(s)>;
+        if constexpr (std::is_same_v<T, BlockPrefix> || std::is_same_v<T, ShadowPrefix> ||
+                      std::is_same_v<T, RateLimitPrefix>)
+          p = s.prefix;
+      },
+      a.spec);
+  return p;
 }
 
 bool has_postcondition(const ActionSpec& spec) {
@@ -126,12 +146,14 @@ Judgement judge(const Action& action, const std::vector<std::string>& ifaces, co
       },
       action.spec);
   const Rates& before = base.before;
-  const Rates after = rates(&base.at, now, ifaces, prefix);
+  const Rates after = rates(&base.at, now, ifaces, prefix, origin_of(action));
 
-  // Bystanders first: whatever the action was for, it may not cost more than the allowance.
+  // Bystanders first: whatever the action was for, it may not cost more than
+  // the allowance. They are everyone but the symptom's own sources, so a
+  // block wider than the flood that takes its neighbours along fails here.
   if (after.measured && before.measured) {
-    const double benign_before = std::max(0.0, before.pass_pps - before.prefix_pass_pps);
-    const double benign_after = std::max(0.0, after.pass_pps - after.prefix_pass_pps);
+    const double benign_before = std::max(0.0, before.pass_pps - before.origin_pass_pps);
+    const double benign_after = std::max(0.0, after.pass_pps - after.origin_pass_pps);
     if (benign_before >= cfg.min_pps && benign_after < (1 - cfg.max_drop_fraction) * benign_before) {
       j.verdict = Verdict::fails;
       j.effect = benign_after - benign_before;

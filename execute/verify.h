@@ -33,6 +33,7 @@ namespace reflex::execute {
 struct VerifyConfig {
   TimeNs settle_ns = 2 * kNsPerSec;     // the effect is judged no sooner than this after the change
   TimeNs deadline_ns = 10 * kNsPerSec;  // and must show by then
+  TimeNs baseline_ns = 1 * kNsPerSec;   // the rates before a change, over at least this long
   double max_drop_fraction = 0.5;       // benign traffic may fall by at most this share
   double block_max_pass = 0.1;          // a block lets through at most this share of what passed before
   double min_reduction = 0.5;           // an L4-narrowed block or limit cuts the prefix's pass rate by this share
@@ -70,6 +71,9 @@ struct Rates {
   double prefix_pass_pps = 0;  // what the prefix's sources got through
   double prefix_sent_pps = 0;  // what they sent
   std::size_t prefix_sources = 0;
+  // The same for the symptom's own sources (its subject's prefix), which may
+  // be narrower than the action's: the rest of the traffic is bystanders'.
+  double origin_pass_pps = 0;
   double pass_pps = 0;         // everything the guards passed
   double shadow_pps = 0;
   double judged_pps = 0, rx_pps = 0, tx_bps = 0;
@@ -77,7 +81,7 @@ struct Rates {
 // Over [a, b]. Without `a` (the first tick), the prefix's rates are the
 // talkers' own last-tick rates in b, and the interfaces' are unknown.
 Rates rates(const Traffic* a, const Traffic& b, const std::vector<std::string>& ifaces,
-            const std::optional<Prefix>& prefix);
+            const std::optional<Prefix>& prefix, const std::optional<Prefix>& origin = std::nullopt);
 
 struct Baseline {
   Traffic at;    // the counters the change is measured from
@@ -91,6 +95,10 @@ struct Judgement {
   std::string detail;  // what was measured, in one line
   double effect = 0;   // change in the measured rate (negative is better)
 };
+
+// The sources an action is about: its symptom's prefix (which the action's
+// may be wider than), else its own.
+std::optional<Prefix> origin_of(const Action& a);
 
 // Whether an action needs watching at all (unblock, alert, shape removal,
 // a renewal that changed nothing the datapath sees: no).

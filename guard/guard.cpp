@@ -385,26 +385,29 @@ Result<Guard> Guard::attach_new(const std::string& iface, unsigned ifindex, Load
   fs::create_directories(g.pin_dir(), ec);
   if (ec) return make_error("create " + g.pin_dir() + ": " + ec.message(), "is bpffs mounted and writable?");
   PinRollback rollback{g.pin_dir()};
-  auto lock = g.lock_mutations();
-  if (!lock) return lock.error();
-  if (auto s = g.pin_all(g.pin_dir()); !s) return s.error();
+  {
+    // Released before g is returned (moved): a lock must not travel with a moved Guard.
+    auto lock = g.lock_mutations();
+    if (!lock) return lock.error();
+    if (auto s = g.pin_all(g.pin_dir()); !s) return s.error();
 
-  auto attached = g.attach_in_netns(mode, static_cast<int>(ifindex));
-  if (!attached) return attached.error();
-  if (auto s = g.pin_link(attached->link); !s) {
-    (void)detach_link(attached->link.get());
-    return s.error();
+    auto attached = g.attach_in_netns(mode, static_cast<int>(ifindex));
+    if (!attached) return attached.error();
+    if (auto s = g.pin_link(attached->link); !s) {
+      (void)detach_link(attached->link.get());
+      return s.error();
+    }
+    auto* c = g.ctl_mem_.as<guard_ctl>();
+    c->ifindex = ifindex;
+    __atomic_store_n(&c->wanted_mode, static_cast<std::uint32_t>(wanted_of(mode)), __ATOMIC_RELEASE);
+    __atomic_store_n(&c->mode, static_cast<std::uint32_t>(attached->mode), __ATOMIC_RELEASE);
+    g.link_ = std::move(attached->link);
+    g.last_attach_ = attached->attempts;
   }
-  auto* c = g.ctl_mem_.as<guard_ctl>();
-  c->ifindex = ifindex;
-  __atomic_store_n(&c->wanted_mode, static_cast<std::uint32_t>(wanted_of(mode)), __ATOMIC_RELEASE);
-  __atomic_store_n(&c->mode, static_cast<std::uint32_t>(attached->mode), __ATOMIC_RELEASE);
-  g.link_ = std::move(attached->link);
-  g.last_attach_ = attached->attempts;
   rollback.armed = false;
-  if (attached->attempts.size() > 1)
-    spdlog::warn("guard on {} attached in {} mode after stepping down: {}", g.key(), to_string(attached->mode),
-                 describe(attached->attempts));
+  if (g.last_attach_.size() > 1)
+    spdlog::warn("guard on {} attached in {} mode after stepping down: {}", g.key(), to_string(g.mode()),
+                 describe(g.last_attach_));
   return g;
 }
 

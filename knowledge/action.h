@@ -137,6 +137,7 @@ struct Override {
                             // "swap_program", "alert", "aggregate", or "*" for every kind
   Subject subject;          // for forbid: iface (empty: any) and prefix (overlapping targets)
   std::optional<Action> action;  // for pin/manual
+  std::string reason;            // why, in the operator's words (every override says why)
   bool operator==(const Override&) const = default;
 };
 

@@ -54,7 +54,7 @@ Status DropReasonProbe::open(boost::asio::io_context&) {
   skel_ = std::move(skel);
   // A fresh map counts from zero.
   for (auto& [k, c] : counters_) c.rebase();
-  map_full_seen_ = 0;
+  map_full_.reset();
   return ok();
 }
 
@@ -80,15 +80,8 @@ Status DropReasonProbe::sample(TickContext& ctx, Observation& obs) {
     if (io != obs.interfaces.end() && c.total()) io->second.drops[names_->name(k.second)] += c.total();
   }
 
-  auto full = guard::percpu_sum(bpf_map__fd(skel_->maps.drop_stats), DROP_S_MAP_FULL, 1);
-  if (full) {
-    // Reported while it keeps happening, not forever after.
-    if ((*full)[0] > map_full_seen_)
-      ctx.degrade(name(), std::to_string((*full)[0] - map_full_seen_) +
-                              " drops went uncounted: the drop_reasons map (" +
-                              std::to_string(DROP_MAX_KEYS) + " namespace/interface/reason keys) is full");
-    map_full_seen_ = (*full)[0];
-  }
+  map_full_.check(ctx, name(), bpf_map__fd(skel_->maps.drop_stats), DROP_S_MAP_FULL, "drops", "drop_reasons",
+                  DROP_MAX_KEYS, "namespace/interface/reason");
   ctx.maps.push_back(OwnedMap{"drop_reasons", drops_id_, DROP_MAX_KEYS, std::nullopt});
   return ok();
 }

@@ -10,6 +10,7 @@
 #include "monitor/counter.h"
 #include "monitor/kernel_names.h"
 #include "monitor/map_dump.h"
+#include "monitor/map_full_watch.h"
 #include "monitor/probe.h"
 
 struct drop_reasons;
@@ -36,7 +37,7 @@ class DropReasonProbe : public Probe {
   MapDumper dump_;
   // (interface key, reason) -> packets, monotonic across reopens.
   std::map<std::pair<std::string, std::uint32_t>, Counter> counters_;
-  std::uint64_t map_full_seen_ = 0;
+  MapFullWatch map_full_;
 };
 
 }  // namespace reflex::monitor

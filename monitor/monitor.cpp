@@ -15,6 +15,7 @@
 #include "monitor/guard_probe.h"
 #include "monitor/link_probe.h"
 #include "monitor/map_pressure_probe.h"
+#include "monitor/tcp_retrans_probe.h"
 #include "monitor/tcp_rtt_probe.h"
 
 namespace reflex::monitor {
@@ -42,6 +43,7 @@ Result<std::unique_ptr<Monitor>> Monitor::create(boost::asio::io_context& io, co
     for (const auto& i : config.interfaces) probes.push_back(std::make_unique<GuardProbe>(i, config));
   if (config.drop_reasons) probes.push_back(std::make_unique<DropReasonProbe>());
   if (config.tcp_rtt) probes.push_back(std::make_unique<TcpRttProbe>());
+  if (config.tcp_retrans) probes.push_back(std::make_unique<TcpRetransProbe>());
   // Last: it reads the maps every other probe listed this tick.
   if (config.map_pressure) probes.push_back(std::make_unique<MapPressureProbe>());
   return std::make_unique<Monitor>(io, config, std::move(probes), std::move(sink), clock);

@@ -26,7 +26,8 @@ class Monitor {
   using Sink = std::function<void(const Observation&)>;
 
   // The real probes for config: per namespace interface counters, per
-  // interface guard, then kernel drop reasons, TCP RTT and map pressure.
+  // interface guard, then kernel drop reasons, TCP RTT, TCP retransmits and
+  // map pressure.
   static Result<std::unique_ptr<Monitor>> create(boost::asio::io_context& io, const MonitorConfig& config,
                                                  Sink sink, const Clock* clock = nullptr);
 

@@ -44,6 +44,9 @@ struct MonitorConfig {
   // Retry of a failed probe: initial delay, doubling up to max.
   std::chrono::milliseconds backoff_initial{1000};
   std::chrono::milliseconds backoff_max{30000};
+
+  // TCP retransmits per interface (bpf/tcp_retrans.bpf.c), like the probes above.
+  bool tcp_retrans = true;
 };
 
 Status validate(const MonitorConfig& c);

@@ -8,12 +8,16 @@ pkgs=(
   clang llvm libclang-rt-14-dev          # BPF objects, libFuzzer
   libbpf-dev libelf-dev zlib1g-dev bpftool linux-libc-dev
   xdp-tools                               # xdp-filter, the benchmark's reference
+  prometheus systemd wrk nghttp2-client   # the API's scrape and unit tests; wrk and h2load for its bench
   libboost1.81-dev libboost-json1.81-dev libboost-system1.81-dev
   libyaml-cpp-dev libeigen3-dev libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libnl-3-dev libnl-route-3-dev            # qdiscs and classes for TC shaping
   iproute2 iputils-ping
   libnats-dev libssl-dev nats-server     # the fleet: NATS C client, and the server its tests start
   prometheus                             # promtool: the fleet's federation example is checked in ctest
+  libcairo2-dev fonts-dejavu-core         # reflex-sim's timeline picture (SVG and PNG)
+  chromium                                # the test that opens reflex-sim's report page
 )
 
 missing=()

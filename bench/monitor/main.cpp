@@ -5,12 +5,15 @@
 //   dump     a 1M-entry hash map read with batch lookups: < 150 ms
 //   tick     one Monitor tick over 4 interfaces with 100k rules each: CPU
 //            per tick, and the loop's share of a CPU at a 1 s tick: < 1%
+//   retrans  the TCP retransmit probe: BPF run time per event beside tcp_rtt's
+//            on the same tracepoint, and its share of a Monitor tick
 // `--quick` runs small sizes (the test suite runs it so the code stays alive).
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
 #include "bench/monitor/map_dump_bench.h"
+#include "bench/monitor/retrans_bench.h"
 #include "bench/monitor/ringbuf_bench.h"
 #include "bench/monitor/tick_bench.h"
 #include "common/log.h"
@@ -21,7 +24,7 @@ int main(int argc, char** argv) {
   bool quick = false;
   std::vector<std::string> which;
   app.add_flag("--quick", quick, "small sizes, a few seconds in all");
-  app.add_option("which", which, "ringbuf, dump, tick (default: all)");
+  app.add_option("which", which, "ringbuf, dump, tick, retrans (default: all)");
   TickBenchOptions tick;
   app.add_option("--ifaces", tick.ifaces, "tick: interfaces")->capture_default_str();
   app.add_option("--rules", tick.rules, "tick: rules per interface")->capture_default_str();
@@ -33,6 +36,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--ticks", tick.ticks, "tick: ticks measured back to back")->capture_default_str();
   app.add_option("--share-seconds", tick.share_seconds, "tick: seconds on the timer for the CPU share")
+      ->capture_default_str();
+  RetransBenchOptions retrans;
+  app.add_option("--retrans-seconds", retrans.seconds, "retrans: seconds per measurement window")
+      ->capture_default_str();
+  app.add_option("--retrans-rounds", retrans.rounds, "retrans: windows per scenario (best kept)")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   reflex::init_logging("warn");
@@ -78,6 +86,19 @@ int main(int argc, char** argv) {
     }
     if (auto r = run_tick_bench(o, stdout); !r) {
       std::fprintf(stderr, "tick: %s\n", r.error().message().c_str());
+      rc = 1;
+    }
+  }
+  if (want("retrans")) {
+    RetransBenchOptions o = retrans;
+    if (quick) {
+      o.seconds = 0.3;
+      o.rounds = 1;
+      o.ticks = 3;
+      o.gap_ms = 20;
+    }
+    if (auto r = run_retrans_bench(o, stdout); !r) {
+      std::fprintf(stderr, "retrans: %s\n", r.error().message().c_str());
       rc = 1;
     }
   }

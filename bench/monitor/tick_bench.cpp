@@ -26,7 +26,7 @@ namespace {
 struct Testbed {
   std::string pin_root;
   std::unique_ptr<sim::NetNs> a, b;
-  std::vector<std::string> b_ifaces;
+  std::vector<std::string> b_ifaces;  // pin keys
   ~Testbed() {
     for (const auto& i : b_ifaces) (void)guard::Guard::unload(i, guard::GuardOptions{pin_root});
     b.reset();
@@ -66,12 +66,12 @@ Result<TickBenchReport> run_tick_bench(const TickBenchOptions& o, std::FILE* out
     auto st =
         sim::make_veth(*tb.a, *tb.b, {ia, ib, addr(i, 1) + "/24", addr(i, 2) + "/24", {addr(i, 3) + "/24"}});
     if (!st) return st.error();
-    tb.b_ifaces.push_back(ib);
-    std::optional<Result<guard::Guard>> g;
-    if (auto s = tb.b->run(
-            [&] { g = guard::Guard::load(ib, guard::LoadMode::auto_, guard::GuardOptions{tb.pin_root}); });
-        !s)
-      return s.error();
+    // Pinned as IB@NETNS, the name the Monitor's probe opens for an interface in a namespace.
+    tb.b_ifaces.push_back(guard::pin_key(ib, tb.b->name()));
+    guard::GuardOptions go;
+    go.pin_root = tb.pin_root;
+    go.netns = tb.b->name();
+    std::optional<Result<guard::Guard>> g = guard::Guard::load(ib, guard::LoadMode::auto_, go);
     if (!*g) return g->error();
     auto with_drop = rules;  // and one rule the traffic from .3 hits
     guard::GuardRule drop;

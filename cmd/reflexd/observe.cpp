@@ -25,7 +25,7 @@ struct ObserveOptions {
   unsigned interval_ms = 1000;
   std::uint64_t count = 0;  // 0 = until interrupted
   std::string pin_root = guard::kDefaultPinRoot;
-  bool no_rtt = false, no_drops = false, no_maps = false;
+  bool no_rtt = false, no_drops = false, no_maps = false, no_retrans = false;
   unsigned run_time_every = 10;
 };
 
@@ -42,6 +42,7 @@ int run_observe(const ObserveOptions& o) {
   cfg.interval = std::chrono::milliseconds(o.interval_ms);
   cfg.pin_root = o.pin_root;
   cfg.tcp_rtt = !o.no_rtt;
+  cfg.tcp_retrans = !o.no_retrans;
   cfg.drop_reasons = !o.no_drops;
   cfg.map_pressure = !o.no_maps;
   cfg.run_time_every = o.run_time_every;
@@ -98,6 +99,7 @@ const RegisterSubcommand kRegister{
              "while on)")
           ->capture_default_str();
       sub->add_flag("--no-rtt", o->no_rtt, "do not load the TCP RTT tracepoint program");
+      sub->add_flag("--no-retrans", o->no_retrans, "do not load the TCP retransmit tracepoint programs");
       sub->add_flag("--no-drops", o->no_drops, "do not load the kernel drop-reason tracepoint program");
       sub->add_flag("--no-maps", o->no_maps, "do not report map fill");
       sub->callback([&exit_code, o, &app] {

@@ -218,13 +218,13 @@ Status from_json(const json::value& v, Intent& out, std::string_view path) {
 json::value to_json(const Override& o) {
   return JsonWriter()("id", o.id)
       .always("kind", o.kind)("who", o.who)("created_ns", o.created_ns)("expires_ns", o.expires_ns)(
-          "action_kind", o.action_kind)("subject", o.subject)("action", o.action)
+          "action_kind", o.action_kind)("subject", o.subject)("action", o.action)("reason", o.reason)
       .done();
 }
 Status from_json(const json::value& v, Override& out, std::string_view path) {
   return JsonReader(v, path)("id", out.id)("kind", out.kind)("who", out.who)("created_ns", out.created_ns)(
-             "expires_ns", out.expires_ns)("action_kind", out.action_kind)("subject", out.subject)("action",
-                                                                                                   out.action)
+             "expires_ns", out.expires_ns)("action_kind", out.action_kind)("subject", out.subject)(
+             "action", out.action)("reason", out.reason)
       .status();
 }
 

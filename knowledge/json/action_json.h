@@ -12,7 +12,7 @@
 //   Outcome    {"action_id","status":"applied|...","error","effect","ts_ns","hint","detail"}
 //   Intent     {"action","inverse":[spec...]}
 //   Override   {"id","kind":"pause_all|forbid|pin|manual","who","created_ns","expires_ns",
-//               "action_kind","subject","action"}
+//               "action_kind","subject","action","reason"}
 // The spec kinds are the planner's action kind names (plan/action_text.h).
 
 #include <string_view>

@@ -83,6 +83,12 @@ json::object iface_json(const InterfaceObservation& i) {
   json::array errors;
   for (const auto& e : i.attach_errors) errors.push_back(json::value(e));
   o["attach_errors"] = std::move(errors);
+  if (i.retrans)
+    o["retrans"] = json::object{{"retransmits", i.retrans->retransmits},
+                                {"per_s", r3(i.retrans->per_s)},
+                                {"segments_per_s", r3(i.retrans->segments_per_s)}};
+  else
+    o["retrans"] = nullptr;  // the retransmit probe is not running (see "degraded")
   return o;
 }
 

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 
 #include "knowledge/json/recorder_json.h"
 #include "knowledge/json/text.h"
@@ -92,6 +93,10 @@ std::string kinds_sql(std::span<const RecordKind> kinds) {
   for (auto k : kinds) s += (s.empty() ? "'" : ",'") + std::string(to_string(k)) + "'";
   return s;
 }
+
+// Left beside a database the store found damaged while running, so the next
+// open checks every page (and moves the file aside if the damage is real).
+std::string damage_marker(const std::string& path) { return path + ".damaged"; }
 
 // The part of the size bound the WAL may take.
 std::uint64_t wal_budget(std::uint64_t max_bytes) {
@@ -204,6 +209,8 @@ Status SqliteStore::open_connection(OpenReport& report) const {
       st_.reset();
       auto moved = move_aside(path_, wall_now());
       if (!moved) return fail(failure_of_errno(moved.error().code), moved.error());
+      std::error_code ec;
+      std::filesystem::remove(damage_marker(path_), ec);
       log().error("store: the database {} is damaged ({}); moved it aside to {}, starting an empty record",
                   path_, damage, *moved);
       report.moved_to = *moved;
@@ -234,13 +241,26 @@ Status SqliteStore::open_connection(OpenReport& report) const {
       db_->no_checkpoint_on_close();
       fatal_ = true;
       return fail(Failure::other, newer_schema_error(path_, *version));
-    } else if (opt_.check_on_open && !fresh) {
-      auto check_result = db_->query_text("PRAGMA quick_check(1)");
-      if (!check_result) {
-        if (db_->last_failure() != Failure::corrupt) return fail(db_->last_failure(), check_result.error());
-        damage = check_result.error().what;
-      } else if (*check_result != "ok") {
-        damage = "integrity check: " + *check_result;
+    } else if (!fresh) {
+      const bool suspect = std::filesystem::exists(damage_marker(path_));
+      std::vector<std::string> checks;
+      if (opt_.check_on_open == StoreOptions::OpenCheck::full || suspect)
+        checks = {"PRAGMA quick_check(1)"};
+      else if (*version > 0)
+        checks = {"PRAGMA quick_check(state)", "PRAGMA quick_check(meta)"};
+      for (const auto& sql : checks) {
+        auto check_result = db_->query_text(sql);
+        if (!check_result) {
+          if (db_->last_failure() != Failure::corrupt) return fail(db_->last_failure(), check_result.error());
+          damage = check_result.error().what;
+        } else if (*check_result != "ok") {
+          damage = "integrity check: " + *check_result;
+        }
+        if (!damage.empty()) break;
+      }
+      if (suspect && damage.empty()) {
+        log().info("store: {} passed a full check after damage was seen; keeping it", path_);
+        std::filesystem::remove(damage_marker(path_));
       }
     }
     if (!damage.empty()) {
@@ -333,6 +353,20 @@ Status SqliteStore::ensure_open() const {
   return ok();
 }
 
+void SqliteStore::mark_damaged() const {
+  std::ofstream(damage_marker(path_)) << "reflexd found this database damaged; the next start checks it\n";
+  log().error("store: {} is damaged; the next start of reflexd checks it and moves it aside", path_);
+}
+
+Error SqliteStore::read_failed(const Error& e, std::string_view doing) const {
+  if (db_ && db_->last_failure() == Failure::corrupt) {
+    failure_ = Failure::corrupt;
+    mark_damaged();
+    degrade(e, doing);
+  }
+  return e;
+}
+
 void SqliteStore::degrade(const Error& e, std::string_view doing) const {
   std::string reason = "cannot " + std::string(doing) + " " + path_ + ": " +
                        std::string(to_string(failure_)) + " (" + e.message() + "); " +
@@ -407,6 +441,7 @@ Status SqliteStore::write_pending(bool sync_full) {
     // After an I/O error the connection's view of the files cannot be
     // trusted (and it holds them open, so the filesystem cannot be
     // repaired): closed now, reopened by the next attempt.
+    if (failure_ == Failure::corrupt) mark_damaged();
     if (failure_ == Failure::io || failure_ == Failure::read_only || failure_ == Failure::corrupt)
       close_connection();
     return s;
@@ -512,6 +547,7 @@ Status SqliteStore::maintain_locked() {
   if (!s) {
     failure_ = db_ ? db_->last_failure() : Failure::io;
     if (db_) db_->rollback_quietly();
+    if (failure_ == Failure::corrupt) mark_damaged();
     degrade(s.error(), "maintain");
   }
   refresh_bytes();
@@ -692,7 +728,7 @@ Result<RecordPage> SqliteStore::query(const RecordQuery& q) const {
       "records WHERE " +
       where + " ORDER BY id DESC LIMIT ?6) ORDER BY id DESC";
   auto st = db_->prepare(sql);
-  if (!st) return st.error();
+  if (!st) return read_failed(st.error(), "read");
   if (q.since_wall_ns) st->bind(1, *q.since_wall_ns);
   if (q.until_wall_ns) st->bind(2, *q.until_wall_ns);
   if (!subject.empty()) st->bind(3, subject);
@@ -702,7 +738,7 @@ Result<RecordPage> SqliteStore::query(const RecordQuery& q) const {
   RecordPage page;
   for (;;) {
     auto row = st->step();
-    if (!row) return row.error();
+    if (!row) return read_failed(row.error(), "read");
     if (!*row) break;
     Record r;
     r.id = static_cast<std::uint64_t>(st->int64(0));
@@ -730,7 +766,7 @@ Result<std::optional<SavedState>> SqliteStore::load_state(const std::string& key
   if (!st) return st.error();
   st->bind(1, key);
   auto row = st->step();
-  if (!row) return row.error();
+  if (!row) return read_failed(row.error(), "read");
   if (!*row) return std::optional<SavedState>();
   auto value = parse_text(st->text(0), "the saved " + key + " state in " + path_);
   if (!value) return value.error();

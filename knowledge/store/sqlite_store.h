@@ -113,6 +113,10 @@ class SqliteStore final : public Recorder, public History {
   Status roll_up(std::int64_t resolution_s, const char* meta_key, TimeNs now);
   Status apply_retention(TimeNs now);
   Status enforce_size_bound();
+  // Damage seen while running: leaves the marker for the next open.
+  void mark_damaged() const;
+  // A failed read: if it found damage, the store is degraded and marked.
+  Error read_failed(const Error& e, std::string_view doing) const;
   // Degraded with the reason for failure_ and its fix.
   void degrade(const Error& e, std::string_view doing) const;
   void recovered();

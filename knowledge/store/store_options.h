@@ -37,7 +37,14 @@ struct StoreOptions {
   Retention retention;
   std::size_t batch_rows = 512;  // a stream batch this long is written without waiting for flush()
   std::size_t max_pending_bytes = 64 << 20;      // memory held while the disk cannot be written
-  bool check_on_open = true;                     // PRAGMA quick_check when opening (finds a damaged file)
+  // What opening checks beyond the header (which is always read: a
+  // truncated or foreign file is always caught).
+  //  light: the schema and the tables a restart reads (state, meta), in
+  //    milliseconds; a full check when the store saw damage while running
+  //    (it leaves <path>.damaged behind);
+  //  full: PRAGMA quick_check of every page, ~1 s per 200 MB.
+  enum class OpenCheck { light, full };
+  OpenCheck check_on_open = OpenCheck::light;
   TimeNs maintenance_every_ns = 10 * kNsPerSec;  // roll-ups and retention, from flush(), at most this often
   int busy_timeout_ms = 250;                     // another process holding the database
 };

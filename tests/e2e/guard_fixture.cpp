@@ -1,25 +1,8 @@
 #include "tests/e2e/guard_fixture.h"
 
-#include <sys/wait.h>
-
 #include <thread>
 
 namespace reflex::testing {
-
-CliResult guard_cli(const std::vector<std::string>& args) {
-  std::string cmd = std::string(REFLEX_GUARD_BIN) + " --pin-root " + test_pin_root();
-  for (const auto& a : args) cmd += " '" + a + "'";
-  cmd += " 2>&1";
-  CliResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return {127, "popen failed"};
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-  return r;
-}
 
 void GuardE2E::SetUp() {
   REFLEX_REQUIRE_BPF();

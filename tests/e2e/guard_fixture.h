@@ -7,6 +7,7 @@
 #include "guard/guard.h"
 #include "sim/netns.h"
 #include "sim/traffic.h"
+#include "tests/e2e/guard_cli.h"
 #include "tests/support/kernel_env.h"
 
 #include <gtest/gtest.h>
@@ -18,14 +19,6 @@
 #include <vector>
 
 namespace reflex::testing {
-
-struct CliResult {
-  int exit_code = 0;
-  std::string out;  // stdout + stderr
-};
-
-// Runs reflex-guard with --pin-root set to this test process's private root.
-CliResult guard_cli(const std::vector<std::string>& args);
 
 class GuardE2E : public ::testing::Test {
  public:

@@ -8,7 +8,7 @@
 
 #include "analyze/analyzer.h"
 #include "tests/e2e/analyze/mahalanobis.h"
-#include "monitor/observation_json.h"
+#include "knowledge/json/observation_json.h"
 #include "tests/e2e/monitor/monitor_fixture.h"
 
 #include <boost/json.hpp>
@@ -93,7 +93,7 @@ class AnalyzeE2E : public MonitorE2E {
     const char* dir = std::getenv("REFLEX_RECORD_DIR");
     if (!dir) return;
     std::ofstream f(std::string(dir) + "/" + name + ".jsonl");
-    for (const auto& o : obs) f << boost::json::serialize(monitor::to_json(o)) << "\n";
+    for (const auto& o : obs) f << boost::json::serialize(to_json(o)) << "\n";
   }
 
   std::vector<Source> sources_;

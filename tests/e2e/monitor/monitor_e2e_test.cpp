@@ -1,6 +1,7 @@
 // The Monitor on real veth pairs with real traffic: counters and rates,
 // kernel drop reasons, guard verdicts and sampled events, map fill, TCP RTT
 // under queueing, a guard detached from outside, and `reflexd observe`.
+// TCP retransmits: retrans_e2e_test.cpp.
 #include <boost/json.hpp>
 #include <cmath>
 #include <sstream>
@@ -219,21 +220,8 @@ TEST_F(MonitorE2E, RttRisesUnderAQueueAndFallsWhenItGoes) {
   EXPECT_LT(bare, 5000.0);
 
   // A slow link with a deep buffer: the queue fills and every segment waits.
-  // Removed on every way out (the namespace's deletion would take it too).
-  struct Qdisc {
-    const sim::NetNs& ns;
-    std::string dev;
-    bool on = false;
-    void del() {
-      if (on)
-        (void)sim::run_command({"ip", "netns", "exec", ns.name(), "tc", "qdisc", "del", "dev", dev, "root"});
-      on = false;
-    }
-    ~Qdisc() { del(); }
-  } q{*a_, if_a_};
-  ASSERT_NO_FATAL_FAILURE(must_run({"ip", "netns", "exec", a_->name(), "tc", "qdisc", "add", "dev", if_a_,
-                                    "root", "tbf", "rate", "20mbit", "burst", "32kb", "latency", "400ms"}));
-  q.on = true;
+  ScopedQdisc q(*a_, if_a_);
+  ASSERT_NO_FATAL_FAILURE(q.add({"tbf", "rate", "20mbit", "burst", "32kb", "latency", "400ms"}));
   o = tick_until(
       [&](const Observation& o) { return samples(o) >= 20 && p50(o) > 20 * bare && p50(o) > 10000; },
       "RTT p50 to rise under the tbf queue", 100ms);
@@ -316,8 +304,10 @@ TEST_F(MonitorE2E, ReflexdObservePrintsOneJsonObjectPerTick) {
     EXPECT_TRUE(v.contains("ts_ns"));
     const auto& i = v.at("interfaces").at(if_b_).as_object();
     EXPECT_EQ(i.at("mode").as_string(), "native");
-    for (const char* f : {"rx_packets", "rx_pps", "rx_bytes", "drops", "xdp", "rtt_us"})
+    for (const char* f : {"rx_packets", "rx_pps", "rx_bytes", "drops", "xdp", "rtt_us", "retrans"})
       EXPECT_TRUE(i.contains(f)) << f;
+    for (const char* f : {"retransmits", "per_s", "segments_per_s"})
+      EXPECT_TRUE(i.at("retrans").as_object().contains(f)) << f;
     for (const char* f : {"pass", "drop", "rate_limited", "shadow"})
       EXPECT_TRUE(i.at("xdp").as_object().contains(f)) << f;
     for (const char* f : {"p50", "p90", "p99", "samples"})

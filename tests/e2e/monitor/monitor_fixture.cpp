@@ -9,6 +9,19 @@ void must_run(const std::vector<std::string>& argv) {
   ASSERT_TRUE(r) << r.error().message();
 }
 
+void ScopedQdisc::add(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{"ip", "netns", "exec", ns_.name(), "tc", "qdisc", "add", "dev", dev_, "root"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  must_run(argv);
+  on_ = !::testing::Test::HasFatalFailure();
+}
+
+void ScopedQdisc::del() {
+  if (on_)
+    (void)sim::run_command({"ip", "netns", "exec", ns_.name(), "tc", "qdisc", "del", "dev", dev_, "root"});
+  on_ = false;
+}
+
 void MonitorE2E::SetUp() {
   REFLEX_REQUIRE_BPF();
   auto a = sim::NetNs::create(sim::unique_name("rfxma"));

@@ -69,4 +69,23 @@ class MonitorE2E : public ::testing::Test {
 // Runs a command, failing the test with its output if it fails.
 void must_run(const std::vector<std::string>& argv);
 
+// A root qdisc on dev in ns, removed on every way out (the namespace's
+// deletion would take it too, but a test may want it gone sooner).
+class ScopedQdisc {
+ public:
+  ScopedQdisc(const sim::NetNs& ns, std::string dev) : ns_(ns), dev_(std::move(dev)) {}
+  ~ScopedQdisc() { del(); }
+  ScopedQdisc(const ScopedQdisc&) = delete;
+  ScopedQdisc& operator=(const ScopedQdisc&) = delete;
+
+  // `tc qdisc add dev DEV root ARGS...`; fails the test if tc does.
+  void add(const std::vector<std::string>& args);
+  void del();
+
+ private:
+  const sim::NetNs& ns_;
+  std::string dev_;
+  bool on_ = false;
+};
+
 }  // namespace reflex::testing

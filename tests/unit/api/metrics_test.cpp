@@ -104,6 +104,70 @@ TEST(Metrics, CollectorsMayUseTheRegistry) {
   EXPECT_EQ(reg.counter("b_total", "h").get().value(), 1);
 }
 
+TEST(Metrics, HistogramsRenderCumulativeBucketsSumAndCount) {
+  MetricsRegistry reg;
+  auto& h = reg.histogram("app_latency_seconds", "Latency", {0.25, 0.5, 1}, {"stage"});
+  auto& plan = h.with({"plan"});
+  for (double v : {0.125, 0.25, 0.375, 0.75, 3.0}) plan.observe(v);  // 0.25 is in le="0.25"
+  reg.histogram("app_empty_seconds", "No labels", {1.0}).get();
+
+  const std::string text = reg.render();
+  EXPECT_EQ(text,
+            "# HELP app_empty_seconds No labels\n"
+            "# TYPE app_empty_seconds histogram\n"
+            "app_empty_seconds_bucket{le=\"1\"} 0\n"
+            "app_empty_seconds_bucket{le=\"+Inf\"} 0\n"
+            "app_empty_seconds_sum 0\n"
+            "app_empty_seconds_count 0\n"
+            "# HELP app_latency_seconds Latency\n"
+            "# TYPE app_latency_seconds histogram\n"
+            "app_latency_seconds_bucket{stage=\"plan\",le=\"0.25\"} 2\n"
+            "app_latency_seconds_bucket{stage=\"plan\",le=\"0.5\"} 3\n"
+            "app_latency_seconds_bucket{stage=\"plan\",le=\"1\"} 4\n"
+            "app_latency_seconds_bucket{stage=\"plan\",le=\"+Inf\"} 5\n"
+            "app_latency_seconds_sum{stage=\"plan\"} 4.5\n"
+            "app_latency_seconds_count{stage=\"plan\"} 5\n");
+  auto parsed = parse_prometheus_text(text);
+  ASSERT_TRUE(parsed) << parsed.error().what;
+  EXPECT_EQ(parsed->find("app_latency_seconds")->type, "histogram");
+  EXPECT_EQ(parsed->sample("app_latency_seconds_count", {{"stage", "plan"}})->value, 5);
+
+  EXPECT_THROW(reg.histogram("bad_seconds", "h", {1.0, 0.5}), std::logic_error);
+  EXPECT_THROW(reg.histogram("bad2_seconds", "h", {1.0}, {"le"}), std::logic_error);
+  EXPECT_THROW(reg.gauge("app_latency_seconds", "h", {"stage"}), std::logic_error);
+}
+
+TEST(Metrics, HistogramCollectorsRenderLikeOwnedHistograms) {
+  MetricsRegistry reg;
+  reg.collect("app_stage_seconds", "From elsewhere", MetricType::histogram, {"stage"}, [] {
+    HistogramValue v;
+    v.buckets = {{0.5, 1}, {1, 3}};
+    v.sum = 2.5;
+    v.count = 4;
+    return std::vector<Sample>{{{"monitor"}, 0, v}};
+  });
+  auto parsed = parse_prometheus_text(reg.render());
+  ASSERT_TRUE(parsed) << parsed.error().what;
+  EXPECT_EQ(parsed->sample("app_stage_seconds_bucket", {{"stage", "monitor"}, {"le", "0.5"}})->value, 1);
+  EXPECT_EQ(parsed->sample("app_stage_seconds_bucket", {{"stage", "monitor"}, {"le", "+Inf"}})->value, 4);
+  EXPECT_EQ(parsed->sample("app_stage_seconds_sum", {{"stage", "monitor"}})->value, 2.5);
+}
+
+TEST(Metrics, ConcurrentObservationsAreNotLost) {
+  MetricsRegistry reg;
+  auto& h = reg.histogram("app_h_seconds", "h", {0.5}).get();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&h] {
+      for (int i = 0; i < 10000; ++i) h.observe(i % 2 ? 0.25 : 1.0);
+    });
+  for (auto& t : threads) t.join();
+  auto v = h.value();
+  EXPECT_EQ(v.count, 40000u);
+  EXPECT_EQ(v.buckets.at(0).second, 20000u);
+  EXPECT_DOUBLE_EQ(v.sum, 20000 * 1.25);
+}
+
 // The reader must reject what a scraper rejects, or the checks above prove nothing.
 TEST(PrometheusText, ReaderRejectsMalformedExpositions) {
   const char* bad[] = {
@@ -125,6 +189,12 @@ TEST(PrometheusText, ReaderRejectsMalformedExpositions) {
       "x one\n",                                    // bad value
       "x 1 12.5\n",                                 // bad timestamp
       "x{a=\"1\" 1\n",                              // unterminated label set
+      "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\n",              // no _count
+      "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n",     // no +Inf
+      "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n",  // decreasing
+      "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 1\n",  // count != +Inf
+      "# TYPE h histogram\nh_bucket 1\nh_sum 1\nh_count 1\n",                // bucket without le
+      "# TYPE h histogram\nh 1\n",                                            // a bare sample
   };
   for (const char* text : bad) EXPECT_FALSE(parse_prometheus_text(text)) << "accepted: " << text;
   auto good = parse_prometheus_text(

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <algorithm>
+#include <optional>
 #include <set>
 
 namespace reflex::api::testing {
@@ -39,6 +41,49 @@ std::string series_key(const PromSample& s) {
   std::string k = s.name;
   for (const auto& [n, v] : s.labels) k += "\x1f" + n + "=" + v;
   return k;
+}
+
+// Per series (labels without le): buckets cumulative in le order, a +Inf
+// bucket equal to _count, and a _sum.
+Status check_histograms(const PromText& text) {
+  for (const auto& fam : text.families) {
+    if (fam.type != "histogram") continue;
+    struct Series {
+      std::vector<std::pair<double, double>> buckets;
+      std::optional<double> count, sum;
+    };
+    std::map<std::map<std::string, std::string>, Series> series;
+    for (const auto& s : fam.samples) {
+      auto labels = s.labels;
+      std::string le;
+      if (auto it = labels.find("le"); it != labels.end()) {
+        le = it->second;
+        labels.erase(it);
+      }
+      auto& one = series[labels];
+      if (s.name == fam.name + "_bucket") {
+        double bound = 0;
+        if (!parse_value(le, bound)) return make_error(fam.name + ": invalid le \"" + le + "\"");
+        one.buckets.emplace_back(bound, s.value);
+      } else if (s.name == fam.name + "_count") {
+        one.count = s.value;
+      } else {
+        one.sum = s.value;
+      }
+    }
+    for (auto& [labels, one] : series) {
+      std::sort(one.buckets.begin(), one.buckets.end());
+      if (one.buckets.empty() || !std::isinf(one.buckets.back().first))
+        return make_error(fam.name + ": a series without a +Inf bucket");
+      for (std::size_t i = 1; i < one.buckets.size(); ++i)
+        if (one.buckets[i].second < one.buckets[i - 1].second)
+          return make_error(fam.name + ": bucket counts must not decrease as le grows");
+      if (!one.count || *one.count != one.buckets.back().second)
+        return make_error(fam.name + ": _count must equal the +Inf bucket");
+      if (!one.sum) return make_error(fam.name + ": a series without _sum");
+    }
+  }
+  return ok();
 }
 
 }  // namespace
@@ -173,14 +218,28 @@ Result<PromText> parse_prometheus_text(std::string_view text) {
       if (ts.empty() || ts.find_first_not_of("-0123456789") != std::string_view::npos)
         return make_error(where + "invalid timestamp");
     }
-    // 0.0.4: a counter's or gauge's samples carry the family's own name.
-    if (auto st = enter(s.name); !st) return make_error(where + st.error().what);
-    auto& fam = family(s.name);
+    // 0.0.4: a counter's or gauge's samples carry the family's own name; a
+    // histogram's are NAME_bucket{le=...}, NAME_sum and NAME_count.
+    std::string fam_name = s.name;
+    for (std::string_view suffix : {"_bucket", "_sum", "_count"}) {
+      if (s.name.size() <= suffix.size() || s.name.compare(s.name.size() - suffix.size(), suffix.size(), suffix) != 0)
+        continue;
+      const std::string base = s.name.substr(0, s.name.size() - suffix.size());
+      if (auto it = index.find(base); it != index.end() && out.families[it->second].type == "histogram") {
+        fam_name = base;
+        if (suffix == "_bucket" && !s.labels.count("le")) return make_error(where + "a histogram bucket needs le");
+      }
+    }
+    if (auto st = enter(fam_name); !st) return make_error(where + st.error().what);
+    auto& fam = family(fam_name);
+    if (fam.type == "histogram" && fam_name == s.name)
+      return make_error(where + "a histogram's samples are _bucket, _sum and _count");
     if (fam.type == "counter" && (s.value < 0 || std::isnan(s.value)))
       return make_error(where + "a counter must not be negative or NaN");
     if (!series.insert(series_key(s)).second) return make_error(where + "series appears twice");
     fam.samples.push_back(std::move(s));
   }
+  if (auto st = check_histograms(out); !st) return st.error();
   return out;
 }
 

@@ -6,6 +6,8 @@
 
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
+
 namespace reflex::api {
 namespace {
 
@@ -81,6 +83,45 @@ TEST_F(RouterTest, ThrowingHandlerIs500) {
   auto res = router_.handle(make(http::verb::get, "/boom"));
   EXPECT_EQ(res.result(), http::status::internal_server_error);
   EXPECT_NE(error_of(res).find("/boom"), std::string::npos);
+}
+
+TEST(RouterParams, PatternsMatchOneSegmentAndExactPathsWin) {
+  Router r;
+  r.route(http::verb::delete_, "/v1/overrides/{id}",
+          [](const Call& c) { return text_response(http::status::ok, "del " + std::string(c.param("id"))); });
+  r.route(http::verb::get, "/v1/overrides/{id}",
+          [](const Call& c) { return text_response(http::status::ok, "get " + std::string(c.param("id"))); });
+  r.get("/v1/overrides/special", [](const Request&) { return text_response(http::status::ok, "exact"); });
+  r.route(http::verb::get, "/v1/{a}/x/{b}", [](const Call& c) {
+    return text_response(http::status::ok, std::string(c.param("a")) + "," + std::string(c.param("b")));
+  });
+
+  EXPECT_EQ(r.handle(make(http::verb::delete_, "/v1/overrides/ovr-7")).body(), "del ovr-7");
+  EXPECT_EQ(r.handle(make(http::verb::get, "/v1/overrides/ovr-7?x=1")).body(), "get ovr-7");
+  EXPECT_EQ(r.handle(make(http::verb::get, "/v1/overrides/special")).body(), "exact");
+  EXPECT_EQ(r.handle(make(http::verb::get, "/v1/p/x/q")).body(), "p,q");
+  EXPECT_EQ(r.handle(make(http::verb::get, "/v1/overrides/a%20b")).body(), "get a b");
+
+  // One segment, not empty, not more.
+  for (const char* t : {"/v1/overrides/", "/v1/overrides", "/v1/overrides/a/b", "/v1/overrides//",
+                        "/v1/overrides/%zz", "/v1/overrides/%4"})
+    EXPECT_EQ(r.handle(make(http::verb::delete_, t)).result(), http::status::not_found) << t;
+
+  auto res = r.handle(make(http::verb::post, "/v1/overrides/x"));
+  EXPECT_EQ(res.result(), http::status::method_not_allowed);
+  EXPECT_EQ(res[http::field::allow], "DELETE, GET, HEAD");
+  EXPECT_EQ(r.allow("/v1/overrides/{id}"), "DELETE, GET, HEAD");
+  // A pattern route is listed as written.
+  auto paths = r.paths();
+  EXPECT_NE(std::find(paths.begin(), paths.end(), "/v1/overrides/{id}"), paths.end());
+}
+
+TEST(RouterParams, PercentDecoding) {
+  EXPECT_EQ(percent_decode("a%2Fb%41"), "a/bA");
+  EXPECT_EQ(percent_decode("plain+text"), "plain+text");
+  EXPECT_FALSE(percent_decode("%"));
+  EXPECT_FALSE(percent_decode("%4"));
+  EXPECT_FALSE(percent_decode("%g0"));
 }
 
 TEST(JsonBody, ParsesObjectsAndExplainsErrors) {

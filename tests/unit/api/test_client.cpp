@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <boost/asio/buffer.hpp>
@@ -29,12 +30,27 @@ TestClient::TestClient(const boost::asio::ip::tcp::endpoint& server) {
   }
 }
 
+TestClient::TestClient(const std::string& unix_socket) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (unix_socket.size() >= sizeof addr.sun_path) throw std::runtime_error("socket path too long: " + unix_socket);
+  std::memcpy(addr.sun_path, unix_socket.data(), unix_socket.size());
+  fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    int err = errno;
+    ::close(fd_);
+    fd_ = -1;
+    throw std::runtime_error("connect to " + unix_socket + ": " + std::strerror(err));
+  }
+}
+
 TestClient::~TestClient() {
   if (fd_ >= 0) ::close(fd_);
 }
 
 TestClient::TestClient(TestClient&& other) noexcept
-    : fd_(other.fd_), pending_(std::move(other.pending_)), eof_(other.eof_) {
+    : fd_(other.fd_), pending_(std::move(other.pending_)), headers_(std::move(other.headers_)), eof_(other.eof_) {
   other.fd_ = -1;
 }
 
@@ -102,7 +118,7 @@ Result<Response> TestClient::read_response(std::chrono::milliseconds timeout, bo
 
 Response TestClient::request(http::verb method, std::string_view target, std::string body,
                              std::string_view content_type) {
-  if (!send(format_request(method, target, std::move(body), content_type)))
+  if (!send(format_request(method, target, std::move(body), content_type, true, headers_)))
     throw std::runtime_error("send failed: " + std::string(std::strerror(errno)));
   auto res = read_response(5000ms, method == http::verb::head);
   if (!res) throw std::runtime_error(res.error().what);
@@ -121,9 +137,10 @@ bool TestClient::wait_closed(std::chrono::milliseconds timeout, std::string* rec
 }
 
 std::string format_request(http::verb method, std::string_view target, std::string body,
-                           std::string_view content_type, bool keep_alive) {
+                           std::string_view content_type, bool keep_alive, const Headers& headers) {
   Request req{method, target, 11};
   req.set(http::field::host, "127.0.0.1");
+  for (const auto& [name, value] : headers) req.set(name, value);
   if (!content_type.empty()) req.set(http::field::content_type, content_type);
   req.body() = std::move(body);
   req.keep_alive(keep_alive);

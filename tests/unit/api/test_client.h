@@ -13,16 +13,21 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace reflex::api::testing {
 
 using namespace std::chrono_literals;
 
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
 class TestClient {
  public:
   // Connects (blocking, to a local server); throws std::runtime_error on failure.
   explicit TestClient(const boost::asio::ip::tcp::endpoint& server);
+  // Over a Unix socket.
+  explicit TestClient(const std::string& unix_socket);
   ~TestClient();
   TestClient(TestClient&& other) noexcept;
   TestClient(const TestClient&) = delete;
@@ -39,6 +44,9 @@ class TestClient {
   Response request(http::verb method, std::string_view target, std::string body = {},
                    std::string_view content_type = {});
 
+  // Sent with every request() from now on (e.g. Authorization).
+  void set_header(std::string name, std::string value) { headers_.emplace_back(std::move(name), std::move(value)); }
+
   // Reads (and keeps in *received) until the peer closes. True if it closed
   // before the deadline.
   bool wait_closed(std::chrono::milliseconds deadline, std::string* received = nullptr);
@@ -54,12 +62,14 @@ class TestClient {
 
   int fd_ = -1;
   std::string pending_;  // received, not yet parsed (pipelined responses)
+  Headers headers_;
   bool eof_ = false;
 };
 
 // The bytes of a request, serialized by Beast.
 std::string format_request(http::verb method, std::string_view target, std::string body = {},
-                           std::string_view content_type = {}, bool keep_alive = true);
+                           std::string_view content_type = {}, bool keep_alive = true,
+                           const Headers& headers = {});
 
 json::value parse_json(const std::string& body);  // throws on invalid JSON
 

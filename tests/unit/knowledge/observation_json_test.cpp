@@ -28,6 +28,7 @@ TEST(ObservationJson, CarriesTheContractFieldNames) {
   r.p99_us = 2000;
   r.samples = 333;
   i.rtt = r;
+  i.retrans = RetransSummary{1234, 20.5, 4000};
   o.maps["veth0/talkers"] = MapObservation{12, 16384, 1.5};
   o.degraded.push_back({"tcp_rtt", "not loaded"});
 
@@ -51,6 +52,10 @@ TEST(ObservationJson, CarriesTheContractFieldNames) {
   EXPECT_DOUBLE_EQ(rtt.at("p90").to_number<double>(), 480.25);
   EXPECT_DOUBLE_EQ(rtt.at("p99").to_number<double>(), 2000);
   EXPECT_EQ(rtt.at("samples").to_number<std::uint64_t>(), 333u);
+  const auto& rt = ifc.at("retrans").as_object();
+  EXPECT_EQ(rt.at("retransmits").to_number<std::uint64_t>(), 1234u);
+  EXPECT_DOUBLE_EQ(rt.at("per_s").to_number<double>(), 20.5);
+  EXPECT_DOUBLE_EQ(rt.at("segments_per_s").to_number<double>(), 4000);
   const auto& m = j.at("maps").at("veth0/talkers").as_object();
   EXPECT_EQ(m.at("entries").to_number<std::uint64_t>(), 12u);
   EXPECT_EQ(m.at("max_entries").to_number<std::uint64_t>(), 16384u);
@@ -66,9 +71,10 @@ TEST(ObservationJson, WholeRatesPrintAsIntegers) {
   EXPECT_NE(s.find("\"rx_pps\":1000,"), std::string::npos) << s;
 }
 
-TEST(ObservationJson, RttIsNullWhenTheProbeIsNotRunning) {
+TEST(ObservationJson, RttAndRetransAreNullWhenTheirProbesAreNotRunning) {
   Observation o;
   o.interfaces["lo"];
   auto j = to_json(o);
   EXPECT_TRUE(j.at("interfaces").at("lo").at("rtt_us").is_null());
+  EXPECT_TRUE(j.at("interfaces").at("lo").at("retrans").is_null());
 }

@@ -169,6 +169,7 @@ Override RandomValues::override_() {
   o.action_kind = text();
   o.subject = subject();
   if (coin()) o.action = action();
+  o.reason = text();
   return o;
 }
 

@@ -125,23 +125,96 @@ TEST_F(StoreOpen, TruncatedFileIsMovedAside) {
   EXPECT_TRUE(all_pages(*s, {}).empty());
 }
 
-TEST_F(StoreOpen, ScribbledPagesAreFoundByTheIntegrityCheck) {
+// The pages of one table (or index), from SQLite's dbstat table.
+std::vector<std::int64_t> pages_of(const std::string& path, const std::string& name) {
+  sqlite3* db = nullptr;
+  std::vector<std::int64_t> pages;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT pageno FROM dbstat WHERE name = ? ORDER BY pageno", -1, &st, nullptr),
+            SQLITE_OK);
+  sqlite3_bind_text(st, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+  while (sqlite3_step(st) == SQLITE_ROW) pages.push_back(sqlite3_column_int64(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return pages;
+}
+
+void scribble_page(const std::string& path, std::int64_t page) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  std::string junk(4096, '\xA5');
+  f.seekp(static_cast<std::streamoff>((page - 1) * 4096));
+  f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+}
+
+TEST_F(StoreOpen, ScribbledPagesAreFoundByTheFullCheck) {
   populate(path_, 40);
-  // Keep the header, damage b-tree pages in the middle of the file.
-  const auto size = fs::file_size(path_);
-  {
-    std::fstream f(path_, std::ios::in | std::ios::out | std::ios::binary);
-    std::string junk(3 * 4096, '\xA5');
-    f.seekp(static_cast<std::streamoff>(size / 2 / 4096 * 4096));
-    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
-  }
+  auto pages = pages_of(path_, "records");
+  ASSERT_GT(pages.size(), 10u);
+  scribble_page(path_, pages[pages.size() / 2]);
+  store::StoreOptions o;
+  o.check_on_open = store::StoreOptions::OpenCheck::full;
   store::OpenReport rep;
-  auto s = open_ok(path_, {}, nullptr, &rep);
+  auto s = open_ok(path_, o, nullptr, &rep);
   ASSERT_TRUE(s);
   ASSERT_TRUE(rep.moved_to);
   EXPECT_FALSE(rep.damage.empty());
   EXPECT_TRUE(all_pages(*s, {}).empty());
   EXPECT_EQ(moved_files(dir_).size(), 1u);
+}
+
+TEST_F(StoreOpen, TheLightCheckReadsTheStateTables) {
+  populate(path_, 5);
+  {
+    auto s = open_ok(path_);
+    Decisions d;
+    d.desired_state = boost::json::value(std::string(20000, 'x'));  // spans overflow pages
+    ASSERT_TRUE(s->commit_decisions(d));
+  }
+  auto pages = pages_of(path_, "state");
+  ASSERT_FALSE(pages.empty());
+  scribble_page(path_, pages.front());
+  store::OpenReport rep;
+  auto s = open_ok(path_, {}, nullptr, &rep);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(rep.moved_to) << "a damaged state table must not be resumed from";
+  EXPECT_FALSE(s->load_state("desired").value().has_value());
+}
+
+TEST_F(StoreOpen, DamageSeenWhileRunningIsCheckedAtTheNextStart) {
+  populate(path_, 40);
+  auto pages = pages_of(path_, "records");
+  scribble_page(path_, pages[pages.size() / 2]);
+  {
+    // The light check does not read the records: the damage shows when they are.
+    store::OpenReport rep;
+    auto s = open_ok(path_, {}, nullptr, &rep);
+    ASSERT_TRUE(s);
+    EXPECT_FALSE(rep.moved_to);
+    // Every record is read, so the scribbled page is too.
+    RecordQuery q;
+    q.kinds.assign(std::begin(kAllRecordKinds), std::end(kAllRecordKinds));
+    q.limit = 1000;
+    bool failed = false;
+    for (int i = 0; i < 100 && !failed; ++i) {
+      auto page = s->query(q);
+      if (!page) failed = true;
+      else if (!page->next) break;
+      else q.before_id = page->next;
+    }
+    EXPECT_TRUE(failed) << "reading every record must meet the damage";
+    auto h = s->health();
+    EXPECT_FALSE(h.ok);
+    EXPECT_NE(h.reason.find("restart reflexd"), std::string::npos) << h.reason;
+    EXPECT_TRUE(fs::exists(path_ + ".damaged"));
+  }
+  store::OpenReport rep;
+  auto s = open_ok(path_, {}, nullptr, &rep);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(rep.moved_to) << "the next start checks every page";
+  EXPECT_FALSE(fs::exists(path_ + ".damaged"));
+  EXPECT_TRUE(s->health().ok);
+  EXPECT_TRUE(all_pages(*s, {}).empty());
 }
 
 TEST_F(StoreOpen, CleanDatabaseOpensWithNothingToSay) {

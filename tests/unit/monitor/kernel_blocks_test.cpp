@@ -1,6 +1,6 @@
 // The Monitor's kernel-facing building blocks on real maps and programs:
-// batch dumps, the map fill iterator, the ring buffer on an asio loop, and
-// names from kernel BTF.
+// batch dumps, the map fill iterator, a full map's counter, the ring buffer
+// on an asio loop, and names from kernel BTF.
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
@@ -16,6 +16,7 @@
 #include "monitor/kernel_names.h"
 #include "monitor/kernel_symbols.h"
 #include "monitor/map_dump.h"
+#include "monitor/map_full_watch.h"
 #include "monitor/map_pressure_probe.h"
 #include "monitor/ring_reader.h"
 #include "ringbuf_bench.skel.h"
@@ -141,6 +142,39 @@ TEST(MapCounter, CountsHashEntriesExactlyInOneRead) {
   ASSERT_TRUE(counts) << counts.error().message();
   EXPECT_EQ(counts->at(guard::map_info(lru.get())->id), 123);
   EXPECT_EQ(counts->at(guard::map_info(hash.get())->id), 122);
+}
+
+TEST(MapFullWatch, ReportsWhileAProgramsMapFullCounterGrows) {
+  REFLEX_REQUIRE_BPF();
+  auto stats = make_map(BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 4);
+  ASSERT_TRUE(stats.valid());
+  auto set = [&](std::uint64_t n) {  // all on the first CPU, the rest 0
+    std::vector<std::uint64_t> v(static_cast<std::size_t>(guard::possible_cpus()), 0);
+    v[0] = n;
+    std::uint32_t k = 1;
+    ASSERT_EQ(bpf_map_update_elem(stats.get(), &k, v.data(), BPF_ANY), 0);
+  };
+  MapFullWatch watch;
+  auto tick = [&] {
+    TickContext ctx;
+    watch.check(ctx, "p", stats.get(), 1, "drops", "m", 64, "thing");
+    return ctx.soft;
+  };
+  EXPECT_TRUE(tick().empty());  // nothing lost
+  set(5);
+  auto soft = tick();
+  ASSERT_EQ(soft.size(), 1u);
+  EXPECT_EQ(soft[0].probe, "p");
+  EXPECT_EQ(soft[0].reason, "5 drops went uncounted: the m map (64 thing keys) is full");
+  EXPECT_TRUE(tick().empty());  // it stopped: not reported forever after
+  set(7);
+  soft = tick();
+  ASSERT_EQ(soft.size(), 1u);
+  EXPECT_EQ(soft[0].reason.rfind("2 drops", 0), 0u) << soft[0].reason;
+  watch.reset();  // the program was reloaded: its 7 are all new
+  soft = tick();
+  ASSERT_EQ(soft.size(), 1u);
+  EXPECT_EQ(soft[0].reason.rfind("7 drops", 0), 0u) << soft[0].reason;
 }
 
 TEST(KernelNames, DropReasonsComeFromTheRunningKernel) {

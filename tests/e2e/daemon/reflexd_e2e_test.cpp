@@ -1,0 +1,247 @@
+// reflexd end to end: the real daemon guarding a veth in a namespace, driven
+// through its API by the real reflexctl, and started on a damaged store, a
+// missing interface and a broken config.
+
+#include "guard/guard.h"
+#include "sim/http_get.h"
+#include "sim/netns.h"
+#include "tests/support/kernel_env.h"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace reflex {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+unsigned short free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// Runs argv, output to `log`; returns the pid.
+pid_t spawn(std::vector<std::string> args, const std::string& log) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) dup2(fd, 1), dup2(fd, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+struct Run {
+  int code = -1;
+  std::string out;
+};
+
+Run run(std::vector<std::string> args, const std::string& dir) {
+  const std::string log = dir + "/cmd.out";
+  pid_t pid = spawn(std::move(args), log);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(log)};
+}
+
+// A node namespace with one veth to a peer namespace, a scratch folder and
+// pins of its own; everything removed on the way out, also on failure.
+class Reflexd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    REFLEX_REQUIRE_BPF();
+    dir_ = "/tmp/" + sim::unique_name("rfxd");
+    fs::create_directories(dir_);
+    pin_root_ = test_pin_root() + "/" + sim::unique_name("rfxd");
+    auto n = sim::NetNs::create(sim::unique_name("rfxdn"));
+    auto p = sim::NetNs::create(sim::unique_name("rfxdp"));
+    ASSERT_TRUE(n && p);
+    node_.emplace(std::move(*n));
+    peer_.emplace(std::move(*p));
+    if_ = sim::unique_name("rfxn");
+    ASSERT_TRUE(sim::make_veth(*node_, *peer_, {if_, sim::unique_name("rfxp"), "10.93.0.1/24", "10.93.0.2/24", {}}));
+    key_ = if_ + "@" + node_->name();
+    port_ = free_port();
+  }
+
+  void TearDown() override {
+    stop();
+    guard::GuardOptions o;
+    o.pin_root = pin_root_;
+    (void)guard::Guard::unload(key_, o);
+    std::error_code ec;
+    fs::remove_all(pin_root_, ec);
+    fs::remove_all(dir_, ec);
+    peer_.reset();
+    node_.reset();
+  }
+
+  std::vector<std::string> args(const std::string& iface) const {
+    return {REFLEXD_BIN, "--log-level", "info", "run", "--iface", iface, "--listen",
+            "127.0.0.1:" + std::to_string(port_), "--unix-socket", "off", "--store", dir_ + "/store.db",
+            "--token-file", dir_ + "/token", "--policies", REFLEX_SOURCE_DIR "/policies", "--tick-ms", "100",
+            "--pin-root", pin_root_};
+  }
+
+  // Starts reflexd and waits until /readyz answers `want` (200 or 503).
+  void start(const std::string& iface, int want = 200) {
+    pid_ = spawn(args(iface), log());
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      ASSERT_NE(waitpid(pid_, &status, WNOHANG), pid_) << "reflexd exited: " << slurp(log());
+      auto r = sim::http_get("127.0.0.1", port_, "/readyz", 500ms);
+      if (r && r->status == want) return;
+      std::this_thread::sleep_for(20ms);  // polling a child's readiness: nothing to wait on
+    }
+    FAIL() << "reflexd did not answer /readyz " << want << " within 30 s: " << slurp(log());
+  }
+
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+  boost::json::value get(const std::string& target) const {
+    auto r = sim::http_get("127.0.0.1", port_, target, 2s);
+    EXPECT_TRUE(r) << target;
+    if (!r) return {};
+    EXPECT_EQ(r->status, 200) << target << ": " << r->body;
+    boost::system::error_code ec;
+    return boost::json::parse(r->body, ec);
+  }
+
+  Run ctl(std::vector<std::string> a, bool token = true) const {
+    std::vector<std::string> argv{REFLEXCTL_BIN, "--server", "http://127.0.0.1:" + std::to_string(port_)};
+    if (token) argv.insert(argv.end(), {"--token-file", dir_ + "/token"});
+    argv.insert(argv.end(), a.begin(), a.end());
+    return run(argv, dir_);
+  }
+
+  std::vector<guard::GuardRule> kernel_rules() const {
+    guard::GuardOptions o;
+    o.pin_root = pin_root_;
+    auto g = guard::Guard::open(key_, o);
+    if (!g) return {};
+    auto r = g->rules();
+    return r ? *r : std::vector<guard::GuardRule>{};
+  }
+
+  bool kernel_blocks(const std::string& prefix) const {
+    for (const auto& r : kernel_rules())
+      if (r.prefix.to_string() == prefix && r.action == guard::RuleAction::drop) return true;
+    return false;
+  }
+
+  std::string log() const { return dir_ + "/reflexd.log"; }
+
+  std::string dir_, pin_root_, if_, key_;
+  std::optional<sim::NetNs> node_, peer_;
+  unsigned short port_ = 0;
+  pid_t pid_ = -1;
+};
+
+TEST_F(Reflexd, AnOperatorBlockThroughReflexctlReachesTheKernelAndIsRecorded) {
+  start(key_);
+  auto state = get("/v1/state");
+  ASSERT_TRUE(state.is_object()) << state;
+  EXPECT_NE(boost::json::serialize(state).find(key_), std::string::npos) << "the interface is not in /v1/state";
+
+  // Without the token the daemon refuses, and the kernel is untouched.
+  auto refused = ctl({"block", "198.51.100.0/24", "--ttl", "10m", "--reason", "e2e"}, /*token=*/false);
+  EXPECT_NE(refused.code, 0) << refused.out;
+  EXPECT_FALSE(kernel_blocks("198.51.100.0/24"));
+
+  auto ok = ctl({"block", "198.51.100.0/24", "--ttl", "10m", "--reason", "e2e"});
+  ASSERT_EQ(ok.code, 0) << ok.out;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!kernel_blocks("198.51.100.0/24") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(50ms);  // the next ticks apply it; the kernel has no event to wait on
+  EXPECT_TRUE(kernel_blocks("198.51.100.0/24")) << "the manual block never reached the guard";
+
+  auto hist = get("/v1/history?kind=override");
+  EXPECT_NE(boost::json::serialize(hist).find("198.51.100.0/24"), std::string::npos) << hist;
+  auto status = ctl({"status", "--json"});
+  EXPECT_EQ(status.code, 0) << status.out;
+}
+
+TEST_F(Reflexd, SigtermLeavesTheRulesPinnedAndARestartAdoptsThem) {
+  start(key_);
+  ASSERT_EQ(ctl({"block", "198.51.100.7", "--ttl", "10m", "--reason", "e2e"}).code, 0);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!kernel_blocks("198.51.100.7/32") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(kernel_blocks("198.51.100.7/32"));
+  stop();
+  EXPECT_TRUE(kernel_blocks("198.51.100.7/32")) << "the datapath must keep protecting with no daemon";
+  start(key_);
+  EXPECT_NE(slurp(log()).find("adopted"), std::string::npos) << slurp(log());
+  EXPECT_TRUE(kernel_blocks("198.51.100.7/32")) << "the restarted daemon dropped the rule it had";
+}
+
+TEST_F(Reflexd, ADamagedStoreIsMovedAsideAndTheDaemonRuns) {
+  {
+    std::ofstream f(dir_ + "/store.db", std::ios::binary);
+    f << std::string(8192, '\x5a');
+  }
+  start(key_);
+  bool moved = false;
+  for (const auto& e : fs::directory_iterator(dir_))
+    moved |= e.path().filename().string().rfind("store.db.corrupt-", 0) == 0;
+  EXPECT_TRUE(moved) << "the damaged file was not kept aside";
+  auto hist = get("/v1/history?kind=daemon");
+  EXPECT_NE(boost::json::serialize(hist).find("moved"), std::string::npos) << hist;
+}
+
+TEST_F(Reflexd, AMissingInterfaceIsReportedAndNotReady) {
+  start("rfxnothere@" + node_->name(), 503);
+  auto r = sim::http_get("127.0.0.1", port_, "/v1/state", 2s);
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->body.find("rfxnothere"), std::string::npos) << r->body;
+}
+
+TEST_F(Reflexd, ABrokenConfigIsRefusedWithWhereAndWhy) {
+  std::ofstream(dir_ + "/bad.yaml") << "tick: fast\ninterfaces: [eth0]\n";
+  auto r = run({REFLEXD_BIN, "run", "--config", dir_ + "/bad.yaml"}, dir_);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("bad.yaml:1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tick"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace reflex

@@ -1,0 +1,96 @@
+// Scenario files: every shipped one loads; mistakes are reported with
+// file:line:col, the field and what was expected.
+#include "sim/scenario.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace reflex::sim {
+namespace {
+
+TEST(Scenario, EveryShippedScenarioLoads) {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(REFLEX_SOURCE_DIR) + "/sim/scenarios")) {
+    if (e.path().extension() != ".yaml") continue;
+    auto s = load_scenario(e.path().string());
+    ASSERT_TRUE(s) << s.error().what;
+    EXPECT_EQ(s->name + ".yaml", e.path().filename().string()) << "a scenario is named after its file";
+    EXPECT_FALSE(s->description.empty()) << e.path();
+    ++n;
+  }
+  EXPECT_GE(n, 8);
+}
+
+TEST(Scenario, ParsesGroupsPulsesEventsAndTargets) {
+  auto s = parse_scenario(R"(
+name: t
+description: d
+duration: 10s
+tick: 50ms
+node: {mode: generic, peer_mtu: 9000, udp_capacity_pps: 1000}
+traffic:
+  - {name: c, class: benign, kind: tcp, count: 2, rate: 8Mbit}
+  - {name: a, class: attack, kind: syn, sources: [192.0.2.0/24, 198.51.100.0/25], count: 300, pps: 1000, from: 2s, until: 8s, pulse: {on: 1s, off: 500ms}}
+events: [{at: 3s, do: kill_daemon}, {at: 4s, do: start_daemon}]
+expect: {onset_to_drop_ms: 300, false_blocks: 0}
+)",
+                          "t.yaml");
+  ASSERT_TRUE(s) << s.error().what;
+  EXPECT_EQ(s->tick_ns, 50 * kNsPerMs);
+  EXPECT_EQ(s->node.mode, "generic");
+  EXPECT_EQ(s->node.peer_mtu, 9000u);
+  ASSERT_EQ(s->traffic.size(), 2u);
+  EXPECT_EQ(s->traffic[0].rate_bps, 8'000'000u);
+  const auto& a = s->traffic[1];
+  EXPECT_EQ(a.kind, TrafficKind::syn);
+  ASSERT_TRUE(a.pulse);
+  EXPECT_EQ(a.pulse->off_ns, 500 * kNsPerMs);
+  EXPECT_EQ(s->onset_ns(), 2 * kNsPerSec);
+  // Pulses from 2s: on [2,3) [3.5,4.5) ... the last "on" starting before 8s is [6.5,7.5).
+  EXPECT_EQ(s->attack_end_ns(), 7'500 * kNsPerMs);
+  EXPECT_TRUE(s->any_attack_active(2'500 * kNsPerMs));
+  EXPECT_FALSE(s->any_attack_active(3'200 * kNsPerMs));
+  ASSERT_EQ(s->events.size(), 2u);
+  EXPECT_EQ(s->events[1].action, ScenarioAction::start_daemon);
+  EXPECT_EQ(s->expect.onset_to_drop_ms_max, 300.0);
+  EXPECT_EQ(s->expect.false_blocks_max, 0u);
+
+  auto src = group_sources(a);
+  ASSERT_EQ(src.size(), 300u);
+  for (auto x : src) {  // inside the two prefixes, never a network or broadcast address
+    bool in24 = (x >> 8) == (0xc0000200u >> 8), in25 = (x >> 7) == (0xc6336400u >> 7);
+    EXPECT_TRUE(in24 || in25);
+    EXPECT_NE(x & 0xff, 0u);
+    EXPECT_NE(x & 0xff, 255u);
+  }
+  EXPECT_EQ(std::set<std::uint32_t>(src.begin(), src.end()).size(), 300u) << "distinct sources";
+}
+
+TEST(Scenario, ReportsEveryMistakeWithItsPlace) {
+  auto s = parse_scenario(R"(name: t
+description: d
+duration: 10s
+traffic:
+  - {name: a, class: atack, kind: udp, sources: 192.0.2.0/24, count: 300, pps: 1000}
+  - {name: b, class: benign, kind: tcp, count: 2}
+speed: 3
+)",
+                          "bad.yaml");
+  ASSERT_FALSE(s);
+  const std::string& w = s.error().what;
+  EXPECT_NE(w.find("bad.yaml:5:"), std::string::npos) << w;
+  EXPECT_NE(w.find("traffic[a].class: expected benign or attack"), std::string::npos) << w;
+  EXPECT_NE(w.find("300 sources do not fit"), std::string::npos) << w;
+  EXPECT_NE(w.find("needs `rate:`"), std::string::npos) << w;
+  EXPECT_NE(w.find("speed"), std::string::npos) << "unknown keys are errors: " << w;
+}
+
+TEST(Scenario, RefusesAMissingFileWithTheFix) {
+  auto s = load_scenario("/nonexistent/scenario.yaml");
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message().find("sim/scenarios"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace reflex::sim
