@@ -1,9 +1,7 @@
 #include "daemon/daemon.h"
 
 #include "api/endpoint.h"
-#include "api/loop_routes.h"
-#include "api/policy_routes.h"
-#include "api/system_routes.h"
+#include "api/api_routes.h"
 #include "api/time_format.h"
 #include "api/version.h"
 #include "common/log.h"
@@ -236,24 +234,19 @@ Status Daemon::start_api() {
   if (!sc.listen && sc.unix_socket.empty()) {
     logger()->warn("api: no listener (--listen off and --unix-socket off): nothing can query or override the loop");
   } else {
-    bool created = false;
-    auto auth = api::TokenAuth::load_or_create(cfg_.api.token_file, &created);
+    auto auth = api::TokenAuth::load_or_create(cfg_.api.token_file);
     if (!auth) return auth.error();
     auth_ = std::make_shared<const api::TokenAuth>(std::move(*auth));
-    router_.require_token(auth_);
   }
-  api::add_policy_routes(router_, policies_);
-  api::add_system_routes(router_, metrics_, [this] { return status_json(); });
-  api::add_loop_routes(router_, *loop_);  // after the system routes: its /healthz knows a stalled loop
-  api::add_policy_metrics(metrics_, policies_);
-  api::add_loop_metrics(metrics_, *loop_);
+  // The loop's routes come after the system ones: its /healthz knows a stalled loop.
+  api::add_api(router_, metrics_, api::ApiParts{*loop_, policies_, [this] { return status_json(); }, auth_});
   add_daemon_metrics();
+  if (cfg_.watch_policies)
+    if (auto st = policies_.watch(io_); !st) return st.error();
   if (!sc.listen && sc.unix_socket.empty()) return ok();
   auto server = api::Server::listen(io_, sc, router_, &metrics_);
   if (!server) return server.error();
   server_ = std::move(*server);
-  if (cfg_.watch_policies)
-    if (auto st = policies_.watch(io_); !st) return st.error();
   return ok();
 }
 
