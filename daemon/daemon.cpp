@@ -96,6 +96,14 @@ Status Daemon::start_policies() {
                std::to_string(set ? set->rules.size() : 0) + " rule(s))",
            json::object{{"generation", st.generation}, {"trigger", st.current_trigger}, {"accepted", true}});
   });
+  policies_.on_reject([this](const plan::PolicyRejection& rej) {
+    json::array findings;
+    for (const auto& d : rej.diagnostics) findings.emplace_back(d);
+    record(RecordKind::policy, cfg_.policies,
+           "policy load rejected (" + rej.trigger + ", " + std::to_string(rej.errors) + " error(s)); generation " +
+               std::to_string(policies_.status().generation) + " stays in force",
+           json::object{{"accepted", false}, {"trigger", rej.trigger}, {"errors", rej.errors}, {"findings", findings}});
+  });
   return ok();
 }
 
@@ -323,13 +331,7 @@ void Daemon::arm_sighup() {
   hup_.async_wait([this](const boost::system::error_code& ec, int) {
     if (ec) return;
     logger()->info("SIGHUP: reloading policies from {}", cfg_.policies);
-    if (!policies_.reload("sighup")) {
-      const auto& rej = policies_.status().last_rejection;
-      record(RecordKind::policy, cfg_.policies,
-             "policy reload rejected (" + std::to_string(rej ? rej->errors : 0) + " error(s)); generation " +
-                 std::to_string(policies_.status().generation) + " stays in force",
-             json::object{{"accepted", false}, {"trigger", "sighup"}});
-    }
+    policies_.reload("sighup");  // on_reject records a rejection
     arm_sighup();
   });
 }

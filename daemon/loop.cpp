@@ -248,6 +248,9 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
     pending_outcomes_.insert(pending_outcomes_.end(), applied.begin(), applied.end());
     uncommitted_outcomes_ = std::move(applied);
     if (plan) last_plan_ = std::move(plan);
+    // The streams are written once a tick, so history is at most a tick old
+    // (one WAL transaction; a degraded store keeps them in memory).
+    if (auto st = recorder_.flush(); !st) log->debug("record: flush: {}", st.error().message());
   }
 
   tick.snapshot_version = snap->version;

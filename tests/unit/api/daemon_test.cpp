@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <filesystem>
 #include <functional>
@@ -236,6 +237,12 @@ TEST_F(DaemonTest, FileChangesReloadAndRestReloadRejects) {
   auto doc = get("/v1/policies");
   EXPECT_EQ(doc.at("generation").to_number<std::uint64_t>(), 2u);
   EXPECT_EQ(doc.at("last_rejection").as_object().at("trigger").as_string(), "api");
+  // Every rejection, whatever caused it, is in Knowledge with its findings.
+  std::string hist;
+  EXPECT_TRUE(wait_for([&] {  // the record is written with the next tick
+    hist = boost::json::serialize(get("/v1/history?kind=policy"));
+    return hist.find("rejected (inotify") != std::string::npos && hist.find("rejected (api") != std::string::npos;
+  })) << hist;
 
   // Fixed: the next reload is accepted.
   write("20-b.yaml", good_b);
