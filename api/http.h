@@ -46,6 +46,12 @@ std::string_view target_path(std::string_view target);
 
 // True if the request's Content-Type is application/json (parameters such as
 // charset allowed, case-insensitive).
+// Client bytes echoed into a JSON answer must be UTF-8, or the answer is not
+// JSON: percent_decode() refuses what is not, and error_response() replaces
+// each byte of an invalid sequence with U+FFFD.
+bool valid_utf8(std::string_view s);
+std::string utf8_safe(std::string_view s);
+
 bool has_json_content_type(const Request& req);
 
 // Parses the body as a JSON object. An empty body is an empty object, so

@@ -63,6 +63,7 @@ std::optional<std::string> percent_decode(std::string_view s) {
     out += static_cast<char>(hi * 16 + lo);
     i += 2;
   }
+  if (!valid_utf8(out)) return std::nullopt;  // it would be echoed into JSON answers
   return out;
 }
 

@@ -106,7 +106,8 @@ class Router {
 // True for the methods that change state (and so need the token).
 bool is_mutating(http::verb method);
 
-// Percent-decodes a path segment or query value ('+' stays '+'); nullopt if malformed.
+// Percent-decodes a path segment or query value ('+' stays '+'); nullopt if
+// malformed or not UTF-8 (values are echoed into JSON answers).
 std::optional<std::string> percent_decode(std::string_view s);
 
 }  // namespace reflex::api

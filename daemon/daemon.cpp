@@ -1,9 +1,7 @@
 #include "daemon/daemon.h"
 
 #include "api/endpoint.h"
-#include "api/loop_routes.h"
-#include "api/policy_routes.h"
-#include "api/system_routes.h"
+#include "api/api_routes.h"
 #include "api/time_format.h"
 #include "api/version.h"
 #include "common/log.h"
@@ -97,6 +95,14 @@ Status Daemon::start_policies() {
            "policy generation " + std::to_string(st.generation) + " loaded (" + st.current_trigger + ", " +
                std::to_string(set ? set->rules.size() : 0) + " rule(s))",
            json::object{{"generation", st.generation}, {"trigger", st.current_trigger}, {"accepted", true}});
+  });
+  policies_.on_reject([this](const plan::PolicyRejection& rej) {
+    json::array findings;
+    for (const auto& d : rej.diagnostics) findings.emplace_back(d);
+    record(RecordKind::policy, cfg_.policies,
+           "policy load rejected (" + rej.trigger + ", " + std::to_string(rej.errors) + " error(s)); generation " +
+               std::to_string(policies_.status().generation) + " stays in force",
+           json::object{{"accepted", false}, {"trigger", rej.trigger}, {"errors", rej.errors}, {"findings", findings}});
   });
   return ok();
 }
@@ -236,24 +242,19 @@ Status Daemon::start_api() {
   if (!sc.listen && sc.unix_socket.empty()) {
     logger()->warn("api: no listener (--listen off and --unix-socket off): nothing can query or override the loop");
   } else {
-    bool created = false;
-    auto auth = api::TokenAuth::load_or_create(cfg_.api.token_file, &created);
+    auto auth = api::TokenAuth::load_or_create(cfg_.api.token_file);
     if (!auth) return auth.error();
     auth_ = std::make_shared<const api::TokenAuth>(std::move(*auth));
-    router_.require_token(auth_);
   }
-  api::add_policy_routes(router_, policies_);
-  api::add_system_routes(router_, metrics_, [this] { return status_json(); });
-  api::add_loop_routes(router_, *loop_);  // after the system routes: its /healthz knows a stalled loop
-  api::add_policy_metrics(metrics_, policies_);
-  api::add_loop_metrics(metrics_, *loop_);
+  // The loop's routes come after the system ones: its /healthz knows a stalled loop.
+  api::add_api(router_, metrics_, api::ApiParts{*loop_, policies_, [this] { return status_json(); }, auth_});
   add_daemon_metrics();
+  if (cfg_.watch_policies)
+    if (auto st = policies_.watch(io_); !st) return st.error();
   if (!sc.listen && sc.unix_socket.empty()) return ok();
   auto server = api::Server::listen(io_, sc, router_, &metrics_);
   if (!server) return server.error();
   server_ = std::move(*server);
-  if (cfg_.watch_policies)
-    if (auto st = policies_.watch(io_); !st) return st.error();
   return ok();
 }
 
@@ -330,13 +331,7 @@ void Daemon::arm_sighup() {
   hup_.async_wait([this](const boost::system::error_code& ec, int) {
     if (ec) return;
     logger()->info("SIGHUP: reloading policies from {}", cfg_.policies);
-    if (!policies_.reload("sighup")) {
-      const auto& rej = policies_.status().last_rejection;
-      record(RecordKind::policy, cfg_.policies,
-             "policy reload rejected (" + std::to_string(rej ? rej->errors : 0) + " error(s)); generation " +
-                 std::to_string(policies_.status().generation) + " stays in force",
-             json::object{{"accepted", false}, {"trigger", "sighup"}});
-    }
+    policies_.reload("sighup");  // on_reject records a rejection
     arm_sighup();
   });
 }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <span>
 
 namespace reflex::daemon {
 namespace {
@@ -215,13 +216,8 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
     d.intents = intents;
     d.outcomes = outcomes;
     d.overrides = override_changes_;
-    const DesiredState& desired = executor_->desired();
-    if (desired.version != saved_desired_version_) d.desired_state = to_json(desired);
-    if (!(planner_.state() == saved_planner_)) d.planner_state = to_json(planner_.state());
-    if (auto st = recorder_.commit_decisions(d); !st)
+    if (auto st = commit(d); !st)
       log->warn("record: {} (the loop keeps protecting; the store says why in /v1/state)", st.error().message());
-    saved_desired_version_ = desired.version;
-    if (d.planner_state) saved_planner_ = planner_.state();
     override_changes_.clear();
   }
 
@@ -244,7 +240,7 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
       ++counters_.symptom_events[{e.symptom.kind, e.transition}];
     }
     if (plan) remember_plan(*plan);
-    remember_outcomes(std::vector<Outcome>(outcomes.begin() + static_cast<std::ptrdiff_t>(carried), outcomes.end()));
+    remember_outcomes(std::span<const Outcome>(outcomes).subspan(carried));
     remember_outcomes(applied);
     if (hooks_.outcomes) {
       std::vector<Outcome> told(outcomes.begin() + static_cast<std::ptrdiff_t>(carried), outcomes.end());
@@ -254,6 +250,9 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
     pending_outcomes_.insert(pending_outcomes_.end(), applied.begin(), applied.end());
     uncommitted_outcomes_ = std::move(applied);
     if (plan) last_plan_ = std::move(plan);
+    // The streams are written once a tick, so history is at most a tick old
+    // (one WAL transaction; a degraded store keeps them in memory).
+    if (auto st = recorder_.flush(); !st) log->debug("record: flush: {}", st.error().message());
   }
 
   tick.snapshot_version = snap->version;
@@ -285,7 +284,7 @@ void Loop::remember_plan(const Plan& plan) {
   push_bounded(plans_, plan, cfg_.keep_plans);
 }
 
-void Loop::remember_outcomes(const std::vector<Outcome>& outs) {
+void Loop::remember_outcomes(std::span<const Outcome> outs) {
   for (const auto& o : outs) {
     std::string kind = "unknown";  // an action older than the kept list
     for (auto it = actions_.rbegin(); it != actions_.rend(); ++it)
@@ -304,16 +303,35 @@ Status Loop::flush() {
     d.ts_ns = clock_.now_ns();
     d.outcomes = uncommitted_outcomes_;
     d.overrides = override_changes_;
-    const DesiredState& desired = executor_->desired();
-    if (desired.version != saved_desired_version_) d.desired_state = to_json(desired);
-    if (!(planner_.state() == saved_planner_)) d.planner_state = to_json(planner_.state());
-    if (auto st = recorder_.commit_decisions(d); !st) return st;
+    if (auto st = commit(d); !st) return st;
     uncommitted_outcomes_.clear();
     override_changes_.clear();
-    saved_desired_version_ = desired.version;
-    saved_planner_ = planner_.state();
   }
   return recorder_.flush();
+}
+
+Status Loop::commit(Decisions& d) {
+  // The desired and planner state ride along whenever they changed since
+  // the last commit that went through.
+  const DesiredState& desired = executor_->desired();
+  const bool desired_changed = desired.version != saved_desired_version_;
+  const bool planner_changed = !(planner_.state() == saved_planner_);
+  if (desired_changed) d.desired_state = to_json(desired);
+  if (planner_changed) d.planner_state = to_json(planner_.state());
+  auto st = recorder_.commit_decisions(d);
+  if (!st) return st;
+  saved_desired_version_ = desired.version;
+  if (planner_changed) saved_planner_ = planner_.state();
+  return ok();
+}
+
+void Loop::commit_override_changes(TimeNs now) {
+  // Durable now: an operator's decision is a decision.
+  Decisions d;
+  d.ts_ns = now;
+  d.overrides = override_changes_;
+  if (auto st = recorder_.commit_decisions(d); st) override_changes_.clear();
+  dirty_ = true;
 }
 
 LoopViewPtr Loop::view() const {
@@ -352,12 +370,7 @@ Result<Override> Loop::add_override(OverrideRequest req) {
   auto r = overrides_.add(std::move(req.override_), now);
   if (!r) return r;
   override_changes_.push_back({*r, OverrideChange::created, now, r->who});
-  // Durable now: an operator's decision is a decision.
-  Decisions d;
-  d.ts_ns = now;
-  d.overrides = override_changes_;
-  if (auto st = recorder_.commit_decisions(d); st) override_changes_.clear();
-  dirty_ = true;
+  commit_override_changes(now);
   return r;
 }
 
@@ -366,11 +379,7 @@ Status Loop::remove_override(const std::string& id, const std::string& who) {
   auto r = overrides_.remove(id);
   if (!r) return r.error();
   override_changes_.push_back({*r, OverrideChange::removed, now, who});
-  Decisions d;
-  d.ts_ns = now;
-  d.overrides = override_changes_;
-  if (auto st = recorder_.commit_decisions(d); st) override_changes_.clear();
-  dirty_ = true;
+  commit_override_changes(now);
   return ok();
 }
 

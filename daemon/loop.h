@@ -113,9 +113,12 @@ class Loop final : public LoopApi {
   const std::optional<Plan>& last_plan() const { return last_plan_; }
 
  private:
-  void record_outcomes(std::vector<Outcome>& out, std::vector<Outcome>&& more);
   void remember_plan(const Plan& plan);
-  void remember_outcomes(const std::vector<Outcome>& outs);
+  void remember_outcomes(std::span<const Outcome> outs);
+  // Commits d with the desired and planner state when they changed; marks
+  // them saved only if the commit went through.
+  Status commit(Decisions& d);
+  void commit_override_changes(TimeNs now);
   void update_interfaces(const Observation& obs);
 
   LoopConfig cfg_;

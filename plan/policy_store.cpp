@@ -58,6 +58,7 @@ bool PolicyStore::reload(const std::string& trigger) {
     spdlog::error("policy {} rejected ({}): {} error(s), first: {}; keeping generation {}", dir_.string(), trigger,
                   rej.errors, report.first_error(), status_.generation);
     status_.last_rejection = std::move(rej);
+    for (const auto& l : reject_listeners_) l(*status_.last_rejection);
     return false;
   }
   status_.warnings.clear();

@@ -72,6 +72,8 @@ class PolicyStore {
   const PolicyStoreStatus& status() const { return status_; }
   const std::filesystem::path& dir() const { return dir_; }
   void on_change(Listener l) { listeners_.push_back(std::move(l)); }
+  // Called for every rejected load (whatever triggered it), after status() has it.
+  void on_reject(std::function<void(const PolicyRejection&)> l) { reject_listeners_.push_back(std::move(l)); }
 
  private:
   void arm_read();
@@ -80,6 +82,7 @@ class PolicyStore {
 
   std::filesystem::path dir_;
   WallClock clock_;
+  std::vector<std::function<void(const PolicyRejection&)>> reject_listeners_;
   PolicySetPtr current_;
   PolicyStoreStatus status_;
   std::vector<Listener> listeners_;

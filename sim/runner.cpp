@@ -343,7 +343,10 @@ class Run {
       }
       auto& life = data_.rules[it->second];
       life.gone_ns = now;
-      if (life.expiry_ns && *life.expiry_ns <= now) life.gone_ns = std::max(*life.expiry_ns, life.last_seen_ns);
+      // Expired by the datapath's own clock (CLOCK_BOOTTIME, as `present`
+      // judged it), not the run's: the two are read a moment apart.
+      const TimeNs boot_rel = static_cast<TimeNs>(boot) - boot_at_t0_;
+      if (life.expiry_ns && *life.expiry_ns <= boot_rel) life.gone_ns = std::max(*life.expiry_ns, life.last_seen_ns);
       event(now, "datapath", "rule_gone", life.prefix.to_string(), "rule gone: " + life.action + " " + life.prefix.to_string());
       it = live_.erase(it);
     }

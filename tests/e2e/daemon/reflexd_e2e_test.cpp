@@ -10,7 +10,10 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -63,12 +66,12 @@ pid_t spawn(std::vector<std::string> args, const std::string& log) {
   return pid;
 }
 
-struct Run {
+struct CmdResult {
   int code = -1;
   std::string out;
 };
 
-Run run(std::vector<std::string> args, const std::string& dir) {
+CmdResult run_cmd(std::vector<std::string> args, const std::string& dir) {
   const std::string log = dir + "/cmd.out";
   pid_t pid = spawn(std::move(args), log);
   int status = 0;
@@ -84,7 +87,8 @@ class Reflexd : public ::testing::Test {
     REFLEX_REQUIRE_BPF();
     dir_ = "/tmp/" + sim::unique_name("rfxd");
     fs::create_directories(dir_);
-    pin_root_ = test_pin_root() + "/" + sim::unique_name("rfxd");
+    pin_root_ = testing::test_pin_root() + "/" + sim::unique_name("rfxd");
+    fs::create_directories(pin_root_);  // on bpffs: the guard pins under it
     auto n = sim::NetNs::create(sim::unique_name("rfxdn"));
     auto p = sim::NetNs::create(sim::unique_name("rfxdp"));
     ASSERT_TRUE(n && p);
@@ -146,11 +150,11 @@ class Reflexd : public ::testing::Test {
     return boost::json::parse(r->body, ec);
   }
 
-  Run ctl(std::vector<std::string> a, bool token = true) const {
+  CmdResult ctl(std::vector<std::string> a, bool token = true) const {
     std::vector<std::string> argv{REFLEXCTL_BIN, "--server", "http://127.0.0.1:" + std::to_string(port_)};
     if (token) argv.insert(argv.end(), {"--token-file", dir_ + "/token"});
     argv.insert(argv.end(), a.begin(), a.end());
-    return run(argv, dir_);
+    return run_cmd(argv, dir_);
   }
 
   std::vector<guard::GuardRule> kernel_rules() const {
@@ -164,7 +168,7 @@ class Reflexd : public ::testing::Test {
 
   bool kernel_blocks(const std::string& prefix) const {
     for (const auto& r : kernel_rules())
-      if (r.prefix.to_string() == prefix && r.action == guard::RuleAction::drop) return true;
+      if (r.prefix == Prefix::parse(prefix).value() && r.action == guard::RuleAction::drop) return true;
     return false;
   }
 
@@ -237,7 +241,7 @@ TEST_F(Reflexd, AMissingInterfaceIsReportedAndNotReady) {
 
 TEST_F(Reflexd, ABrokenConfigIsRefusedWithWhereAndWhy) {
   std::ofstream(dir_ + "/bad.yaml") << "tick: fast\ninterfaces: [eth0]\n";
-  auto r = run({REFLEXD_BIN, "run", "--config", dir_ + "/bad.yaml"}, dir_);
+  auto r = run_cmd({REFLEXD_BIN, "run", "--config", dir_ + "/bad.yaml"}, dir_);
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("bad.yaml:1"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("tick"), std::string::npos) << r.out;

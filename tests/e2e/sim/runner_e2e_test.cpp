@@ -161,6 +161,24 @@ TEST(SimRunner, AfterKill9ThePinnedDatapathKeepsDroppingAndTheDaemonResumes) {
   }
   EXPECT_EQ(killed, 1);
   EXPECT_EQ(ready, 2) << "the daemon did not come back after kill -9";
+  // Not one attack packet reaches the victim from the kill until the new
+  // daemon is ready: the pinned datapath drops it with no process at all.
+  TimeNs down = 0, up = 0;
+  for (const auto& e : d.events) {
+    if (e.lane == "daemon" && e.kind == "killed") down = e.t_ns;
+    if (e.lane == "daemon" && e.kind == "ready" && down) up = e.t_ns;
+  }
+  ASSERT_GT(up, down);
+  const auto rs = rate_series(d, 100 * kNsPerMs);
+  double delivered_while_down = 0;
+  for (std::size_t c = 0; c < d.classes.size(); ++c) {
+    if (d.classes[c].cls != TrafficClass::attack) continue;
+    for (std::size_t b = 0; b < rs.t_s.size(); ++b) {
+      const auto end = static_cast<TimeNs>(rs.t_s[b] * 1e9);
+      if (end - 100 * kNsPerMs >= down && end <= up) delivered_while_down += rs.arrived[c][b] * 0.1;
+    }
+  }
+  EXPECT_EQ(delivered_while_down, 0) << "attack packets reached the victim while no daemon ran";
   ASSERT_TRUE(m.attack_delivered_ratio);
   // Dropped from about 2 s to 10 s, through the 3 s without a daemon.
   EXPECT_LT(*m.attack_delivered_ratio, 0.35) << "the flood got through while the daemon was down";

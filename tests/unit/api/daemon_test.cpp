@@ -3,6 +3,10 @@
 // through rejections, refuses to start on a taken port or an invalid set, and
 // exits 0 on SIGTERM/SIGINT within a deadline.
 
+#include "api/auth.h"
+#include "guard/guard.h"
+#include "sim/netns.h"
+#include "tests/support/kernel_env.h"
 #include "tests/support/policy_samples.h"
 #include "tests/unit/api/daemon_process.h"
 #include "tests/unit/api/prometheus_text.h"
@@ -14,6 +18,7 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <filesystem>
 #include <functional>
@@ -31,14 +36,40 @@ using reflex::testing::kPolicyGood2;
 
 class DaemonTest : public ::testing::Test {
  protected:
+  // The daemon needs an interface to guard: a veth in a namespace of the
+  // test's own, pins in a folder of its own; all gone at the end.
   void SetUp() override {
+    REFLEX_REQUIRE_BPF();
     dir_ = reflex::testing::fresh_test_dir("daemon");
     fs::create_directories(dir_ / "policies");
     write("10-a.yaml", kPolicyGood);
+    pin_root_ = reflex::testing::test_pin_root() + "/" + sim::unique_name("rfxdt");
+    fs::create_directories(pin_root_);
+    auto n = sim::NetNs::create(sim::unique_name("rfxdtn"));
+    auto p = sim::NetNs::create(sim::unique_name("rfxdtp"));
+    ASSERT_TRUE(n && p);
+    node_.emplace(std::move(*n));
+    peer_.emplace(std::move(*p));
+    const std::string a = sim::unique_name("rfxt");
+    ASSERT_TRUE(sim::make_veth(*node_, *peer_, {a, sim::unique_name("rfxq"), "10.94.0.1/24", "10.94.0.2/24", {}}));
+    iface_ = a + "@" + node_->name();
   }
   void TearDown() override {
     daemon_.reset();
+    guard::GuardOptions o;
+    o.pin_root = pin_root_;
+    (void)guard::Guard::unload(iface_, o);
+    std::error_code ec;
+    fs::remove_all(pin_root_, ec);
+    peer_.reset();
+    node_.reset();
     fs::remove_all(dir_);
+  }
+
+  // What every `reflexd run` here is given besides the flags under test.
+  std::vector<std::string> node_flags() const {
+    return {"--iface", iface_, "--pin-root", pin_root_, "--store", (dir_ / "store.db").string(), "--token-file",
+            (dir_ / "token").string(), "--unix-socket", "off", "--tick-ms", "200"};
   }
 
   void write(const std::string& name, const std::string& text) {
@@ -48,6 +79,7 @@ class DaemonTest : public ::testing::Test {
   // Starts the daemon and waits until it answers; fails the test otherwise.
   void start(std::vector<std::string> extra = {}) {
     std::vector<std::string> args{"--log-level", "info", "run", "--listen", "127.0.0.1:0"};
+    for (auto& f : node_flags()) args.push_back(f);
     if (std::find(extra.begin(), extra.end(), "--policies") == extra.end())
       extra.insert(extra.end(), {"--policies", (dir_ / "policies").string()});
     args.insert(args.end(), extra.begin(), extra.end());
@@ -59,10 +91,20 @@ class DaemonTest : public ::testing::Test {
 
   // Runs the daemon expecting it to refuse; returns (exit code, stderr).
   std::pair<int, std::string> start_failing(std::vector<std::string> args) {
+    for (auto& f : node_flags()) args.push_back(f);
     DaemonProcess p(REFLEXD_BIN, args, (dir_ / "stderr.log").string());
     auto st = p.wait_exit(10s);
     EXPECT_TRUE(st) << "reflexd did not exit";
     return {st && WIFEXITED(*st) ? WEXITSTATUS(*st) : -1, p.stderr_text()};
+  }
+
+  // A client that sends the daemon's API token (mutating calls need it).
+  TestClient authorized() const {
+    TestClient c(endpoint_);
+    auto token = reflex::api::read_token_file((dir_ / "token").string());
+    EXPECT_TRUE(token) << (token ? "" : token.error().message());
+    if (token) c.set_header("Authorization", "Bearer " + *token);
+    return c;
   }
 
   json::object get(const std::string& target) {
@@ -93,6 +135,8 @@ class DaemonTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  std::string pin_root_, iface_;
+  std::optional<sim::NetNs> node_, peer_;
   std::unique_ptr<DaemonProcess> daemon_;
   boost::asio::ip::tcp::endpoint endpoint_;
 };
@@ -188,11 +232,17 @@ TEST_F(DaemonTest, FileChangesReloadAndRestReloadRejects) {
   ASSERT_TRUE(wait_for([&] {
     return get("/v1/policies").at("loads").as_object().at("rejected").to_number<std::uint64_t>() >= 1;
   }));
-  auto res = TestClient(endpoint_).request(http::verb::post, "/v1/policies/reload");
+  auto res = authorized().request(http::verb::post, "/v1/policies/reload");
   EXPECT_EQ(res.result(), http::status::unprocessable_entity) << res.body();
   auto doc = get("/v1/policies");
   EXPECT_EQ(doc.at("generation").to_number<std::uint64_t>(), 2u);
   EXPECT_EQ(doc.at("last_rejection").as_object().at("trigger").as_string(), "api");
+  // Every rejection, whatever caused it, is in Knowledge with its findings.
+  std::string hist;
+  EXPECT_TRUE(wait_for([&] {  // the record is written with the next tick
+    hist = boost::json::serialize(get("/v1/history?kind=policy"));
+    return hist.find("rejected (inotify") != std::string::npos && hist.find("rejected (api") != std::string::npos;
+  })) << hist;
 
   // Fixed: the next reload is accepted.
   write("20-b.yaml", good_b);
@@ -240,7 +290,7 @@ TEST_F(DaemonTest, RefusesToStartWithAnInvalidOrMissingPolicySet) {
 
   auto [code3, err3] =
       start_failing({"run", "--listen", "nowhere", "--policies", (dir_ / "policies").string()});
-  EXPECT_EQ(code3, 1);
+  EXPECT_EQ(code3, 2) << "a bad flag is a configuration error";
   EXPECT_NE(err3.find("no port"), std::string::npos) << err3;
 }
 

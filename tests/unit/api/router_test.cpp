@@ -122,6 +122,23 @@ TEST(RouterParams, PercentDecoding) {
   EXPECT_FALSE(percent_decode("%"));
   EXPECT_FALSE(percent_decode("%4"));
   EXPECT_FALSE(percent_decode("%g0"));
+  // Decoded values are echoed into JSON: they must be UTF-8.
+  EXPECT_EQ(percent_decode("caf%C3%A9"), "caf\xC3\xA9");
+  EXPECT_FALSE(percent_decode("%E3%E3"));
+  EXPECT_FALSE(percent_decode("\xE3"));
+  EXPECT_FALSE(percent_decode("%C0%AF"));        // an overlong '/'
+  EXPECT_FALSE(percent_decode("%ED%A0%80"));     // a surrogate
+  EXPECT_FALSE(percent_decode("%F4%90%80%80"));  // above U+10FFFF
+}
+
+TEST(ErrorResponse, ClientBytesThatAreNotUtf8StillMakeJson) {
+  auto res = error_response(http::status::not_found, "no endpoint /v1/\xE3\xE3x", "h\xFF");
+  boost::system::error_code ec;
+  auto v = json::parse(res.body(), ec);
+  ASSERT_FALSE(ec) << res.body();
+  EXPECT_EQ(v.at("error"), "no endpoint /v1/\xEF\xBF\xBD\xEF\xBF\xBDx");
+  EXPECT_EQ(v.at("hint"), "h\xEF\xBF\xBD");
+  EXPECT_EQ(utf8_safe("ok \xF0\x9F\x98\x80"), "ok \xF0\x9F\x98\x80");  // valid 4-byte sequences stay
 }
 
 TEST(JsonBody, ParsesObjectsAndExplainsErrors) {

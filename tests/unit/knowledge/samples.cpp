@@ -1,5 +1,6 @@
 #include "tests/unit/knowledge/samples.h"
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -118,8 +119,18 @@ ActionSpec RandomValues::spec() {
       return SetAttachMode{text(), static_cast<AttachMode>(below(4))};
     case 6:
       return SwapProgram{text(), text()};
-    default:
+    case 7:
       return Alert{text()};
+    default: {
+      AggregateRules a;
+      a.iface = text();
+      a.verb = std::array{RuleVerb::drop, RuleVerb::allow, RuleVerb::rate_limit, RuleVerb::shadow}[below(4)];
+      a.len_v4 = static_cast<std::uint8_t>(8 + below(25));
+      a.len_v6 = static_cast<std::uint8_t>(16 + below(113));
+      a.min_hosts = static_cast<std::uint32_t>(1 + below(1000));
+      for (auto n = below(3); n > 0; --n) a.keep_out.push_back(prefix());
+      return a;
+    }
   }
 }
 
