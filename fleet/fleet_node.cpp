@@ -120,12 +120,26 @@ void FleetNode::planned(const Plan& plan, std::span<const Symptom> symptoms) {
       for (const auto& s : symptoms)
         if (s.kind == *a.rationale.symptom && s.subject == a.rationale.subject) k.seen = s;
     }
+    if (a.rationale.decision == "renew" && (!from_peer || k.seen))
+      if (const Known* prev = published_for(a)) k.refreshes = prev->verified;
     if (known_.emplace(a.id, std::move(k)).second) known_order_.push_back(a.id);
   }
   while (known_order_.size() > kKnownActions) {
     known_.erase(known_order_.front());
     known_order_.pop_front();
   }
+}
+
+const FleetNode::Known* FleetNode::published_for(const Action& renewal) const {
+  const auto target = plan::target_key(renewal.spec);
+  for (auto it = known_order_.rbegin(); it != known_order_.rend(); ++it) {
+    auto k = known_.find(*it);
+    if (k == known_.end() || k->first == renewal.id) continue;
+    const Known& p = k->second;
+    if (p.published && p.action.rationale.rule_id == renewal.rationale.rule_id && plan::target_key(p.action.spec) == target)
+      return &p;
+  }
+  return nullptr;
 }
 
 void FleetNode::publish(const Known& k, const Outcome& o, TimeNs now, TimeNs wall_now) {
@@ -174,6 +188,13 @@ void FleetNode::outcomes(std::span<const Outcome> outs, TimeNs now, TimeNs wall_
                  k.action.rationale.evidence.detail + ")",
              std::move(body));
     }
+    if (o_.publish && !k.published && k.refreshes &&
+        (o.status == OutcomeStatus::applied || o.status == OutcomeStatus::verified)) {
+      k.published = true;
+      k.verified = *k.refreshes;
+      publish(k, k.verified, now, wall_now);
+      continue;
+    }
     if (o_.publish && !k.published && o.status == OutcomeStatus::verified) {
       if (from_peer && !k.seen) {
         // Verified here before the attack arrived: it speaks for this node once the attack does.
@@ -183,6 +204,7 @@ void FleetNode::outcomes(std::span<const Outcome> outs, TimeNs now, TimeNs wall_
         continue;
       }
       k.published = true;
+      k.verified = o;
       publish(k, o, now, wall_now);
     }
   }

@@ -13,8 +13,11 @@
 //     taken on peers' word ahead of the attack is published when the attack
 //     reaches this node while it is in force (symptom_events() sees the
 //     local symptom), so the fleet's warning outlives its first reporters
-//     while the attack keeps moving. An action taken on peer verdicts that
-//     reached the datapath is recorded as acted on.
+//     while the attack keeps moving. A published action that is renewed
+//     (what it answered still holds here) refreshes the verdict with the new
+//     TTL, so peers keep believing it as long as this node still sees the
+//     attack, and no longer. An action taken on peer verdicts that reached
+//     the datapath is recorded as acted on.
 // Every verdict sent, received, acted on or refused is a RecordKind::verdict
 // event in Knowledge and a counter in stats() (and so /metrics).
 
@@ -78,9 +81,14 @@ class FleetNode {
     Action action;
     std::optional<Symptom> seen;  // this node's own symptom behind it (for peer-driven actions: the corroborating one)
     bool published = false, acted = false;
-    Outcome verified;             // peer-driven, verified before the attack arrived: awaiting a local symptom
+    Outcome verified;             // the verified outcome (peer-driven ones ahead of the attack: awaiting a local symptom)
     TimeNs in_force_until = 0;
+    // A renewal of a published action while what it answered still holds
+    // here: the verified outcome it carries on, so the verdict is refreshed.
+    std::optional<Outcome> refreshes;
   };
+  // The published action of the same rule on the same target, if any.
+  const Known* published_for(const Action& renewal) const;
   static std::optional<Symptom> corroborating(const Action& a, std::span<const Symptom> symptoms);
   void record(TimeNs now, const std::string& subject, std::string summary, boost::json::object body);
   void publish(const Known& k, const Outcome& o, TimeNs now, TimeNs wall_now);

@@ -25,6 +25,20 @@ std::string num(double v) {
   return buf;
 }
 
+// A prefix target's key, "prefix:<iface>:<prefix>[ proto=..][ port=..]", cut
+// into its interface ("*" for every one) and the rest, which names one guard
+// rule on each interface it covers.
+struct PrefixKey {
+  std::string iface, rule;
+};
+std::optional<PrefixKey> split_prefix_key(const std::string& key) {
+  if (key.rfind("prefix:", 0) != 0) return std::nullopt;
+  const auto colon = key.find(':', 7);
+  if (colon == std::string::npos) return std::nullopt;
+  return PrefixKey{key.substr(7, colon - 7), key.substr(colon + 1)};
+}
+bool ifaces_overlap(const std::string& a, const std::string& b) { return a == "*" || b == "*" || a == b; }
+
 bool glob_any(const std::vector<std::string>& pats, const std::string& value) {
   if (pats.empty()) return true;
   if (value.empty()) return false;
@@ -688,6 +702,21 @@ class PlanBuilder {
     }
   }
 
+  // Another live owner of the same prefix and L4 match on an interface this
+  // target covers too ("*" and one interface name the same guard rule on that
+  // interface): removing this target's rule would remove theirs.
+  const TargetOwner* shares_the_rule(const std::string& target, const std::string& track) const {
+    const auto mine = split_prefix_key(target);
+    if (!mine) return nullptr;
+    for (const auto& [key, o] : st_.owners) {
+      if (key == target || o.track == track) continue;
+      if (o.expires_ns && o.expires_ns <= now_) continue;
+      const auto theirs = split_prefix_key(key);
+      if (theirs && theirs->rule == mine->rule && ifaces_overlap(theirs->iface, mine->iface)) return &o;
+    }
+    return nullptr;
+  }
+
   // A shadow or rate limit on a prefix another rule blocks (a wider prefix,
   // or the same one on every interface) would loosen that block: the guard's
   // longest match wins, and on one interface the later rule replaces the
@@ -706,13 +735,11 @@ class PlanBuilder {
       for (const auto& [key, o] : st_.owners) {
         if (o.track == c.track_key || o.aggressiveness != static_cast<int>(ActionKind::block)) continue;
         if (o.expires_ns && o.expires_ns <= now_) continue;
-        // "prefix:<iface>:<prefix>[ proto=..][ port=..]"; an L4-narrowed block covers only part of the prefix.
-        if (key.rfind("prefix:", 0) != 0) continue;
-        const auto colon = key.find(':', 7);
-        if (colon == std::string::npos || key.find(' ', colon) != std::string::npos) continue;
-        const std::string biface = key.substr(7, colon - 7);
-        if (biface != "*" && biface != (iface.empty() ? "*" : iface)) continue;
-        auto q = Prefix::parse(key.substr(colon + 1));
+        // An L4-narrowed block covers only part of the prefix.
+        const auto held = split_prefix_key(key);
+        if (!held || held->rule.find(' ') != std::string::npos) continue;
+        if (!ifaces_overlap(held->iface, iface.empty() ? "*" : iface)) continue;
+        auto q = Prefix::parse(held->rule);
         if (!q || !q->contains(*p) || key == target_key(e.spec)) continue;  // the same target: ownership decides
         by = "inside " + q->to_string() + ", which rule '" + o.rule_id + "' blocks (a narrower " +
              std::string(action_kind_name(e.spec)) + " would pass what the block drops)";
@@ -768,6 +795,11 @@ class PlanBuilder {
         if (o != st_.owners.end() && o->second.track != c.track_key) {
           note("rule '" + r.id + "' not reverting " + tk + ": held by rule '" +
                                 o->second.rule_id + "'");
+          continue;
+        }
+        if (const auto* other = shares_the_rule(tk, c.track_key)) {
+          note("rule '" + r.id + "' not reverting " + tk + ": the guard's rule there is held by rule '" +
+               other->rule_id + "' too (this one expires by its TTL where no one holds it)");
           continue;
         }
       }
