@@ -313,6 +313,7 @@ Status Loop::flush() {
 Status Loop::commit(Decisions& d) {
   // The desired and planner state ride along whenever they changed since
   // the last commit that went through.
+  if (!recorder_.keeps_state()) return recorder_.commit_decisions(d);
   const DesiredState& desired = executor_->desired();
   const bool desired_changed = desired.version != saved_desired_version_;
   const bool planner_changed = !(planner_.state() == saved_planner_);

@@ -134,6 +134,7 @@ Admission PeerBook::admit(const Verdict& v, std::string_view subject_node, TimeN
   e.expires_ns = now + ttl;
   e.seq = v.seq;
   e.verdict = v;
+  dirty_.insert(v.prefix);
   ++(renewal ? stats_.renewed : stats_.accepted);
   Admission a;
   a.accepted = true;
@@ -155,10 +156,12 @@ std::vector<SymptomEvent> PeerBook::update(TimeNs now, std::span<const Symptom> 
   std::set<Prefix> seen;
   for (auto pit = live_.begin(); pit != live_.end();) {
     auto& by_key = pit->second;
+    bool expired = false;
     for (auto it = by_key.begin(); it != by_key.end();) {
       if (it->second.expires_ns <= now) {
         it = by_key.erase(it);
         --entries_;
+        expired = true;
       } else {
         ++it;
       }
@@ -168,6 +171,18 @@ std::vector<SymptomEvent> PeerBook::update(TimeNs now, std::span<const Symptom> 
       continue;
     }
     const Prefix& p = pit->first;
+    bool corroborated = false;
+    for (const auto& s : local)
+      if (s.kind != SymptomKind::peer_verdict && s.subject.prefix && overlaps(*s.subject.prefix, p)) corroborated = true;
+    // Nothing about this prefix changed since the last tick: its symptom
+    // stands as it was (a book of many live verdicts is not rebuilt per tick).
+    if (auto b = board_.find(p); !expired && b != board_.end() && !dirty_.count(p) &&
+                                 (b->second.severity == Severity::critical) == corroborated) {
+      b->second.ts_ns = now;
+      seen.insert(p);
+      ++pit;
+      continue;
+    }
     std::set<std::string> nodes;
     std::set<std::string> actions;
     double score = 0;
@@ -181,9 +196,6 @@ std::vector<SymptomEvent> PeerBook::update(TimeNs now, std::span<const Symptom> 
       if (e.verdict.l4.port) a += " port=" + std::to_string(*e.verdict.l4.port);
       actions.insert(a);
     }
-    bool corroborated = false;
-    for (const auto& s : local)
-      if (s.kind != SymptomKind::peer_verdict && s.subject.prefix && overlaps(*s.subject.prefix, p)) corroborated = true;
 
     Symptom s;
     s.kind = SymptomKind::peer_verdict;
@@ -217,6 +229,7 @@ std::vector<SymptomEvent> PeerBook::update(TimeNs now, std::span<const Symptom> 
     }
     ++pit;
   }
+  dirty_.clear();
   for (auto it = board_.begin(); it != board_.end();) {
     if (seen.count(it->first)) {
       ++it;

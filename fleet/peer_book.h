@@ -28,6 +28,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <optional>
 #include <span>
 #include <string>
@@ -110,6 +111,7 @@ class PeerBook {
   std::map<Prefix, std::map<std::pair<L4Match, std::string>, Entry>> live_;
   std::map<std::string, Bucket> buckets_;
   std::map<Prefix, Symptom> board_;  // active peer_verdict symptoms
+  std::set<Prefix> dirty_;           // prefixes whose verdicts changed since the board was made
   std::size_t entries_ = 0;
   PeerBookStats stats_;
 };

@@ -273,7 +273,7 @@ struct Candidate {
 };
 
 struct Group {
-  Symptom best;
+  const Symptom* best = nullptr;  // into PlanInput::symptoms, which outlives the plan's making
   bool strict = false;  // passes min_severity/min_score
   bool holds = false;   // passes clear_below (hysteresis)
 };
@@ -450,9 +450,16 @@ class PlanBuilder {
 
   // ---- rule evaluation --------------------------------------------------------
   void drop_orphans() {
+    // Tracks are keyed "rule|subject", so one rule's are neighbours: look
+    // each rule up once, not once per track.
+    std::string rule_id;
+    const Rule* r = nullptr;
     for (auto it = st_.tracks.begin(); it != st_.tracks.end();) {
-      auto rule_id = it->first.substr(0, it->first.find('|'));
-      const Rule* r = p_.find(rule_id);
+      const std::string_view id = std::string_view(it->first).substr(0, it->first.find('|'));
+      if (id != rule_id || it == st_.tracks.begin()) {
+        rule_id = id;
+        r = p_.find(rule_id);
+      }
       if (r && r->enabled) {
         ++it;
         continue;
@@ -479,7 +486,7 @@ class PlanBuilder {
       auto key = rule.id + "|" + subject_key(aggregate(rule, s.subject));
       auto [it, fresh] = groups.try_emplace(key);
       auto& g = it->second;
-      if (fresh || better(s, strict, g.best, g.strict)) g.best = s;
+      if (fresh || better(s, strict, *g.best, g.strict)) g.best = &s;
       g.strict = g.strict || strict;
       g.holds = true;
     }
@@ -505,9 +512,9 @@ class PlanBuilder {
     const bool present = g && g->holds;
     const bool matching = g && g->strict;
     if (g) {
-      t.subject = aggregate(rule, g->best.subject);
-      t.symptom_kind = static_cast<int>(g->best.kind);
-      t.last_evidence = g->best.evidence;
+      t.subject = aggregate(rule, g->best->subject);
+      t.symptom_kind = static_cast<int>(g->best->kind);
+      t.last_evidence = g->best->evidence;
     }
     const int last = static_cast<int>(rule.ladder.size()) - 1;
     if (t.level > last) t.level = last;  // the ladder shrank on reload
@@ -523,14 +530,14 @@ class PlanBuilder {
         // Trust the analyzer's "raised since" unless we saw the symptom absent
         // after it: a flapping symptom must earn its `for` again each time.
         TimeNs start = now_;
-        if (g->best.since_ns > 0 && g->best.since_ns <= now_) start = g->best.since_ns;
+        if (g->best->since_ns > 0 && g->best->since_ns <= now_) start = g->best->since_ns;
         if (t.clear_since) start = std::max(start, *t.clear_since);
         t.pending_since = start;
       }
       t.clear_since.reset();
       if (now_ - *t.pending_since < rule.when.persist) return;
       if (!cooldown_ok(rule, t)) return;
-      out.push_back(make_candidate(rule, key, t, g->best, "fire", 0));
+      out.push_back(make_candidate(rule, key, t, *g->best, "fire", 0));
       return;
     }
 
@@ -538,7 +545,7 @@ class PlanBuilder {
       t.clear_since.reset();
       const Step& cur = rule.ladder[static_cast<std::size_t>(t.level)];
       if (matching && t.level < last && now_ - t.level_since >= cur.hold && cooldown_ok(rule, t)) {
-        out.push_back(make_candidate(rule, key, t, g->best, "escalate", t.level + 1));
+        out.push_back(make_candidate(rule, key, t, *g->best, "escalate", t.level + 1));
         return;
       }
     } else {
@@ -549,7 +556,7 @@ class PlanBuilder {
         return;
       }
     }
-    if (now_ >= t.renew_at_ns) out.push_back(make_candidate(rule, key, t, g ? g->best : remembered(t), "renew", t.level));
+    if (now_ >= t.renew_at_ns) out.push_back(make_candidate(rule, key, t, g ? *g->best : remembered(t), "renew", t.level));
   }
 
   Symptom remembered(const TrackState& t) const {
@@ -906,6 +913,10 @@ PlanOutput make_plan(const PolicySet& policy, const PlanInput& input, const Plan
   out.state = state;
   PlanBuilder(policy, input, out.state, out.plan).run();
   return out;
+}
+
+void plan_in_place(const PolicySet& policy, const PlanInput& input, PlannerState& state, Plan& out) {
+  PlanBuilder(policy, input, state, out).run();
 }
 
 }  // namespace reflex::plan
