@@ -348,7 +348,12 @@ TEST_F(Fleet, AVerifiedVerdictWarnsTheNextEntriesAndALiarBlocksNothing) {
     const auto& n = nodes_[i];
     SCOPED_TRACE(n.id);
     EXPECT_GT(n.gen->sent(n.flood_stream), 0u);
-    ASSERT_TRUE(first_drop_s[i]) << n.id << " never dropped the flood: " << slurp(n.log());
+    ASSERT_TRUE(first_drop_s[i]) << n.id << " never dropped the flood: " << slurp(n.log()) << "\nverdicts: "
+                                 << boost::json::serialize(n.get("/v1/history?kind=verdict").value_or(nullptr))
+                                 << "\nactions: " << boost::json::serialize(n.get("/v1/actions").value_or(nullptr))
+                                 << "\nsymptoms: " << boost::json::serialize(n.get("/v1/history?kind=symptom").value_or(nullptr))
+                                 << "\na's verdicts: "
+                                 << boost::json::serialize(nodes_[0].get("/v1/history?kind=verdict").value_or(nullptr));
     std::printf("node %s: onset to drop %.2f s\n", n.id.c_str(), *first_drop_s[i]);
     EXPECT_FALSE(lie_dropped[i]) << n.id << " dropped the benign prefix a lone liar named";
     const auto m = n.metrics();
