@@ -21,7 +21,7 @@ bool parse(std::string_view s, T& out) {
 #define REFLEX_PARAMS(X)                                                                                   \
   X(warmup) X(alpha_long) X(alpha_short) X(alpha_var) X(clip_z) X(w_point) X(w_short) X(w_var) X(w_seas)      \
   X(season_bins) X(alpha_season) X(season_period) X(w_mid) X(alpha_mid) X(rp_margin) X(len_offset)            \
-  X(suppress_rows) X(suppress_min) X(suppress_factor) X(w_range) X(range_warmup) X(out_scale) X(w_cal) X(cal_quantile) X(cal_mode)
+  X(suppress_rows) X(suppress_min) X(suppress_factor) X(w_range) X(range_warmup) X(out_scale)
 
 bool DetectorParams::set(std::string_view key, std::string_view value) {
 #define X(name) if (key == #name) return parse(value, name);

@@ -49,14 +49,6 @@ struct DetectorParams {
 
   double out_scale = 3;         // fused surprise that maps to score 0.5
 
-  // Per-series calibration: the fused surprise less w_cal times its own
-  // running cal_quantile (P-square, over this series' earlier scored rows),
-  // so a series whose surprises often run high (spiky) needs more to flag
-  // than a smooth one. w_cal = 0: off.
-  double w_cal = 0;
-  double cal_quantile = 0.99;
-  int cal_mode = 0;
-
   // The score at which the defaults flag an anomaly: the threshold the
   // cross-validated procedure chose with them on the dev subset.
   static constexpr double kAlarmScore = 0.155;

@@ -22,8 +22,7 @@ SeriesDetector::SeriesDetector(const DetectorParams& p)
       mid_dev_(p.alpha_long),
       var_short_(p.alpha_var),
       log_var_(p.alpha_long),
-      season_(p.season_period, p.season_bins, p.alpha_season, p.alpha_long),
-      cal_(p.cal_quantile) {}
+      season_(p.season_period, p.season_bins, p.alpha_season, p.alpha_long) {}
 
 double SeriesDetector::update(double t, double x) {
   ++n_;
@@ -85,14 +84,6 @@ double SeriesDetector::update(double t, double x) {
   season_.learn(c, fl);
 
   if (n_ <= static_cast<std::uint64_t>(p_.warmup)) return 0.0;
-
-  // Calibration against this series' own surprises (earlier rows only).
-  if (p_.w_cal != 0) {
-    const double q = cal_.count() > 0 ? cal_.value() : 0.0;
-    cal_.update(std::max(raw, 0.0));
-    if (p_.cal_mode == 1) { if (raw > 0) raw /= 1.0 + p_.w_cal * q; }
-    else raw -= p_.w_cal * q;
-  }
 
   // Alert suppression: after a peak, smaller outputs are damped for a while, so
   // one event yields one flag rather than a train of them.

@@ -7,7 +7,6 @@
 #include "analyze/detector_params.h"
 #include "analyze/ewm.h"
 #include "analyze/return_period.h"
-#include "analyze/running_quantile.h"
 #include "analyze/seasonal_residual.h"
 #include "analyze/value_range.h"
 
@@ -52,7 +51,6 @@ class SeriesDetector {
   std::array<double, kComponents> surprise_{};
   std::array<ReturnPeriod, kComponents> rp_{};
   ValueRange range_;
-  RunningQuantile cal_;  // of the fused surprise of earlier scored rows
   int since_peak_ = 1 << 30;
 };
 
