@@ -171,15 +171,33 @@ void Analyzer::analyze_interface(const std::string& name, const InterfaceObserva
         hold(SymptomKind::drop_rate_high, subject, ts, out);
         return;
       }
-      if (!h.update(rate, c_.drop_rate, ts)) return;
+      // The share through the series detector (SignalGate, learning ordinary
+      // ticks only): once it has a baseline, the share raises only when the
+      // detector finds it unusual for this interface and reason, or at the
+      // critical share; before that (warm-up), the absolute levels alone, as a
+      // floor the policies rely on. A tick too quiet to judge is not a row.
+      bool open = true;
+      double baseline = c_.drop_rate.raise;
+      bool learned = false;
+      if (denom >= c_.drop_min_packets) {
+        SignalGate& g = st.drops.try_emplace(reason).first->second;
+        learned = g.trusted();
+        const bool unusual = g.open(static_cast<double>(ts) * kNsToS, rate, c_.drop_rate.clear / 2, !h.active(),
+                                    c_.drop_rate.raise_after + 1);
+        open = !learned || unusual || rate >= c_.drop_rate_critical || h.active();
+        if (learned) baseline = g.baseline();
+      }
+      if (!h.update(gated(rate, open, c_.drop_rate), c_.drop_rate, ts)) return;
       Symptom s;
       s.kind = SymptomKind::drop_rate_high;
       s.subject.iface = name;
       s.subject.reason = reason;
       s.severity = rate >= c_.drop_rate_critical ? Severity::critical : Severity::warning;
       s.score = score_from_ratio(rate / c_.drop_rate.raise);
-      s.evidence = {rate, c_.drop_rate.raise, rate / c_.drop_rate.raise,
-                    fmt("%.0f of %.0f packets dropped", drops, denom) + (reason.empty() ? "" : " (" + reason + ")")};
+      s.evidence = {rate, baseline, rate / c_.drop_rate.raise,
+                    fmt("%.0f of %.0f packets dropped", drops, denom) + (reason.empty() ? "" : " (" + reason + ")") +
+                        (learned ? fmt(", baseline %.2f%% (floored at %.1f%%)", 100 * baseline, 50 * c_.drop_rate.clear)
+                                 : std::string(", no baseline yet"))};
       s.since_ns = h.since();
       s.ts_ns = ts;
       out.push_back(std::move(s));
@@ -257,6 +275,25 @@ void Analyzer::analyze_interface(const std::string& name, const InterfaceObserva
     }
   }
 
+  // Received traffic through the detector (context: no symptom kind for it).
+  // Rates from the Monitor, else from the counters' deltas; idle ticks are
+  // not rows (log space needs a rate).
+  {
+    double pps = now.rx_pps, bps = now.rx_bps;
+    if (pps <= 0 && have_prev && dt > 0) {
+      pps = delta(now.rx_packets, st.last.rx_packets) / dt;
+      bps = 8 * delta(now.rx_bytes, st.last.rx_bytes) / dt;
+    }
+    if (pps > 0) {
+      const double t = static_cast<double>(ts) * kNsToS;
+      st.pps.open(t, pps, 1.0, true, 1);
+      st.bps.open(t, std::max(bps, 1.0), 1.0, true, 1);
+      st.traffic_seen = true;
+      st.last_pps = pps;
+      st.last_bps = bps;
+    }
+  }
+
   // attach_degraded: running below the wanted attach mode, or errors rising.
   {
     double badness = 0;
@@ -297,6 +334,21 @@ void Analyzer::analyze_interface(const std::string& name, const InterfaceObserva
   st.seen = true;
   st.ts = ts;
   st.last = now;
+}
+
+std::optional<Analyzer::Traffic> Analyzer::traffic(const std::string& iface) const {
+  auto it = ifaces_.find(iface);
+  if (it == ifaces_.end() || !it->second.traffic_seen) return std::nullopt;
+  const IfaceState& st = it->second;
+  Traffic t;
+  t.pps = st.last_pps;
+  t.bps = st.last_bps;
+  t.pps_baseline = st.pps.baseline();
+  t.bps_baseline = st.bps.baseline();
+  t.pps_score = st.pps.score();
+  t.bps_score = st.bps.score();
+  t.trusted = st.pps.trusted() && st.bps.trusted();
+  return t;
 }
 
 void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out) {
@@ -407,10 +459,12 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
 void Analyzer::analyze_map(const std::string& name, const MapObservation& m, TimeNs ts, std::vector<Symptom>& out) {
   MapState& st = maps_[name];
   double growth = m.growth_per_s;
+  bool have_growth = false;
   if (st.seen && ts > st.ts) {
     const double dt = static_cast<double>(ts - st.ts) * kNsToS;
     st.growth.update((static_cast<double>(m.entries) - static_cast<double>(st.entries)) / dt);
     if (growth == 0) growth = st.growth.mean();
+    have_growth = true;
   }
   st.seen = true;
   st.ts = ts;
@@ -423,12 +477,29 @@ void Analyzer::analyze_map(const std::string& name, const MapObservation& m, Tim
   // One pressure figure for the hysteresis: the fill ratio, lifted to the raise
   // level when the forecast says the map fills soon (and lowered back only when
   // the forecast is comfortably far).
+  //
+  // The growth runs through the series detector (SignalGate, learning every
+  // tick: a map that churns, filling in bursts and emptying again, learns its
+  // bursts). Once it has a baseline, the forecast lifts the pressure only when
+  // this tick's growth is unusual for this map, while the symptom is active,
+  // or when the map is full within a fifth of the forecast horizon (the
+  // critical forecast). The fill levels stay absolute: a map's capacity does
+  // not get larger by being often full.
+  auto& h = hysteresis(SymptomKind::map_pressure, name);
+  bool forecast_counts = true;
+  if (have_growth) {
+    const bool learned = st.growth_gate.trusted();
+    // Growth that would take ten forecast horizons to fill the whole map is nothing.
+    const double floor = static_cast<double>(m.max_entries) / (10 * c_.map_ttf_clear_s);
+    const bool unusual = st.growth_gate.open(static_cast<double>(ts) * kNsToS, std::max(growth, 0.0), floor, true,
+                                             c_.map_fill.raise_after + 1);
+    forecast_counts = !learned || unusual || h.active() || ttf <= c_.map_ttf_raise_s / 5;
+  }
   double pressure = fill;
-  if (fill >= c_.map_ttf_min_fill) {
+  if (fill >= c_.map_ttf_min_fill && forecast_counts) {
     if (ttf <= c_.map_ttf_raise_s) pressure = std::max(pressure, c_.map_fill.raise);
     else if (ttf < c_.map_ttf_clear_s) pressure = std::max(pressure, (c_.map_fill.raise + c_.map_fill.clear) / 2);
   }
-  auto& h = hysteresis(SymptomKind::map_pressure, name);
   if (!h.update(pressure, c_.map_fill, ts)) return;
   Symptom s;
   s.kind = SymptomKind::map_pressure;

@@ -21,6 +21,7 @@
 #include "knowledge/symptom_board.h"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -40,6 +41,20 @@ class Analyzer {
   std::vector<Symptom> active() const { return board_.active(); }
   const SymptomBoard& board() const { return board_; }
 
+  // An interface's received traffic as the series detector judges it: the
+  // last tick's rx pps and bps, their baselines (geometric means of the
+  // ticks seen) and the detector's scores. No symptom kind says "this
+  // interface's traffic is unusual", so this is read-only context (the
+  // flood and drop symptoms carry their own evidence).
+  struct Traffic {
+    double pps = 0, bps = 0;
+    double pps_baseline = 0, bps_baseline = 0;
+    double pps_score = 0, bps_score = 0;
+    bool trusted = false;  // both baselines past their warm-up
+  };
+  // Empty until the interface has had a tick with traffic.
+  std::optional<Traffic> traffic(const std::string& iface) const;
+
  private:
   struct IfaceState {
     bool seen = false;
@@ -47,6 +62,11 @@ class Analyzer {
     InterfaceObservation last;
     SignalGate latency;  // RTT p99
     SignalGate loss;     // TCP retransmit share (or rate)
+    SignalGate pps, bps; // received traffic (context, no symptom)
+    bool traffic_seen = false;
+    double last_pps = 0, last_bps = 0;
+    // Drop share per reason ("" = all reasons and rx_dropped together).
+    std::map<std::string, SignalGate> drops;
   };
   struct SourceState {
     int quiet_ticks = 0;  // consecutive ticks seen without flooding
@@ -65,6 +85,7 @@ class Analyzer {
     TimeNs ts = 0;
     std::uint64_t entries = 0;
     EwMean growth{0.3};
+    SignalGate growth_gate;  // entries/s: whether this map's growth is unusual for it
   };
   using Key = std::tuple<SymptomKind, std::string, std::string>;  // kind, subject, detail key
 

@@ -1,6 +1,7 @@
 #pragma once
 // SignalGate: one Analyzer series (an interface's RTT p99, its TCP retransmit
-// share) through the SeriesDetector that NAB scores, as the gate of a
+// share, a drop share, a map's growth, rx pps/bps) through the SeriesDetector
+// that NAB scores, as the gate of a
 // symptom's raise. The symptom's level (a ratio to the baseline, a share) is
 // what its hysteresis holds; the detector says whether that level is unusual
 // for this series: a path whose p99 often doubles, or that always retransmits
@@ -10,8 +11,8 @@
 // it (the hysteresis needs those for its confirmation).
 //
 // The detector learns the series in log space, only on rows the caller calls
-// ordinary (not while the symptom is active), so an incident does not become
-// the baseline.
+// ordinary (the symptoms' shares: not while the symptom is active, so an
+// incident does not become the baseline; map growth and traffic: every row).
 
 #include "analyze/detector_params.h"
 #include "analyze/series_detector.h"

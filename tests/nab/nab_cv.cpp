@@ -2,7 +2,7 @@
 // (development tool; the figures in docs/analyze.md come from it).
 //
 //   nab-cv DATA_DIR [key=v ...] [key=a,b,c ...] [--folds=loco|halves|none]
-//          [--rounds=N] [--jobs=N] [--objective=pooled|catmean] [--threshold=T]
+//          [--rounds=N] [--jobs=N] [--objective=pooled|catmean] [--threshold=T] [--smooth=K]
 //          [--verbose]
 //   nab-cv DATA_DIR --shipped [--folds=...]     the procedure the defaults come from
 //
@@ -39,7 +39,7 @@ std::string text(const nab::Setting& s, const std::vector<nab::FreeSetting>& fre
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::cerr << "usage: nab-cv DATA_DIR [--shipped] [key=v|key=a,b,c ...] [--folds=loco|halves|none] "
-                 "[--rounds=N] [--jobs=N] [--objective=pooled|catmean] [--threshold=T]\n";
+                 "[--rounds=N] [--jobs=N] [--objective=pooled|catmean] [--threshold=T] [--smooth=K]\n";
     return 2;
   }
   std::string folds = "loco";
@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
     if (a == "--objective=catmean") { objective.catmean = true; continue; }
     if (a == "--objective=pooled") { objective.catmean = false; continue; }
     if (a == "--verbose") { verbose = true; continue; }
+    if (a.rfind("--smooth=", 0) == 0) { objective.smooth = std::stoi(a.substr(9)); continue; }
     if (a == "--shipped") {
       const auto p = nab::shipped_procedure();
       start = p.start;

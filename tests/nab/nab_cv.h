@@ -44,10 +44,15 @@ struct FreeSetting {
 // that maximises that mean: every category weighs the same, as every held-out
 // category does in leave-one-category-out (a category without windows counts
 // its false-flag cost against the mean window count). fixed_threshold >= 0:
-// flag there, choose none.
+// flag there, choose none. smooth (catmean only): the threshold maximises the
+// mean of that objective over the grid points within `smooth` steps of it,
+// and that mean is the objective: a threshold in the middle of a plateau,
+// and settings whose score does not hinge on one grid point, transfer to
+// series the choice did not see better than a narrow peak does.
 struct Objective {
   bool catmean = false;
   double fixed_threshold = -1;
+  int smooth = 0;
 };
 
 struct Tuned {

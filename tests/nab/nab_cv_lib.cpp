@@ -43,12 +43,25 @@ CorpusResult evaluate(const std::vector<const LabelledFile*>& files, const Setti
   if (!o.catmean) return score_corpus(corpus, prof);
   std::vector<double> grid;
   for (int k = 10; k <= 120; ++k) grid.push_back(0.005 * k);
-  CorpusResult top;
-  top.normalized = -1e9;
-  for (auto& r : score_corpus_at(corpus, prof, grid)) {
-    r.normalized = category_mean(files, r);
-    if (r.normalized > top.normalized) top = std::move(r);
+  auto rs = score_corpus_at(corpus, prof, grid);
+  std::vector<double> v;
+  for (auto& r : rs) v.push_back(category_mean(files, r));
+  const int h = o.smooth;
+  std::size_t best = 0;
+  double best_v = -1e9;
+  for (std::size_t i = 0; i < rs.size(); ++i) {
+    double sum = 0;
+    int n = 0;
+    for (int d = -h; d <= h; ++d) {
+      const auto j = static_cast<std::ptrdiff_t>(i) + d;
+      if (j < 0 || j >= static_cast<std::ptrdiff_t>(rs.size())) continue;
+      sum += v[static_cast<std::size_t>(j)];
+      ++n;
+    }
+    if (sum / n > best_v) { best_v = sum / n; best = i; }
   }
+  CorpusResult top = std::move(rs[best]);
+  top.normalized = best_v;
   return top;
 }
 

@@ -31,6 +31,7 @@ inline Procedure shipped_procedure() {
   for (const auto& f : p.free) p.start[f.key] = f.values.front();
   p.rounds = 2;
   p.objective.catmean = true;
+  p.objective.smooth = 2;  // the threshold (and the objective) over +-0.01 of the grid
   return p;
 }
 

@@ -111,6 +111,140 @@ TEST(AnalyzerDropRate, CounterResetIsNotADropStorm) {
   EXPECT_EQ(count(step(a, o), SymptomKind::drop_rate_high), 0);
 }
 
+// The drop share through the series detector, at the loop's 100 ms tick:
+// returns, per tick, whether the interface-level drop_rate_high is active.
+std::vector<int> drop_run(const std::vector<double>& fraction, Severity* last_severity = nullptr) {
+  constexpr TimeNs kLoopTick = kNsPerSec / 10;
+  Analyzer a;
+  InterfaceObservation io;
+  std::vector<int> raised;
+  for (std::size_t i = 0; i < fraction.size(); ++i) {
+    const auto d = static_cast<std::uint64_t>(std::lround(1000 * fraction[i]));
+    io.xdp.pass += 1000 - d;
+    io.drops["SKB_DROP_REASON_NOMEM"] += d;
+    Observation o;
+    o.ts_ns = static_cast<TimeNs>(i) * kLoopTick;
+    o.interfaces["eth0"] = io;
+    const auto ss = step(a, o);
+    const Symptom* s = find(ss, SymptomKind::drop_rate_high);
+    raised.push_back(s != nullptr);
+    if (s && last_severity) *last_severity = s->severity;
+  }
+  return raised;
+}
+
+// A link whose drop share swings between 1% and 4% and every fifth tick
+// reaches 6-7% (past the 5% raise level): the absolute rule alone raises on
+// every such tick; once the detector has its baseline it learns them.
+std::vector<double> swinging_drops(std::size_t n) {
+  std::vector<double> f;
+  for (std::size_t i = 0; i < n; ++i) f.push_back(i % 5 == 4 ? (i % 10 == 9 ? 0.07 : 0.06) : 0.01 + 0.01 * (i % 4));
+  return f;
+}
+
+TEST(AnalyzerDropRate, ALinkWhoseDropsOftenPassTheRaiseLevelLearnsThem) {
+  const auto r = drop_run(swinging_drops(400));
+  int late = 0;
+  for (std::size_t i = 100; i < r.size(); ++i) late += r[i];
+  EXPECT_EQ(late, 0) << "raised on " << late << " of 300 ticks after the baseline";
+  // During the warm-up the absolute levels alone decide (a fresh analyzer in a
+  // storm still raises): the first 6% tick does.
+  EXPECT_EQ(r[4], 1);
+}
+
+TEST(AnalyzerDropRate, ASteadyLinkThatStartsDroppingRaises) {
+  std::vector<double> f(200, 0.001);
+  f.push_back(0.06);
+  f.push_back(0.06);
+  Severity sev = Severity::info;
+  const auto r = drop_run(f, &sev);
+  for (std::size_t i = 0; i < 200; ++i) ASSERT_EQ(r[i], 0) << i;
+  EXPECT_EQ(r[200], 1);  // raise_after 1: the onset tick
+  EXPECT_EQ(sev, Severity::warning);
+}
+
+TEST(AnalyzerDropRate, CriticalDropsRaiseWhateverTheHistory) {
+  auto f = swinging_drops(300);
+  f.push_back(0.30);
+  Severity sev = Severity::info;
+  const auto r = drop_run(f, &sev);
+  EXPECT_EQ(r.back(), 1);
+  EXPECT_EQ(sev, Severity::critical);
+}
+
+TEST(AnalyzerDropRate, TheBaselineIsTheEvidence) {
+  constexpr TimeNs kLoopTick = kNsPerSec / 10;
+  Analyzer a;
+  InterfaceObservation io;
+  const Symptom* s = nullptr;
+  std::vector<Symptom> ss;
+  for (int i = 0; i < 202; ++i) {
+    const std::uint64_t d = i < 200 ? 3 : 100;  // 0.3%, then 10%
+    io.xdp.pass += 1000 - d;
+    io.rx_dropped += d;
+    Observation o;
+    o.ts_ns = i * kLoopTick;
+    o.interfaces["eth0"] = io;
+    ss = step(a, o);
+  }
+  s = find(ss, SymptomKind::drop_rate_high);
+  ASSERT_NE(s, nullptr);
+  EXPECT_NEAR(s->evidence.value, 0.10, 1e-9);
+  // The detector's baseline: 0.3% floored at half the clear level (1%).
+  EXPECT_NEAR(s->evidence.baseline, 0.01, 1e-3);
+  EXPECT_NE(s->evidence.detail.find("baseline"), std::string::npos) << s->evidence.detail;
+}
+
+// ---- traffic (context, no symptom) ---------------------------------------
+
+TEST(AnalyzerTraffic, TheDetectorLearnsAnInterfacesRatesAndFlagsAJump) {
+  Analyzer a;
+  EXPECT_FALSE(a.traffic("eth0"));
+  InterfaceObservation io;
+  double worst_ordinary = 0;
+  for (int i = 0; i < 300; ++i) {
+    io.rx_pps = 1000 + 50 * (i % 7);
+    io.rx_bps = io.rx_pps * 8 * 500;
+    Observation o;
+    o.ts_ns = i * (kNsPerSec / 10);
+    o.interfaces["eth0"] = io;
+    a.analyze(o);
+    if (i > 20) worst_ordinary = std::max(worst_ordinary, a.traffic("eth0")->pps_score);
+  }
+  auto t = a.traffic("eth0");
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->trusted);
+  EXPECT_NEAR(t->pps_baseline, 1150, 100);
+  EXPECT_NEAR(t->bps_baseline, 1150 * 4000, 400000);
+  EXPECT_LT(worst_ordinary, DetectorParams::kAlarmScore);
+  io.rx_pps = 20000;
+  io.rx_bps = io.rx_pps * 8 * 500;
+  Observation o;
+  o.ts_ns = 300 * (kNsPerSec / 10);
+  o.interfaces["eth0"] = io;
+  a.analyze(o);
+  t = a.traffic("eth0");
+  EXPECT_DOUBLE_EQ(t->pps, 20000);
+  EXPECT_GE(t->pps_score, DetectorParams::kAlarmScore);
+  EXPECT_GE(t->bps_score, DetectorParams::kAlarmScore);
+}
+
+TEST(AnalyzerTraffic, RatesComeFromTheCountersWhenTheMonitorGivesNone) {
+  Analyzer a;
+  InterfaceObservation io;
+  for (int i = 0; i < 3; ++i) {
+    io.rx_packets += 500;  // per second
+    io.rx_bytes += 500 * 100;
+    Observation o = tick(i);
+    o.interfaces["eth0"] = io;
+    a.analyze(o);
+  }
+  const auto t = a.traffic("eth0");
+  ASSERT_TRUE(t);
+  EXPECT_DOUBLE_EQ(t->pps, 500);
+  EXPECT_DOUBLE_EQ(t->bps, 500 * 100 * 8);
+}
+
 // ---- latency_high ---------------------------------------------------------
 
 struct LatencyCase {
@@ -272,6 +406,52 @@ TEST(AnalyzerMapPressure, Table) {
       }
     }
   }
+}
+
+// A map that churns: at 55-58% full it grows 5 entries/s for five seconds,
+// then empties as fast, again and again. The forecast alone would raise on
+// every burst (full in ~100 s, inside the 300 s horizon but not the critical
+// 60 s); the detector learns the bursts.
+TEST(AnalyzerMapPressure, AMapThatChurnsLearnsItsBursts) {
+  Analyzer a;
+  std::uint64_t entries = 550;
+  int late = 0, early = 0;
+  for (int i = 0; i < 1200; ++i) {
+    Observation o = tick(i);
+    o.maps["flows"] = MapObservation{entries, 1000, 0.0};
+    const bool raised = find(step(a, o), SymptomKind::map_pressure) != nullptr;
+    (i < 100 ? early : late) += raised;
+    entries = i % 10 < 5 ? entries + 5 : entries - 5;
+  }
+  EXPECT_GT(early, 0);  // the warm-up: the forecast alone, as before
+  EXPECT_EQ(late, 0) << "raised on " << late << " of 1100 ticks after the baseline";
+}
+
+TEST(AnalyzerMapPressure, AFlatMapThatStartsFillingRaisesOnTheForecast) {
+  Analyzer a;
+  std::uint64_t entries = 560;
+  std::vector<int> r;
+  for (int i = 0; i < 220; ++i) {
+    if (i >= 200) entries += 20;
+    Observation o = tick(i);
+    o.maps["flows"] = MapObservation{entries, 1000, 0.0};
+    r.push_back(find(step(a, o), SymptomKind::map_pressure) != nullptr);
+  }
+  for (int i = 0; i < 200; ++i) ASSERT_EQ(r[static_cast<std::size_t>(i)], 0) << i;
+  EXPECT_EQ(r[200], 1);  // 58%, growing 6/s (EW): full in ~70 s
+  EXPECT_EQ(r.back(), 1);
+}
+
+TEST(AnalyzerMapPressure, AFullMapRaisesHoweverOftenItIsFull) {
+  // Between 80% and 90% all along: the fill levels are absolute.
+  Analyzer a;
+  int raised = 0;
+  for (int i = 0; i < 300; ++i) {
+    Observation o = tick(i);
+    o.maps["flows"] = MapObservation{static_cast<std::uint64_t>(820 + 10 * (i % 7)), 1000, 0.0};
+    raised += find(step(a, o), SymptomKind::map_pressure) != nullptr;
+  }
+  EXPECT_EQ(raised, 300);
 }
 
 // ---- attach_degraded ------------------------------------------------------
