@@ -40,6 +40,9 @@ dur=${DUR:-5}
 rate=${RATE:-5000}
 lat_dur=${LAT_DUR:-20}
 idle_s=${IDLE_S:-30}
+# monitor.run_time_every: the guard's run time is measured on one tick in N
+# (the daemon's default, 10); 0 never turns BPF run-time stats on.
+run_time_every=${RUN_TIME_EVERY:-10}
 build=${BUILD:-build}
 reflexd=$build/cmd/reflexd/reflexd
 guard=$build/cmd/reflex-guard/reflex-guard
@@ -98,7 +101,8 @@ daemon_pid=
 start_reflexd() {
   local iface=$1 log=$2
   shift 2
-  "$@" "$src/$reflexd" --log-level info run --iface "$iface" --tick-ms 100 --listen "127.0.0.1:$port" \
+  printf 'monitor:\n  run_time_every: %s\n' "$run_time_every" >"$work/reflexd.yaml"
+  "$@" "$src/$reflexd" --log-level info run --config "$work/reflexd.yaml" --iface "$iface" --tick-ms 100 --listen "127.0.0.1:$port" \
     --unix-socket off --store "$work/store.db" --token-file "$work/token" --policies "$src/policies" \
     --pin-root "$pins" >"$log" 2>&1 &
   daemon_pid=$!
@@ -150,7 +154,7 @@ part_rps() {
   echo "== rps: wrk -t1 -c$conns -d${dur}s, best of $rounds, interleaved"
   start_anchor beast; local beast=$anchor_port
   start_anchor reflex; local rfx=$anchor_port
-  metrics "$work/m-rps-0"
+  metrics "$out/m-rps-0"
   local r name url
   declare -A urls=([anchor_beast]="http://127.0.0.1:$beast/healthz" [anchor_reflex_server]="http://127.0.0.1:$rfx/healthz"
                    [reflexd_healthz]="$base/healthz" [reflexd_v1_state]="$base/v1/state")
@@ -160,8 +164,8 @@ part_rps() {
       echo "  round $r $name: $("${probe[@]}" wrk "$out/wrk-$name-$r.txt")"
     done
   done
-  metrics "$work/m-rps-1"
-  echo "  loop during the rps part: $("${probe[@]}" window "$work/m-rps-0" "$work/m-rps-1" | head -1)"
+  metrics "$out/m-rps-1"
+  echo "  loop during the rps part: $("${probe[@]}" window "$out/m-rps-0" "$out/m-rps-1" | sed -n 1p)"
   for name in anchor_beast anchor_reflex_server reflexd_healthz reflexd_v1_state; do
     echo "  best $name: $(for f in "$out"/wrk-"$name"-*.txt; do "${probe[@]}" wrk "$f"; done | sort -n | tail -1)"
   done
@@ -173,15 +177,15 @@ part_latency() {
   echo "== latency: GET /v1/state at $rate req/s (h2load --h1 -c$clients --rps $((rate / clients))) for ${lat_dur}s, $rounds rounds"
   start_anchor beast; local beast=$anchor_port
   for ((r = 1; r <= rounds; r++)); do
-    metrics "$work/m-lat-$r-0"
+    metrics "$out/m-lat-$r-0"
     "${probe[@]}" poll "$base/v1/state" "$lat_dur" "$out/ticks-load-$r.jsonl" 2>"$work/poll.err" &
     local poller=$!
     h2load --h1 -t1 -c"$clients" --rps "$((rate / clients))" -D "$lat_dur" --log-file "$out/h2load-state-$r.log" \
       "$base/v1/state" >"$out/h2load-state-$r.txt" 2>&1 || true
     wait "$poller"
-    metrics "$work/m-lat-$r-1"
+    metrics "$out/m-lat-$r-1"
     echo "  round $r reflexd /v1/state: $("${probe[@]}" h2load "$out/h2load-state-$r.log")"
-    echo "    $(cat "$work/poll.err"); loop: $("${probe[@]}" window "$work/m-lat-$r-0" "$work/m-lat-$r-1" | head -1)"
+    echo "    $(cat "$work/poll.err"); loop: $("${probe[@]}" window "$out/m-lat-$r-0" "$out/m-lat-$r-1" | sed -n 1p)"
     h2load --h1 -t1 -c"$clients" --rps "$((rate / clients))" -D "$lat_dur" --log-file "$out/h2load-anchor-$r.log" \
       "http://127.0.0.1:$beast/healthz" >"$out/h2load-anchor-$r.txt" 2>&1 || true
     echo "  round $r anchor_beast:      $("${probe[@]}" h2load "$out/h2load-anchor-$r.log")"
@@ -189,18 +193,18 @@ part_latency() {
   echo "  ticks under load, round 1 (exact, every tick seen):"
   "${probe[@]}" ticks "$out/ticks-load-1.jsonl" | sed 's/^/    /'
   echo "  ticks under load, round 1 (/metrics histogram window):"
-  "${probe[@]}" window "$work/m-lat-1-0" "$work/m-lat-1-1" | sed 's/^/    /'
+  "${probe[@]}" window "$out/m-lat-1-0" "$out/m-lat-1-1" | sed 's/^/    /'
 }
 
 part_ticks() {
   echo "== ticks at idle: ${idle_s}s, every tick's timings (polled twice a tick)"
-  metrics "$work/m-idle-0"
+  metrics "$out/m-idle-0"
   "${probe[@]}" poll "$base/v1/state" "$idle_s" "$out/ticks-idle.jsonl" 2>"$work/poll.err"
-  metrics "$work/m-idle-1"
+  metrics "$out/m-idle-1"
   echo "  $(cat "$work/poll.err")"
   "${probe[@]}" ticks "$out/ticks-idle.jsonl" | sed 's/^/    /'
   echo "  (/metrics histogram window)"
-  "${probe[@]}" window "$work/m-idle-0" "$work/m-idle-1" | sed 's/^/    /'
+  "${probe[@]}" window "$out/m-idle-0" "$out/m-idle-1" | sed 's/^/    /'
 }
 
 rules_entries() {  # rules in force on the guard, as the daemon's /metrics sees the guard's maps
@@ -222,12 +226,13 @@ EOF
   "$guard" --pin-root "$pins" --netns "$node_ns" replace --file "$work/rules.txt" --iface "$node_if" | sed 's/^/  /'
   # The daemon notices the rule set's version moved and reads the rules back
   # on its next converge or reconcile (every 10 ticks); give it 3 reconciles.
-  metrics "$work/m-rss-0"
+  metrics "$out/m-rss-0"
   "${probe[@]}" poll "$base/v1/state" 3.5 "$out/ticks-rules.jsonl" 2>"$work/poll.err"
-  metrics "$work/m-rss-1"
+  metrics "$out/m-rss-1"
   echo "  after:  $("${probe[@]}" rss "$daemon_pid")"
   echo "  the daemon sees: $(curl -s "$base/metrics" | grep -E '^reflex_map_entries' | tr '\n' ' ')"
-  echo "  ticks with $n rules: $("${probe[@]}" ticks "$out/ticks-rules.jsonl" | head -2 | tr '\n' ' ')"
+  echo "  ticks with $n rules (the read-back tick included):"
+  "${probe[@]}" ticks "$out/ticks-rules.jsonl" | sed 's/^/    /'
   echo "  /v1/state with $n rules: $(curl -s "$base/v1/state" | wc -c) bytes"
   curl -s "$base/metrics" >"$out/metrics-rules.txt"
   cp "/proc/$daemon_pid/smaps_rollup" "$out/smaps-rules.txt" 2>/dev/null || true
@@ -254,8 +259,8 @@ try_caps() {
   fi
   stop_reflexd
   echo "  $label: $status (CapEff $capeff $(capsh --decode="$capeff" 2>/dev/null | cut -d= -f2))"
-  grep -E '^reflex_probe_degraded' "$out/caps-$label.metrics" 2>/dev/null | sed 's/^/    degraded: /'
-  grep -iE 'error|warn|denied|not permitted|fail' "$log" | head -8 | sed 's/^/    log: /'
+  grep -E '^reflex_probe_degraded' "$out/caps-$label.metrics" 2>/dev/null | sed 's/^/    degraded: /' || true
+  grep -iE 'error|warn|denied|not permitted|fail' "$log" | sed 's/^/    log: /' | head -8 || true
 }
 
 part_caps() {
@@ -267,16 +272,16 @@ part_caps() {
   ip -n "$peer_ns" addr add 10.95.0.2/24 dev "$hpeer_if"
   ip link set "$host_if" up
   ip -n "$peer_ns" link set "$hpeer_if" up
-  local base3="cap_bpf,cap_net_admin,cap_perfmon"
+  local base3="+bpf,+net_admin,+perfmon"
   for iface in "$host_if" "$key"; do
     local where=host
     [[ $iface == *@* ]] && where=netns
     "$guard" --pin-root "$pins" unload "$iface" >/dev/null 2>&1 || true
-    try_caps "$where-bpf-netadmin" "$iface" "cap_bpf,cap_net_admin"
+    try_caps "$where-bpf-netadmin" "$iface" "+bpf,+net_admin"
     "$guard" --pin-root "$pins" unload "$iface" >/dev/null 2>&1 || true
     try_caps "$where-bpf-netadmin-perfmon" "$iface" "$base3"
     "$guard" --pin-root "$pins" unload "$iface" >/dev/null 2>&1 || true
-    try_caps "$where-plus-sysadmin" "$iface" "$base3,cap_sys_admin"
+    try_caps "$where-plus-sysadmin" "$iface" "$base3,+sys_admin"
     # Adopting a guard pinned by an earlier run (the restart path), without CAP_SYS_ADMIN.
     try_caps "$where-adopt-bpf-netadmin-perfmon" "$iface" "$base3"
   done
@@ -286,7 +291,7 @@ host_info | tee "$out/host.txt"
 if [[ " $parts " =~ \ (rps|latency|ticks|rss)\  ]]; then
   start_reflexd "$key" "$out/reflexd.log"
   wait_ready 200 30 || { echo "reflexd did not become ready:" >&2; cat "$out/reflexd.log" >&2; exit 1; }
-  echo "reflexd pid $daemon_pid guarding $key, tick 100 ms, API $base"
+  echo "reflexd pid $daemon_pid guarding $key, tick 100 ms, monitor.run_time_every $run_time_every, API $base"
 fi
 for p in $parts; do "part_$p" > >(tee "$out/$p.txt") 2>&1; done
 echo "figures and raw outputs in $out"
