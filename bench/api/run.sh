@@ -252,14 +252,20 @@ try_caps() {
   if wait_ready 200 15; then status="ready"; else status="NOT ready"; fi
   local capeff
   capeff=$(awk '/^CapEff/ {print $2}' "/proc/$daemon_pid/status" 2>/dev/null || echo gone)
+  : >"$out/caps-$label.metrics"
   if kill -0 "$daemon_pid" 2>/dev/null; then
-    sleep 2.5  # 25 ticks: the run-time stats window (every 10 ticks) and a reconcile have run
-    curl -s "$base/metrics" >"$out/caps-$label.metrics"
+    # A probe is listed as degraded in the tick it failed in (the run-time
+    # window opens one tick in 10): read every tick for 25 ticks, a reconcile included.
+    local i
+    for ((i = 0; i < 50; i++)); do
+      curl -s "$base/metrics" | grep -E '^reflex_probe_degraded' >>"$out/caps-$label.metrics" || true
+      sleep 0.05
+    done
     curl -s "$base/readyz" >"$out/caps-$label.readyz"
   fi
   stop_reflexd
   echo "  $label: $status (CapEff $capeff $(capsh --decode="$capeff" 2>/dev/null | cut -d= -f2))"
-  grep -E '^reflex_probe_degraded' "$out/caps-$label.metrics" 2>/dev/null | sed 's/^/    degraded: /' || true
+  sort -u "$out/caps-$label.metrics" | sed 's/^/    degraded: /'
   grep -iE 'error|warn|denied|not permitted|fail' "$log" | sed 's/^/    log: /' | head -8 || true
 }
 
