@@ -41,8 +41,8 @@ rate=${RATE:-5000}
 lat_dur=${LAT_DUR:-20}
 idle_s=${IDLE_S:-30}
 # monitor.run_time_every: the guard's run time is measured on one tick in N
-# (the daemon's default, 10); 0 never turns BPF run-time stats on.
-run_time_every=${RUN_TIME_EVERY:-10}
+# (the daemon's default is 0: never turns BPF run-time stats on).
+run_time_every=${RUN_TIME_EVERY:-0}
 build=${BUILD:-build}
 reflexd=$build/cmd/reflexd/reflexd
 guard=$build/cmd/reflex-guard/reflex-guard
@@ -241,6 +241,8 @@ EOF
     >"$out/h2load-rules.txt" 2>&1 || true
   echo "  /v1/state at $rate req/s with $n rules: $("${probe[@]}" h2load "$out/h2load-rules.log")"
   echo "  after load: $("${probe[@]}" rss "$daemon_pid")"
+  # Which mappings hold it (the heap, threads' arenas, the guard's mmapped maps).
+  cp "/proc/$daemon_pid/smaps" "$out/smaps-after-load.txt" 2>/dev/null || true
 }
 
 # try_caps LABEL IFACE CAPS: reflexd as root with noroot securebits and only CAPS.

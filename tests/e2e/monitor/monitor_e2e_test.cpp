@@ -42,7 +42,7 @@ double seconds(const Observation& o) { return static_cast<double>(o.interval_ns)
 
 TEST_F(MonitorE2E, CountersAndRatesMatchThePacketsSent) {
   load_guard();
-  make_monitor({key_b()});
+  make_monitor({key_b()}, [](monitor::MonitorConfig& c) { c.run_time_every = 10; });
   const std::string k = key_b();
   // The first tick asks for BPF run-time stats (switched on their own
   // thread); once they are on, the next tick opens the window.
