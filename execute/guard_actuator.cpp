@@ -18,8 +18,8 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 }
 
 // A read-back of many rules is a one-off (an operator's bulk load): what it
-// freed stays in malloc's arenas, resident, unless handed back. ~1 ms for
-// 100k rules, against the read's own tens of ms.
+// freed stays in malloc's arenas, resident, unless handed back; rare enough
+// that the trim's walk of the heap does not matter.
 void trim_after_large_read(std::size_t rules) {
   if (rules >= 10000) malloc_trim(0);
 }
@@ -245,7 +245,7 @@ Result<ConvergeReport> GuardActuator::converge_rules(Slot& s, const DesiredInter
     // Read back: something else changed the rules (or we never looked). Only
     // the keys we want or wanted matter, but finding them takes the whole
     // set: sorted in place and searched, no second copy of it (an operator's
-    // 100k rules are ~5 MB as GuardRules, twice that again in a hash map).
+    // 100k rules are megabytes as GuardRules, and more again in a hash map).
     // With nothing wanted before or now there is nothing to look up.
     auto cur = (*g)->rules();
     if (!cur) return cur.error();

@@ -241,16 +241,31 @@ std::vector<ProbePtr> window_recorder(std::vector<RunTimeWindow>& seen) {
   return probes;
 }
 
+// A Monitor measuring run time one tick in `every`, through a FakeStatsSwitch.
+struct WindowRig {
+  Fixture f;
+  std::vector<RunTimeWindow> seen;
+  FakeStatsSwitch sw;  // outlives the Monitor, whose switch closes through it
+  Monitor m;
+  explicit WindowRig(unsigned every, int result = 42)
+      : m(f.io, with_every(every), window_recorder(seen), {}, &f.clock) {
+    sw.result = result;
+    m.use_run_time_stats(sw.make());
+  }
+  static MonitorConfig with_every(unsigned every) {
+    auto c = config();
+    c.run_time_every = every;
+    return c;
+  }
+};
+
 }  // namespace
 
 TEST(MonitorLoop, TheTickNeverWaitsForTheRunTimeStatsSwitch) {
-  Fixture f;
-  auto c = config();
-  c.run_time_every = 10;
-  std::vector<RunTimeWindow> seen;
-  FakeStatsSwitch sw;  // outlives the Monitor, whose switch closes through it
-  Monitor m(f.io, c, window_recorder(seen), {}, &f.clock);
-  m.use_run_time_stats(sw.make());
+  WindowRig rig(10);
+  Monitor& m = rig.m;
+  auto& sw = rig.sw;
+  auto& seen = rig.seen;
 
   m.tick();  // asks for the stats on
   sw.entered.get_future().wait();
@@ -275,15 +290,11 @@ TEST(MonitorLoop, TheTickNeverWaitsForTheRunTimeStatsSwitch) {
 }
 
 TEST(MonitorLoop, ARunTimeStatsSwitchThatFailsIsReportedAndRetriedAtTheNextWindow) {
-  Fixture f;
-  auto c = config();
-  c.run_time_every = 2;
-  std::vector<RunTimeWindow> seen;
-  FakeStatsSwitch sw;  // outlives the Monitor, whose switch closes through it
-  Monitor m(f.io, c, window_recorder(seen), {}, &f.clock);
-  sw.result = -EPERM;
+  WindowRig rig(2, -EPERM);
+  Monitor& m = rig.m;
+  auto& sw = rig.sw;
+  auto& seen = rig.seen;
   sw.release.set_value();
-  m.use_run_time_stats(sw.make());
   EXPECT_FALSE(degraded(m.tick(), "run_time"));  // asks
   m.settle_run_time_stats();
   auto o = m.tick();  // finds it failed
