@@ -21,11 +21,15 @@ bool iequals_prefix(std::string_view s, std::string_view prefix) {
 
 }  // namespace
 
-Response json_response(http::status status, const json::value& body) {
+std::string json_text(const json::value& body) {
   // Shortest exact numbers (0.9, not 9E-1): see knowledge/json/text.h.
   std::string text = to_text(body);
   text += '\n';
-  return text_response(status, std::move(text), kJsonType);
+  return text;
+}
+
+Response json_response(http::status status, const json::value& body) {
+  return text_response(status, json_text(body), kJsonType);
 }
 
 namespace {

@@ -33,6 +33,8 @@ inline constexpr std::string_view kTextType = "text/plain; charset=utf-8";
 
 // A JSON body (serialized compactly, with a trailing newline for curl users).
 Response json_response(http::status status, const json::value& body);
+// json_response's body text, for answers rendered once and sent many times.
+std::string json_text(const json::value& body);
 
 // {"error": what, "hint": hint}; `extra` fields (e.g. the rejected diagnostics)
 // are merged in after those two.

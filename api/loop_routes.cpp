@@ -9,6 +9,8 @@
 #include "plan/policy.h"
 
 #include <algorithm>
+#include <memory>
+#include <mutex>
 #include <variant>
 
 namespace reflex::api {
@@ -36,11 +38,35 @@ std::variant<Query, Response> query_of(const Request& req, std::initializer_list
   auto var = (expr);                    \
   if (!var) return bad_request(var.error());
 
-Response state(daemon::LoopApi& loop, const LoopRouteOptions& opts, const Request& req) {
+// GET /v1/state's body, rendered once per view. The loop publishes a view
+// per tick (and when an override changes), immutable, and state_json reads
+// nothing else: at 5,000 requests/s and a 100 ms tick, 500 requests answer
+// from one view, and building its ~1.6 KB of JSON was most of each request.
+// The cache names its view by a weak_ptr, so it never keeps an old view (and
+// its snapshot of up to 100k+ rules) alive.
+class StateCache {
+ public:
+  std::string body(const LoopViewPtr& v, std::size_t rules) {
+    std::lock_guard l(mu_);
+    if (rules != rules_ || view_.owner_before(v) || v.owner_before(view_) || view_.expired()) {
+      text_ = json_text(state_json(*v, rules));
+      view_ = v;
+      rules_ = rules;
+    }
+    return text_;
+  }
+
+ private:
+  std::mutex mu_;  // the server runs on one thread today; a second must not tear the cache
+  std::weak_ptr<const LoopView> view_;
+  std::size_t rules_ = 0;
+  std::string text_;
+};
+
+Response state(daemon::LoopApi& loop, const LoopRouteOptions& opts, StateCache& cache, const Request& req) {
   QUERY_OR_RETURN(q, req, {"rules"});
   VALUE_OR_RETURN(rules, q.integer("rules", opts.page_max));
-  const LoopViewPtr v = loop.view();
-  return json_response(http::status::ok, state_json(*v, rules->value_or(opts.state_rules)));
+  return text_response(http::status::ok, cache.body(loop.view(), rules->value_or(opts.state_rules)), kJsonType);
 }
 
 Response rules(daemon::LoopApi& loop, const LoopRouteOptions& opts, const Request& req) {
@@ -326,7 +352,9 @@ void add_loop_routes(Router& router, daemon::LoopApi& loop, LoopRouteOptions opt
                                                                    const Request&)) {
     router.get(std::move(path), [&loop, o, fn](const Request& req) { return fn(loop, *o, req); });
   };
-  read("/v1/state", state);
+  router.get("/v1/state", [&loop, o, cache = std::make_shared<StateCache>()](const Request& req) {
+    return state(loop, *o, *cache, req);
+  });
   read("/v1/rules", rules);
   read("/v1/symptoms", symptoms);
   read("/v1/plans", plans);

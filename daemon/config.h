@@ -60,7 +60,9 @@ struct LogConfig {
 
 struct MonitorSettings {
   std::size_t top_talkers = 16;
-  unsigned run_time_every = 10;  // measure the guard's run time on one tick in N (0: never)
+  // Measure the guard's run time on one tick in N (0: never, the default: each
+  // BPF_ENABLE_STATS switch stalls every CPU for 10-30 ms; docs/monitor.md).
+  unsigned run_time_every = 0;
 };
 
 struct DaemonConfig {

@@ -3,12 +3,12 @@
 #include "common/netns.h"
 #include "execute/conversions.h"
 
+#include <malloc.h>
 #include <net/if.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <unordered_map>
 
 namespace reflex::execute {
 namespace {
@@ -17,9 +17,12 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-struct KeyHash {
-  std::size_t operator()(const guard::RuleKey& k) const { return guard::rule_uid(k); }
-};
+// A read-back of many rules is a one-off (an operator's bulk load): what it
+// freed stays in malloc's arenas, resident, unless handed back; rare enough
+// that the trim's walk of the heap does not matter.
+void trim_after_large_read(std::size_t rules) {
+  if (rules >= 10000) malloc_trim(0);
+}
 
 bool key_less(const guard::GuardRule& a, const guard::GuardRule& b) {
   if (a.prefix != b.prefix) return a.prefix < b.prefix;
@@ -238,21 +241,35 @@ Result<ConvergeReport> GuardActuator::converge_rules(Slot& s, const DesiredInter
       probe.l4 = o.l4;
       if (!has_key(want.rules, probe)) ch.remove.push_back(o.key());
     }
-  } else {
-    // Read back: something else changed the rules (or we never looked).
+  } else if (!wanted.empty() || !before.rules.empty()) {
+    // Read back: something else changed the rules (or we never looked). Only
+    // the keys we want or wanted matter, but finding them takes the whole
+    // set: sorted in place and searched, no second copy of it (an operator's
+    // 100k rules are megabytes as GuardRules, and more again in a hash map).
+    // With nothing wanted before or now there is nothing to look up.
     auto cur = (*g)->rules();
     if (!cur) return cur.error();
-    std::unordered_map<guard::RuleKey, guard::GuardRule, KeyHash> have;
-    have.reserve(cur->size());
-    for (auto& r : *cur)
-      if (!r.expires_ns || r.expires_ns > cm.boot_now) have.emplace(r.key(), r);
+    std::erase_if(*cur, [&](const guard::GuardRule& r) { return r.expires_ns && r.expires_ns <= cm.boot_now; });
+    std::sort(cur->begin(), cur->end(), key_less);
+    auto find = [&](const guard::GuardRule& k) -> const guard::GuardRule* {
+      auto it = std::lower_bound(cur->begin(), cur->end(), k, key_less);
+      return it != cur->end() && !key_less(k, *it) ? &*it : nullptr;
+    };
     for (const auto& w : wanted) {
-      auto it = have.find(w.key());
-      if (it == have.end() || !same_in_kernel(it->second, w)) ch.upsert.push_back(w);
+      const auto* have = find(w);
+      if (!have || !same_in_kernel(*have, w)) ch.upsert.push_back(w);
     }
-    for (const auto& b : before.rules)
-      if (!has_key(want.rules, b) && have.count(key_of(b))) ch.remove.push_back(key_of(b));
+    for (const auto& b : before.rules) {
+      if (has_key(want.rules, b)) continue;
+      guard::GuardRule k;
+      k.prefix = b.prefix;
+      k.l4 = b.l4;
+      if (find(k)) ch.remove.push_back(key_of(b));
+    }
     // A wanted rule that expired in the kernel already is gone for the datapath; nothing to remove.
+    const std::size_t read = cur->size();
+    *cur = std::vector<guard::GuardRule>{};
+    trim_after_large_read(read);
   }
   ConvergeReport rep;
   if (!ch.empty()) {

@@ -715,23 +715,22 @@ Result<InstallReport> Guard::install(const CompiledRuleSet& rs) {
   return rep;
 }
 
-Result<std::vector<guard_rule>> Guard::active_entries() const {
+Result<Guard::ActiveEntries> Guard::active_entries() const {
   std::uint32_t gen = __atomic_load_n(&ctl().gen, __ATOMIC_ACQUIRE) & 1;
   auto inner = inner_map(maps_[kOuterRules].get(), gen);
   if (!inner) return inner.error();
-  if (!inner->valid()) return std::vector<guard_rule>{};
+  if (!inner->valid()) return ActiveEntries{};
   auto info = map_info(inner->get());
   if (!info) return info.error();
   auto mem = MapMemory::map(inner->get(), info->max_entries * sizeof(guard_rule), false, "rules");
   if (!mem) return mem.error();
-  const guard_rule* p = mem->as<guard_rule>();
-  return std::vector<guard_rule>(p, p + info->max_entries);
+  return ActiveEntries{std::move(*mem), info->max_entries};
 }
 
 Result<std::vector<GuardRule>> Guard::rules() const {
   auto entries = active_entries();
   if (!entries) return entries.error();
-  return rules_from_entries(*entries);
+  return rules_from_entries(entries->span());
 }
 
 Result<std::vector<RuleStat>> Guard::rule_stats() const {

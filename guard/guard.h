@@ -223,7 +223,17 @@ class Guard {
   Status pin_all(const std::string& dir) const;
   Status open_all(const std::string& dir);
   Status pin_link(const Fd& link);
-  Result<std::vector<guard_rule>> active_entries() const;
+  // The active generation's rules array, mapped read-only: read in place,
+  // not copied (100k rules are 6.4 MB of entries).
+  struct ActiveEntries {
+    MapMemory mem;
+    std::size_t n = 0;
+    std::span<const guard_rule> span() const { return {mem.as<const guard_rule>(), n}; }
+    std::size_t size() const { return n; }
+    bool empty() const { return n == 0; }
+    const guard_rule& operator[](std::size_t i) const { return mem.as<const guard_rule>()[i]; }
+  };
+  Result<ActiveEntries> active_entries() const;
   Result<bool> try_add_in_place(const GuardRule& rule);
   Result<std::optional<UpdateReport>> apply_in_place(const RuleChanges& changes);
   void unlock();

@@ -1,8 +1,6 @@
 #include "monitor/monitor.h"
 
-#include <bpf/bpf.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -95,10 +93,12 @@ void Monitor::stop() {
     if (s.open) s.probe->close();
     s.open = false;
   }
-  if (stats_fd_ >= 0) {
-    ::close(stats_fd_);
-    stats_fd_ = -1;
-  }
+  if (stats_) stats_->want(false);
+  window_ = Window::idle;
+}
+
+void Monitor::settle_run_time_stats() {
+  if (stats_) stats_->settle();
 }
 
 std::vector<Monitor::ProbeTime> Monitor::probe_times() const {
@@ -114,21 +114,36 @@ TimeNs Monitor::backoff_ns(int failures) const {
 }
 
 void Monitor::update_run_time_window(TickContext& ctx) {
-  // Open for exactly one tick: turned on at a "begin" tick, read and turned
-  // off at the next. The fd is global; closing ours leaves others' on.
-  if (stats_fd_ >= 0) {
+  // The window spans one whole tick: the probes read the programs' run time
+  // at its begin and end. Switching the stats takes tens of ms, so it is
+  // asked for here and happens on RunTimeStats' thread: this tick never
+  // waits for it, the window opens on the first tick that finds it done.
+  // The stats are global; turning ours off leaves others' on.
+  if (window_ == Window::open) {
     ctx.run_time = RunTimeWindow::end;
+    stats_->want(false);
+    window_ = Window::idle;
+    return;
+  }
+  if (stats_) {
+    if (int err = stats_->take_error()) {
+      ctx.degrade("run_time", std::string("cannot enable BPF run-time stats: ") + std::strerror(err) +
+                                  " (needs CAP_SYS_ADMIN; or set run_time_every to 0)");
+      window_ = Window::idle;
+    }
+  }
+  if (window_ == Window::opening) {
+    if (stats_->state() == RunTimeStats::State::on) {
+      ctx.run_time = RunTimeWindow::begin;
+      window_ = Window::open;
+    }
     return;
   }
   if (config_.run_time_every == 0 || ctx.seq % config_.run_time_every != 0) return;
-  int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-  if (fd < 0) {
-    ctx.degrade("run_time", std::string("cannot enable BPF run-time stats: ") + std::strerror(errno) +
-                                " (needs CAP_SYS_ADMIN; or set run_time_every to 0)");
-    return;
-  }
-  stats_fd_ = fd;
-  ctx.run_time = RunTimeWindow::begin;
+  if (!stats_) stats_ = std::make_unique<RunTimeStats>();
+  if (stats_->state() != RunTimeStats::State::off) return;  // the last window's off switch still runs
+  stats_->want(true);
+  window_ = Window::opening;
 }
 
 Observation Monitor::tick() {
@@ -194,10 +209,6 @@ Observation Monitor::tick() {
       s.failures = 0;
       s.reason.clear();
     }
-  }
-  if (ctx.run_time == RunTimeWindow::end && stats_fd_ >= 0) {
-    ::close(stats_fd_);
-    stats_fd_ = -1;
   }
   for (auto& d : ctx.soft) obs.degraded.push_back(std::move(d));
   last_ns_ = ctx.now_ns;

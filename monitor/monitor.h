@@ -18,6 +18,7 @@
 #include "knowledge/time.h"
 #include "monitor/monitor_config.h"
 #include "monitor/probe.h"
+#include "monitor/run_time_stats.h"
 
 namespace reflex::monitor {
 
@@ -48,6 +49,13 @@ class Monitor {
   // loop must not be running): tests and benchmarks drive ticks with it.
   // The sink is called as for a timed tick.
   Observation tick();
+
+  // Blocks until BPF run-time stats have finished switching (they switch on
+  // their own thread, see run_time_stats.h): tests and benchmarks that drive
+  // ticks use it so the next tick sees the window open.
+  void settle_run_time_stats();
+  // Test seam: the switch the run-time window uses (default: the kernel's).
+  void use_run_time_stats(std::unique_ptr<RunTimeStats> stats) { stats_ = std::move(stats); }
 
   std::uint64_t ticks() const { return seq_; }
   const MonitorConfig& config() const { return config_; }
@@ -84,7 +92,11 @@ class Monitor {
   bool running_ = false;
   std::uint64_t seq_ = 0;
   TimeNs last_ns_ = 0;
-  int stats_fd_ = -1;  // BPF_ENABLE_STATS is on while this is open
+  // The run-time window: asked for at a tick in run_time_every, opened
+  // (begin) at the first tick that finds the stats on, closed (end) at the next.
+  enum class Window { idle, opening, open };
+  Window window_ = Window::idle;
+  std::unique_ptr<RunTimeStats> stats_;  // made on the first window
 };
 
 // CLOCK_MONOTONIC.

@@ -38,8 +38,11 @@ struct MonitorConfig {
   std::size_t top_talkers = 16;  // per interface, by pps
   std::size_t top_rules = 10;         // per interface, by pps
   std::size_t max_drop_samples = 64;  // sampled guard drops kept per tick (all are counted)
-  // Measure the guard's run time per packet on one tick in every N (0: never).
-  unsigned run_time_every = 10;
+  // Measure the guard's run time per packet on one tick in every N (0: never,
+  // the default). Each window switches BPF_ENABLE_STATS on and off, and each
+  // switch patches kernel text: 10-30 ms during which, on the 2-vCPU guest
+  // measured, no other thread of the process ran (docs/monitor.md "Run time").
+  unsigned run_time_every = 0;
 
   // Retry of a failed probe: initial delay, doubling up to max.
   std::chrono::milliseconds backoff_initial{1000};

@@ -42,7 +42,8 @@ struct OwnedMap {
 };
 
 // BPF_ENABLE_STATS window: the Monitor turns run-time accounting on for one
-// tick now and then (it costs every BPF program ~20 ns per run while on).
+// tick now and then (it costs every BPF program ~40 ns per run while on,
+// measured by monitor_bench stats).
 enum class RunTimeWindow { none, begin, end };
 
 struct TickContext {

@@ -7,6 +7,8 @@
 //            per tick, and the loop's share of a CPU at a 1 s tick: < 1%
 //   retrans  the TCP retransmit probe: BPF run time per event beside tcp_rtt's
 //            on the same tracepoint, and its share of a Monitor tick
+//   stats    what BPF run-time stats cost per packet (guard and a bare
+//            XDP_DROP, off vs on) and how long switching them blocks
 // `--quick` runs small sizes (the test suite runs it so the code stays alive).
 
 #include <CLI/CLI.hpp>
@@ -14,6 +16,7 @@
 
 #include "bench/monitor/map_dump_bench.h"
 #include "bench/monitor/retrans_bench.h"
+#include "bench/monitor/run_time_stats_bench.h"
 #include "bench/monitor/ringbuf_bench.h"
 #include "bench/monitor/tick_bench.h"
 #include "common/log.h"
@@ -24,7 +27,7 @@ int main(int argc, char** argv) {
   bool quick = false;
   std::vector<std::string> which;
   app.add_flag("--quick", quick, "small sizes, a few seconds in all");
-  app.add_option("which", which, "ringbuf, dump, tick, retrans (default: all)");
+  app.add_option("which", which, "ringbuf, dump, tick, retrans, stats (default: all)");
   TickBenchOptions tick;
   app.add_option("--ifaces", tick.ifaces, "tick: interfaces")->capture_default_str();
   app.add_option("--rules", tick.rules, "tick: rules per interface")->capture_default_str();
@@ -99,6 +102,18 @@ int main(int argc, char** argv) {
     }
     if (auto r = run_retrans_bench(o, stdout); !r) {
       std::fprintf(stderr, "retrans: %s\n", r.error().message().c_str());
+      rc = 1;
+    }
+  }
+  if (want("stats")) {
+    RunTimeStatsBenchOptions o;
+    if (quick) {
+      o.rounds = 1;
+      o.repeat = 10000;
+      o.switches = 1;
+    }
+    if (auto r = run_run_time_stats_bench(o, stdout); !r) {
+      std::fprintf(stderr, "stats: %s\n", r.error().message().c_str());
       rc = 1;
     }
   }

@@ -307,6 +307,29 @@ TEST_F(LoopRoutesTest, OverridesNeedTheTokenAndGoToTheLoop) {
   EXPECT_EQ(send(http::verb::delete_, "/v1/overrides/" + id).result(), http::status::not_found);
 }
 
+TEST_F(LoopRoutesTest, StateFollowsEveryViewTheLoopPublishes) {
+  // /v1/state is rendered once per view: the same view answers the same
+  // bytes, and each view the loop publishes (a tick, an override) shows at once.
+  auto first = get("/v1/state");
+  EXPECT_EQ(first.at("tick").at("count").as_int64(), 1234);
+  const std::size_t listed = first.at("rules").at("items").as_array().size();
+  ASSERT_GT(listed, 1u);
+  auto v = sample_view();
+  v.ticks = 1235;
+  loop_.publish(v);
+  EXPECT_EQ(get("/v1/state").at("tick").at("count").as_int64(), 1235);
+  EXPECT_EQ(get("/v1/state?rules=1").at("rules").at("items").as_array().size(), 1u);
+  EXPECT_EQ(get("/v1/state").at("rules").at("items").as_array().size(), listed);
+  v.ticks = 1236;
+  v.policy_generation = 4;
+  loop_.publish(v);
+  auto s = get("/v1/state");
+  EXPECT_EQ(s.at("tick").at("count").as_int64(), 1236);
+  EXPECT_EQ(s.at("policy_generation").as_int64(), 4);
+  auto a = connect().request(http::verb::get, "/v1/state").body();
+  EXPECT_EQ(connect().request(http::verb::get, "/v1/state").body(), a);
+}
+
 TEST_F(LoopRoutesTest, PauseForbidPinLimitAndShapeOverrides) {
   auto post = [&](const std::string& body) {
     auto res = send(http::verb::post, "/v1/overrides", body);

@@ -53,7 +53,7 @@ store:
   hours_for: 30d
   max_size: 64MiB
 log: {level: debug, format: json}
-monitor: {top_talkers: 32, run_time_every: 0}
+monitor: {top_talkers: 32, run_time_every: 5}
 )",
                         "reflexd.yaml");
   ASSERT_TRUE(r.ok()) << errors_of(r);
@@ -84,7 +84,7 @@ monitor: {top_talkers: 32, run_time_every: 0}
   EXPECT_EQ(c.log.level, "debug");
   EXPECT_EQ(c.log.format, "json");
   EXPECT_EQ(c.monitor.top_talkers, 32u);
-  EXPECT_EQ(c.monitor.run_time_every, 0u);
+  EXPECT_EQ(c.monitor.run_time_every, 5u);
 }
 
 TEST(Config, EveryMistakeIsReportedWithItsLineFieldAndExpectation) {

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <cerrno>
 #include <chrono>
+#include <future>
 
 #include "monitor/function_probe.h"
 #include "monitor/monitor.h"
@@ -25,6 +27,7 @@ MonitorConfig config() {
   c.interfaces = {*parse_interface_ref("eth0")};
   c.backoff_initial = 1000ms;
   c.backoff_max = 4000ms;
+  c.run_time_every = 0;  // no BPF run-time stats (the tests below that want them use a fake switch)
   return c;
 }
 
@@ -201,4 +204,106 @@ TEST(MonitorLoop, TicksOnTheTimerOfARealLoop) {
     EXPECT_LT(seen[i].interval_ns, 500 * kNsPerMs);
   }
   m.stop();
+}
+
+namespace {
+
+// A BPF run-time stats switch whose enable blocks until the test releases
+// it, so a tick that waited for the switch would be caught waiting.
+struct FakeStatsSwitch {
+  std::promise<void> entered, release;
+  std::shared_future<void> released = release.get_future().share();
+  bool enable_timed_out = false;
+  int enables = 0;
+  std::vector<int> closed;
+  int result = 42;  // the fd an enable returns, or -errno
+
+  std::unique_ptr<RunTimeStats> make() {
+    return std::make_unique<RunTimeStats>(RunTimeStats::Ops{
+        [this] {
+          if (enables++ == 0) {
+            entered.set_value();
+            enable_timed_out = released.wait_for(10s) != std::future_status::ready;
+          }
+          return result;
+        },
+        [this](int fd) { closed.push_back(fd); }});
+  }
+};
+
+// The run-time window each tick's probes were given.
+std::vector<ProbePtr> window_recorder(std::vector<RunTimeWindow>& seen) {
+  std::vector<ProbePtr> probes;
+  probes.push_back(std::make_unique<FunctionProbe>("p", [&seen](TickContext& ctx, Observation&) {
+    seen.push_back(ctx.run_time);
+    return ok();
+  }));
+  return probes;
+}
+
+// A Monitor measuring run time one tick in `every`, through a FakeStatsSwitch.
+struct WindowRig {
+  Fixture f;
+  std::vector<RunTimeWindow> seen;
+  FakeStatsSwitch sw;  // outlives the Monitor, whose switch closes through it
+  Monitor m;
+  explicit WindowRig(unsigned every, int result = 42)
+      : m(f.io, with_every(every), window_recorder(seen), {}, &f.clock) {
+    sw.result = result;
+    m.use_run_time_stats(sw.make());
+  }
+  static MonitorConfig with_every(unsigned every) {
+    auto c = config();
+    c.run_time_every = every;
+    return c;
+  }
+};
+
+}  // namespace
+
+TEST(MonitorLoop, TheTickNeverWaitsForTheRunTimeStatsSwitch) {
+  WindowRig rig(10);
+  Monitor& m = rig.m;
+  auto& sw = rig.sw;
+  auto& seen = rig.seen;
+
+  m.tick();  // asks for the stats on
+  sw.entered.get_future().wait();
+  // The switch is under way and blocked: ticks go on without the window.
+  m.tick();
+  m.tick();
+  sw.release.set_value();
+  m.settle_run_time_stats();
+  EXPECT_FALSE(sw.enable_timed_out) << "a tick waited for the switch";
+  m.tick();  // finds the stats on: the window opens
+  m.tick();  // and closes, asking for the stats off
+  m.settle_run_time_stats();
+  EXPECT_EQ(sw.closed, std::vector<int>{42});
+  for (int i = 5; i < 11; ++i) m.tick();  // seq 10 asks again
+  m.settle_run_time_stats();
+  m.tick();
+  m.tick();
+  using W = RunTimeWindow;
+  EXPECT_EQ(seen, (std::vector<W>{W::none, W::none, W::none, W::begin, W::end, W::none, W::none, W::none, W::none,
+                                  W::none, W::none, W::begin, W::end}));
+  EXPECT_EQ(sw.enables, 2);
+}
+
+TEST(MonitorLoop, ARunTimeStatsSwitchThatFailsIsReportedAndRetriedAtTheNextWindow) {
+  WindowRig rig(2, -EPERM);
+  Monitor& m = rig.m;
+  auto& sw = rig.sw;
+  auto& seen = rig.seen;
+  sw.release.set_value();
+  EXPECT_FALSE(degraded(m.tick(), "run_time"));  // asks
+  m.settle_run_time_stats();
+  auto o = m.tick();  // finds it failed
+  ASSERT_TRUE(degraded(o, "run_time"));
+  EXPECT_NE(o.degraded.back().reason.find("CAP_SYS_ADMIN"), std::string::npos) << o.degraded.back().reason;
+  m.tick();  // seq 2 asks again
+  m.settle_run_time_stats();
+  EXPECT_TRUE(degraded(m.tick(), "run_time"));
+  EXPECT_EQ(sw.enables, 2);
+  EXPECT_TRUE(sw.closed.empty());
+  for (auto w : seen) EXPECT_EQ(w, RunTimeWindow::none);
 }
