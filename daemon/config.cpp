@@ -16,7 +16,7 @@ using plan::Diagnostic;
 using plan::YamlReader;
 
 constexpr std::string_view kTopKeys[] = {"interfaces", "mode",  "tick", "policies", "watch_policies", "pin_root",
-                                         "drain",      "api",   "store", "log",     "monitor"};
+                                         "drain",      "api",   "store", "log",     "monitor", "fleet"};
 
 bool is_log_level(std::string_view s) {
   for (auto l : {"trace", "debug", "info", "warn", "error", "off"})
@@ -67,6 +67,7 @@ class ConfigParser {
     if (auto n = root["store"]) store(n, c.store);
     if (auto n = root["log"]) log(n, c.log);
     if (auto n = root["monitor"]) monitor(n, c.monitor);
+    if (auto n = root["fleet"]) fleet::parse_fleet_config(n, r_, c.fleet);
   }
 
  private:

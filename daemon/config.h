@@ -5,6 +5,7 @@
 // (apply_flags). Loading reports every mistake at once, as check-policy does:
 // file:line:col, the field, what was expected (`reflexd check-config`).
 
+#include "fleet/fleet_config.h"
 #include "guard/attach.h"
 #include "knowledge/time.h"
 #include "plan/diagnostic.h"
@@ -76,6 +77,7 @@ struct DaemonConfig {
   StoreConfig store;
   LogConfig log;
   MonitorSettings monitor;
+  fleet::FleetConfig fleet;  // disabled unless the file has a `fleet:` section (docs/fleet.md)
   std::string source;  // the file it came from ("" = defaults and flags only)
 
   guard::LoadMode mode_of(const InterfaceConfig& i) const { return i.mode.value_or(mode); }

@@ -1,5 +1,7 @@
 #include "daemon/daemon.h"
 
+#include "fleet/fleet_metrics.h"
+
 #include "api/endpoint.h"
 #include "api/api_routes.h"
 #include "api/time_format.h"
@@ -60,6 +62,7 @@ Status Daemon::start() {
   if (auto st = start_store(); !st) return st;
   if (auto st = start_datapath(); !st) return st;
   resume();
+  if (auto st = start_fleet(); !st) return st;
   if (auto st = start_api(); !st) return st;
   if (auto st = start_monitor(); !st) return st;
   arm_sighup();
@@ -67,6 +70,16 @@ Status Daemon::start() {
   record(RecordKind::daemon, "reflexd", "reflexd " + std::string(api::version()) + " started, guarding " +
                                            std::to_string(refs_.size()) + " interface(s)",
          json::object{{"pid", static_cast<std::int64_t>(::getpid())}, {"tick_ms", cfg_.tick / kNsPerMs}});
+  return ok();
+}
+
+Status Daemon::start_fleet() {
+  if (!cfg_.fleet.enabled) return ok();
+  auto m = FleetMember::start(cfg_.fleet, io_.get_executor(), *loop_, loop_clock(), policies_, *recorder_);
+  if (!m) return m.error();
+  fleet_ = std::move(*m);
+  fleet::publish_fleet_metrics(metrics_, fleet_->node(), fleet_->link());
+  add_status_section("fleet", [this] { return fleet_->status(); });
   return ok();
 }
 

@@ -7,7 +7,8 @@
 // Start: config -> policies (an invalid set at start is an error: there is no
 // last good one) -> token -> Knowledge (a damaged file is moved aside and
 // recorded) -> the guard on every interface (adopting what is pinned) ->
-// Execute resumes the desired state Knowledge held -> the API -> the Monitor.
+// Execute resumes the desired state Knowledge held -> the fleet link (with a
+// `fleet:` section) -> the API -> the Monitor.
 // Stop (SIGTERM/SIGINT): the API drains, the loop commits what it holds,
 // the store closes; the datapath stays pinned and keeps protecting, by
 // design, and the next start adopts it.
@@ -17,6 +18,7 @@
 #include "api/router.h"
 #include "api/server.h"
 #include "daemon/config.h"
+#include "daemon/fleet_member.h"
 #include "daemon/loop.h"
 #include "execute/guard_actuator.h"
 #include "knowledge/store/sqlite_store.h"
@@ -69,6 +71,7 @@ class Daemon {
   Status start_store();
   Status start_datapath();
   void resume();
+  Status start_fleet();
   Status start_api();
   Status start_monitor();
   void on_observation(const Observation& obs);
@@ -93,6 +96,7 @@ class Daemon {
   std::vector<bool> guarded_;                // per refs_: the guard is up
   std::vector<std::string> guard_errors_;
   std::unique_ptr<Loop> loop_;
+  std::unique_ptr<FleetMember> fleet_;  // after loop_: unhooks itself from it when destroyed
   std::unique_ptr<monitor::Monitor> monitor_;
   api::Server::Ptr server_;
   boost::asio::signal_set hup_;

@@ -54,7 +54,8 @@ void push_bounded(std::deque<T>& q, T v, std::size_t cap) {
   while (q.size() > cap) q.pop_front();
 }
 
-void append(std::vector<Outcome>& to, std::vector<Outcome>&& from) {
+template <class T>
+void append(std::vector<T>& to, std::vector<T>&& from) {
   to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
 }
 
@@ -143,6 +144,9 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
     StageTimer t(slot(Stage::analyze));
     events = analyzer_.analyze(obs);
   }
+  std::vector<Symptom> active = analyzer_.active();
+  if (hooks_.symptom_events) append(events, hooks_.symptom_events(now, active));
+  if (hooks_.symptoms) append(active, hooks_.symptoms());
   for (const auto& e : obs.drop_samples) push_bounded(flows_, FlowSample{e, now}, cfg_.keep_flows);
   update_interfaces(obs);
 
@@ -152,7 +156,7 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
   snap->version = ++version_;
   snap->ts_ns = now;
   snap->observation = std::move(obs);
-  snap->symptoms = analyzer_.active();
+  snap->symptoms = std::move(active);
   snap->desired = executor_->desired_ptr();
   snap->overrides = overrides_.in_force();
   snap->policy_generation = policy.generation;
@@ -161,7 +165,7 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
   // Outcomes to commit this tick: the last apply's, then this tick's decisions.
   std::vector<Outcome> outcomes = std::move(uncommitted_outcomes_);
   uncommitted_outcomes_.clear();
-  const std::size_t carried = outcomes.size();  // remembered when they happened, last tick
+  const std::size_t carried = outcomes.size();  // remembered (and told to the hooks) when they happened, last tick
   std::vector<Intent> intents;
 
   execute::Prepared reviewed;
@@ -188,6 +192,7 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
       plan = planner_.plan(*policy.set, in);
     }
     overrides_.note_plan(*plan);
+    if (hooks_.planned) hooks_.planned(*plan, snap->symptoms);
     {
       StageTimer t(slot(Stage::prepare));
       prepared = executor_->prepare(*plan, *snap);
@@ -237,6 +242,11 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
     if (plan) remember_plan(*plan);
     remember_outcomes(std::span<const Outcome>(outcomes).subspan(carried));
     remember_outcomes(applied);
+    if (hooks_.outcomes) {
+      std::vector<Outcome> told(outcomes.begin() + static_cast<std::ptrdiff_t>(carried), outcomes.end());
+      told.insert(told.end(), applied.begin(), applied.end());
+      if (!told.empty()) hooks_.outcomes(told, now);
+    }
     pending_outcomes_.insert(pending_outcomes_.end(), applied.begin(), applied.end());
     uncommitted_outcomes_ = std::move(applied);
     if (plan) last_plan_ = std::move(plan);
@@ -303,6 +313,7 @@ Status Loop::flush() {
 Status Loop::commit(Decisions& d) {
   // The desired and planner state ride along whenever they changed since
   // the last commit that went through.
+  if (!recorder_.keeps_state()) return recorder_.commit_decisions(d);
   const DesiredState& desired = executor_->desired();
   const bool desired_changed = desired.version != saved_desired_version_;
   const bool planner_changed = !(planner_.state() == saved_planner_);

@@ -58,6 +58,20 @@ struct ResumeState {
   std::optional<PlannerState> planner;
 };
 
+// What runs beside the loop on its thread and takes part in a tick (the
+// fleet: fleet/fleet_node.h). Each hook is optional.
+struct LoopHooks {
+  // After Analyze: transitions of symptoms from outside the Analyzer (peer
+  // verdicts), given the Analyzer's active set; recorded with its events.
+  std::function<std::vector<SymptomEvent>(TimeNs now, std::span<const Symptom> local)> symptom_events;
+  // Their active set, which the Snapshot (and so Plan) carries after the Analyzer's.
+  std::function<std::vector<Symptom>()> symptoms;
+  // The tick's plan and the symptoms it was made from.
+  std::function<void(const Plan& plan, std::span<const Symptom> symptoms)> planned;
+  // Every Outcome the tick produced (review, prepare, apply), once each.
+  std::function<void(std::span<const Outcome> outcomes, TimeNs now)> outcomes;
+};
+
 class Loop final : public LoopApi {
  public:
   Loop(LoopConfig cfg, const Clock& clock, PolicySource policies, analyze::Analyzer analyzer,
@@ -68,6 +82,8 @@ class Loop final : public LoopApi {
   // reconciles towards it on the first tick; what expired meanwhile is
   // dropped) and the planner's ladders, cooldowns and backoffs.
   void resume(ResumeState state);
+
+  void set_hooks(LoopHooks hooks) { hooks_ = std::move(hooks); }
 
   // One tick over an Observation (the Monitor's, or a simulated one).
   // monitor_ns is how long collecting it took (charged to the monitor stage).
@@ -112,6 +128,7 @@ class Loop final : public LoopApi {
   std::unique_ptr<execute::Executor> executor_;
   Recorder& recorder_;
   const History* history_;
+  LoopHooks hooks_;
 
   plan::Planner planner_;
   PlannerState saved_planner_;

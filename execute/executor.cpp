@@ -198,12 +198,18 @@ Prepared Executor::review(const Snapshot& snap) {
   // 2. Post-conditions.
   for (auto it = checks_.begin(); it != checks_.end();) {
     Check& c = *it;
-    // Superseded: every key it set now holds something a later action put there.
+    // Superseded: every key it set now holds something else a later action
+    // put there. A renewal by another action (same rule, a new expiry and
+    // action id) leaves the datapath as this action made it, so the check
+    // still judges it: two rules answering one flood in one tick, one of
+    // them for every interface, must not both go unverified.
     const DesiredState& cur = next ? *next : *staged_;
     bool any_own = c.rules.empty();
     for (const auto& rb : c.rules) {
       auto ifc = cur.ifaces.find(rb.iface);
-      if (ifc != cur.ifaces.end() && find_rule(ifc->second.rules, rb.key) == rb.after) any_own = true;
+      if (ifc == cur.ifaces.end()) continue;
+      const auto now_rule = find_rule(ifc->second.rules, rb.key);
+      if (now_rule == rb.after || (now_rule && rb.after && same_effect(*now_rule, *rb.after))) any_own = true;
     }
     if (!any_own) {
       it = checks_.erase(it);

@@ -127,6 +127,9 @@ class Recorder {
   // Writes what is buffered; called on a timer by the loop and at stop.
   virtual Status flush() = 0;
   virtual StoreHealth health() const = 0;
+  // Whether commit_decisions keeps the desired and planner state, so the
+  // loop need not serialise them for a recorder that drops them.
+  virtual bool keeps_state() const { return true; }
 };
 
 // A stored record, as history queries return it.
@@ -168,6 +171,7 @@ class NullRecorder final : public Recorder {
   void record_event(const LoopEvent&) override {}
   Status flush() override { return ok(); }
   StoreHealth health() const override { return {}; }
+  bool keeps_state() const override { return false; }
 };
 
 }  // namespace reflex

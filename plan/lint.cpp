@@ -119,7 +119,7 @@ void lint(const PolicySet& set, std::vector<Diagnostic>& out) {
                     prefixes_cover(wa.subject.prefixes, wb.subject.prefixes) &&
                     list_covers(wa.subject.maps, wb.subject.maps) &&
                     list_covers(wa.subject.reasons, wb.subject.reasons) && wa.min_severity <= wb.min_severity &&
-                    wa.min_score <= wb.min_score && wa.persist <= wb.persist &&
+                    wa.min_score <= wb.min_score && wa.min_peers <= wb.min_peers && wa.persist <= wb.persist &&
                     a.aggregate_v4 == b.aggregate_v4 && a.aggregate_v6 == b.aggregate_v6;
       if (!covers) continue;
       if (target_family(a.ladder.front().kind) != target_family(b.ladder.front().kind)) continue;

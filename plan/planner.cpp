@@ -25,6 +25,20 @@ std::string num(double v) {
   return buf;
 }
 
+// A prefix target's key, "prefix:<iface>:<prefix>[ proto=..][ port=..]", cut
+// into its interface ("*" for every one) and the rest, which names one guard
+// rule on each interface it covers.
+struct PrefixKey {
+  std::string iface, rule;
+};
+std::optional<PrefixKey> split_prefix_key(const std::string& key) {
+  if (key.rfind("prefix:", 0) != 0) return std::nullopt;
+  const auto colon = key.find(':', 7);
+  if (colon == std::string::npos) return std::nullopt;
+  return PrefixKey{key.substr(7, colon - 7), key.substr(colon + 1)};
+}
+bool ifaces_overlap(const std::string& a, const std::string& b) { return a == "*" || b == "*" || a == b; }
+
 bool glob_any(const std::vector<std::string>& pats, const std::string& value) {
   if (pats.empty()) return true;
   if (value.empty()) return false;
@@ -259,7 +273,7 @@ struct Candidate {
 };
 
 struct Group {
-  Symptom best;
+  const Symptom* best = nullptr;  // into PlanInput::symptoms, which outlives the plan's making
   bool strict = false;  // passes min_severity/min_score
   bool holds = false;   // passes clear_below (hysteresis)
 };
@@ -436,9 +450,16 @@ class PlanBuilder {
 
   // ---- rule evaluation --------------------------------------------------------
   void drop_orphans() {
+    // Tracks are keyed "rule|subject", so one rule's are neighbours: look
+    // each rule up once, not once per track.
+    std::string rule_id;
+    const Rule* r = nullptr;
     for (auto it = st_.tracks.begin(); it != st_.tracks.end();) {
-      auto rule_id = it->first.substr(0, it->first.find('|'));
-      const Rule* r = p_.find(rule_id);
+      const std::string_view id = std::string_view(it->first).substr(0, it->first.find('|'));
+      if (id != rule_id || it == st_.tracks.begin()) {
+        rule_id = id;
+        r = p_.find(rule_id);
+      }
       if (r && r->enabled) {
         ++it;
         continue;
@@ -458,13 +479,14 @@ class PlanBuilder {
       if (std::find(rule.when.kinds.begin(), rule.when.kinds.end(), s.kind) == rule.when.kinds.end()) continue;
       if (!filter_matches(rule.when.subject, s.subject)) continue;
       bool sev = s.severity >= rule.when.min_severity;
-      bool strict = sev && s.score >= rule.when.min_score;
+      bool agreed = s.kind != SymptomKind::peer_verdict || s.evidence.value >= rule.when.min_peers;
+      bool strict = sev && agreed && s.score >= rule.when.min_score;
       bool holds = sev && s.score >= clear_below;
       if (!holds) continue;
       auto key = rule.id + "|" + subject_key(aggregate(rule, s.subject));
       auto [it, fresh] = groups.try_emplace(key);
       auto& g = it->second;
-      if (fresh || better(s, strict, g.best, g.strict)) g.best = s;
+      if (fresh || better(s, strict, *g.best, g.strict)) g.best = &s;
       g.strict = g.strict || strict;
       g.holds = true;
     }
@@ -490,9 +512,9 @@ class PlanBuilder {
     const bool present = g && g->holds;
     const bool matching = g && g->strict;
     if (g) {
-      t.subject = aggregate(rule, g->best.subject);
-      t.symptom_kind = static_cast<int>(g->best.kind);
-      t.last_evidence = g->best.evidence;
+      t.subject = aggregate(rule, g->best->subject);
+      t.symptom_kind = static_cast<int>(g->best->kind);
+      t.last_evidence = g->best->evidence;
     }
     const int last = static_cast<int>(rule.ladder.size()) - 1;
     if (t.level > last) t.level = last;  // the ladder shrank on reload
@@ -508,14 +530,14 @@ class PlanBuilder {
         // Trust the analyzer's "raised since" unless we saw the symptom absent
         // after it: a flapping symptom must earn its `for` again each time.
         TimeNs start = now_;
-        if (g->best.since_ns > 0 && g->best.since_ns <= now_) start = g->best.since_ns;
+        if (g->best->since_ns > 0 && g->best->since_ns <= now_) start = g->best->since_ns;
         if (t.clear_since) start = std::max(start, *t.clear_since);
         t.pending_since = start;
       }
       t.clear_since.reset();
       if (now_ - *t.pending_since < rule.when.persist) return;
       if (!cooldown_ok(rule, t)) return;
-      out.push_back(make_candidate(rule, key, t, g->best, "fire", 0));
+      out.push_back(make_candidate(rule, key, t, *g->best, "fire", 0));
       return;
     }
 
@@ -523,7 +545,7 @@ class PlanBuilder {
       t.clear_since.reset();
       const Step& cur = rule.ladder[static_cast<std::size_t>(t.level)];
       if (matching && t.level < last && now_ - t.level_since >= cur.hold && cooldown_ok(rule, t)) {
-        out.push_back(make_candidate(rule, key, t, g->best, "escalate", t.level + 1));
+        out.push_back(make_candidate(rule, key, t, *g->best, "escalate", t.level + 1));
         return;
       }
     } else {
@@ -534,7 +556,7 @@ class PlanBuilder {
         return;
       }
     }
-    if (now_ >= t.renew_at_ns) out.push_back(make_candidate(rule, key, t, g ? g->best : remembered(t), "renew", t.level));
+    if (now_ >= t.renew_at_ns) out.push_back(make_candidate(rule, key, t, g ? *g->best : remembered(t), "renew", t.level));
   }
 
   Symptom remembered(const TrackState& t) const {
@@ -667,6 +689,10 @@ class PlanBuilder {
       return a->track_key < b->track_key;
     });
     for (auto* c : order) {
+      if (std::string by; loosens_a_block(*c, by)) {
+        note("rule '" + c->rule->id + "' " + c->decision + " on " + describe(c->subject) + " held back: " + by);
+        continue;
+      }
       bool restricts = c->capped && std::any_of(c->emissions.begin(), c->emissions.end(), [](const Emission& e) {
                          return !e.revert && !std::holds_alternative<Alert>(e.spec);
                        });
@@ -681,6 +707,53 @@ class PlanBuilder {
       }
       commit(*c);
     }
+  }
+
+  // Another live owner of the same prefix and L4 match on an interface this
+  // target covers too ("*" and one interface name the same guard rule on that
+  // interface): removing this target's rule would remove theirs.
+  const TargetOwner* shares_the_rule(const std::string& target, const std::string& track) const {
+    const auto mine = split_prefix_key(target);
+    if (!mine) return nullptr;
+    for (const auto& [key, o] : st_.owners) {
+      if (key == target || o.track == track) continue;
+      if (o.expires_ns && o.expires_ns <= now_) continue;
+      const auto theirs = split_prefix_key(key);
+      if (theirs && theirs->rule == mine->rule && ifaces_overlap(theirs->iface, mine->iface)) return &o;
+    }
+    return nullptr;
+  }
+
+  // A shadow or rate limit on a prefix another rule blocks (a wider prefix,
+  // or the same one on every interface) would loosen that block: the guard's
+  // longest match wins, and on one interface the later rule replaces the
+  // earlier, so it would pass what the block drops (a local flood rung under
+  // a block the fleet's verdicts put in place, say). It waits until the block
+  // is gone.
+  bool loosens_a_block(const Candidate& c, std::string& by) const {
+    if (c.decision != "fire" && c.decision != "escalate") return false;
+    for (const auto& e : c.emissions) {
+      if (e.revert) continue;
+      const bool weaker = std::holds_alternative<ShadowPrefix>(e.spec) || std::holds_alternative<RateLimitPrefix>(e.spec);
+      if (!weaker) continue;
+      const auto p = target_prefix(e.spec);
+      if (!p) continue;
+      const std::string iface = target_iface(e.spec);
+      for (const auto& [key, o] : st_.owners) {
+        if (o.track == c.track_key || o.aggressiveness != static_cast<int>(ActionKind::block)) continue;
+        if (o.expires_ns && o.expires_ns <= now_) continue;
+        // An L4-narrowed block covers only part of the prefix.
+        const auto held = split_prefix_key(key);
+        if (!held || held->rule.find(' ') != std::string::npos) continue;
+        if (!ifaces_overlap(held->iface, iface.empty() ? "*" : iface)) continue;
+        auto q = Prefix::parse(held->rule);
+        if (!q || !q->contains(*p) || key == target_key(e.spec)) continue;  // the same target: ownership decides
+        by = "inside " + q->to_string() + ", which rule '" + o.rule_id + "' blocks (a narrower " +
+             std::string(action_kind_name(e.spec)) + " would pass what the block drops)";
+        return true;
+      }
+    }
+    return false;
   }
 
   bool suppressed_by_operator_or_backoff(Candidate& c) {
@@ -729,6 +802,11 @@ class PlanBuilder {
         if (o != st_.owners.end() && o->second.track != c.track_key) {
           note("rule '" + r.id + "' not reverting " + tk + ": held by rule '" +
                                 o->second.rule_id + "'");
+          continue;
+        }
+        if (const auto* other = shares_the_rule(tk, c.track_key)) {
+          note("rule '" + r.id + "' not reverting " + tk + ": the guard's rule there is held by rule '" +
+               other->rule_id + "' too (this one expires by its TTL where no one holds it)");
           continue;
         }
       }
@@ -835,6 +913,10 @@ PlanOutput make_plan(const PolicySet& policy, const PlanInput& input, const Plan
   out.state = state;
   PlanBuilder(policy, input, out.state, out.plan).run();
   return out;
+}
+
+void plan_in_place(const PolicySet& policy, const PlanInput& input, PlannerState& state, Plan& out) {
+  PlanBuilder(policy, input, state, out).run();
 }
 
 }  // namespace reflex::plan

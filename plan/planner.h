@@ -56,15 +56,19 @@ struct PlanOutput {
 
 // Pure: no clock, no I/O, no globals.
 PlanOutput make_plan(const PolicySet& policy, const PlanInput& input, const PlannerState& state);
+// The same, moving `state` on where it is.
+void plan_in_place(const PolicySet& policy, const PlanInput& input, PlannerState& state, Plan& out);
 
 // The same, holding the state between calls for the daemon's loop. Replays and
 // tests may use make_plan directly and keep the state themselves.
 class Planner {
  public:
+  // Moves the state on in place: copying it (every track, owner and
+  // recently emitted action) on every tick cost more than the plan itself.
   Plan plan(const PolicySet& policy, const PlanInput& input) {
-    auto out = make_plan(policy, input, state_);
-    state_ = std::move(out.state);
-    return std::move(out.plan);
+    Plan out;
+    plan_in_place(policy, input, state_, out);
+    return out;
   }
   const PlannerState& state() const { return state_; }
   void restore(PlannerState s) { state_ = std::move(s); }

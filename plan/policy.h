@@ -91,6 +91,9 @@ struct When {
   // drops below this (defaults to min_score).
   std::optional<double> clear_below;
   TimeNs persist = 0;  // `for`
+  // peer_verdict only: distinct fleet peers that must agree (the symptom's
+  // evidence.value) to fire and escalate; once acting, any live report holds.
+  int min_peers = 0;
 };
 
 enum class AttachStep { down, up, set };

@@ -261,7 +261,8 @@ class Loader {
     if (!r.expect_map(w, field)) return false;
     std::size_t before = errors();
     r.check_keys(w, field,
-                 {"symptom", "iface", "prefix", "map", "reason", "min_severity", "min_score", "clear_below", "for"});
+                 {"symptom", "iface", "prefix", "map", "reason", "min_severity", "min_score", "clear_below", "for",
+                  "min_peers"});
     when.persist = kUnset;
     if (auto s = w["symptom"]) {
       if (auto names = r.string_list(s, field + ".symptom")) {
@@ -270,10 +271,11 @@ class Loader {
             if (std::find(when.kinds.begin(), when.kinds.end(), *k) == when.kinds.end()) when.kinds.push_back(*k);
           } else {
             auto guess = closest_match(name, {"latency_high", "drop_rate_high", "map_pressure", "flood",
-                                              "attach_degraded"});
+                                              "attach_degraded", "loss_high", "peer_verdict"});
             r.error(s, field + ".symptom",
                     "unknown symptom \"" + name +
-                        "\"; expected latency_high, drop_rate_high, map_pressure, flood or attach_degraded",
+                        "\"; expected latency_high, drop_rate_high, map_pressure, flood, attach_degraded, "
+                        "loss_high or peer_verdict",
                     guess.empty() ? "" : "did you mean `" + guess + "`?");
           }
         }
@@ -307,6 +309,14 @@ class Loader {
     }
     if (auto n = w["for"])
       if (auto v = r.duration(n, field + ".for")) when.persist = *v;
+    if (auto n = w["min_peers"]) {
+      if (auto v = r.integer(n, field + ".min_peers", 1, 1000, "a number of fleet peers")) {
+        if (when.kinds.size() != 1 || when.kinds.front() != SymptomKind::peer_verdict)
+          r.error(n, field + ".min_peers", "only applies to `symptom: peer_verdict`",
+                  "peers agree about fleet verdicts; drop min_peers or make the rule about peer_verdict");
+        else when.min_peers = static_cast<int>(*v);
+      }
+    }
     return errors() == before;
   }
 

@@ -6,6 +6,8 @@
 
 #include "cmd/reflex-sim/live_view.h"
 #include "cmd/reflex-sim/preflight.h"
+#include "sim/fleet/fleet_command.h"
+#include "sim/fleet/scenario.h"
 #include "sim/report.h"
 #include "sim/runner.h"
 #include "sim/scenario.h"
@@ -78,6 +80,16 @@ std::string default_report_dir(const std::string& scenario) {
 int cmd_check(const std::vector<std::string>& files) {
   int bad = 0;
   for (const auto& f : files) {
+    if (sim::fleet::looks_like_fleet_scenario(f)) {  // `reflex-sim fleet`'s
+      auto r = sim::fleet::load_fleet_scenario(f);
+      if (!r.ok()) {
+        std::cerr << r.errors();
+        ++bad;
+      } else {
+        std::cout << f << ": ok (fleet " << r.scenario->name << ", " << r.scenario->nodes << " nodes)\n";
+      }
+      continue;
+    }
     auto s = sim::load_scenario(f);
     if (!s) {
       std::cerr << s.error().what << "\n" << s.error().hint << "\n";
@@ -202,11 +214,16 @@ int main(int argc, char** argv) {
   std::vector<std::string> check_files;
   auto* check = app.add_subcommand("check", "validate scenario files");
   check->add_option("files", check_files, "scenario files")->required();
+  sim::fleet::FleetCommand fa;
+  auto* fleet = app.add_subcommand("fleet", "a fleet of simulated nodes on reflexd's own loop, in virtual time "
+                                            "(cooperation on and off; docs/fleet.md)");
+  sim::fleet::add_fleet_options(*fleet, fa);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
   if (*check) return cmd_check(check_files);
+  if (*fleet) return sim::fleet::run_fleet_command(fa);
   return cmd_run(ra);
 }
