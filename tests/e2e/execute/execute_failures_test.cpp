@@ -3,6 +3,8 @@
 // failed change is left half in, and what was in force before still is,
 // checked with packets. (The interface deleted under the daemon and healed
 // when it returns is execute_e2e_test's KernelFailuresAreOutcomesWithTheFix.)
+// A program the verifier refuses is the test-only guard variant that reads a
+// packet byte without a bounds check.
 
 #include "tests/e2e/execute/execute_fixture.h"
 
@@ -111,6 +113,42 @@ TEST_F(ExecuteE2E, AnAttachTheKernelRefusesIsAnOutcomeAndTheGuardStaysWhereItWas
   ASSERT_TRUE(b_->run([&] { ASSERT_EQ(bpf_xdp_query_id(ifindex, XDP_FLAGS_DRV_MODE, &still), 0); }));
   EXPECT_EQ(still, other_id) << "the other program was touched";
   EXPECT_EQ(udp_round(kA11, 50), 0u) << "the guard stopped enforcing";
+  EXPECT_EQ(udp_round(kA, 50), 50u);
+}
+
+// A swap to a program the verifier refuses: the Outcome carries the
+// verifier's reason and the fix, the program that ran before is still the
+// one attached, and it still enforces.
+TEST_F(ExecuteE2E, AProgramTheVerifierRefusesIsAnOutcomeAndTheOldProgramKeepsEnforcing) {
+  ASSERT_NO_FATAL_FAILURE(start(guard::LoadMode::native));
+  tick(plan_of({act("b", BlockPrefix{key(), P(kA11), {}})}));
+  ASSERT_EQ(udp_round(kA11, 50), 0u);
+  auto before = g().link();
+  ASSERT_TRUE(before && before->attached);
+
+  auto out = tick(plan_of({act("s", SwapProgram{key(), guard::kProgramTestUnverifiable})}));
+  const Outcome* f = find(out, "s", OutcomeStatus::failed);
+  ASSERT_NE(f, nullptr) << "the swap was not reported failed";
+  std::printf("failed: %s (%s)\n", f->error.c_str(), f->hint.c_str());
+  EXPECT_NE(f->error.find("verifier refused xdp_guard"), std::string::npos) << f->error;
+  EXPECT_NE(f->error.find("outside of the packet"), std::string::npos) << "not the verifier's reason: " << f->error;
+  EXPECT_NE(f->hint.find("keeps running its current program"), std::string::npos) << f->hint;
+  EXPECT_NE(f->hint.find("lean"), std::string::npos) << "the fix names no program to use: " << f->hint;
+
+  auto after = g().link();
+  ASSERT_TRUE(after && after->attached) << "the guard was detached";
+  EXPECT_EQ(after->prog_id, before->prog_id) << "another program is attached";
+  EXPECT_EQ(g().program_variant().value(), guard::kProgramDefault);
+  EXPECT_EQ(ex_->desired().ifaces.at(key()).program, "") << "the desired state keeps what is in force";
+  EXPECT_EQ(udp_round(kA11, 50), 0u) << "the old program stopped enforcing";
+  EXPECT_EQ(udp_round(kA, 50), 50u);
+
+  // A program the kernel takes still goes in afterwards, rules and all.
+  out = tick(plan_of({act("l", SwapProgram{key(), guard::kProgramLean})}));
+  EXPECT_NE(find(out, "l", OutcomeStatus::applied), nullptr);
+  EXPECT_EQ(g().program_variant().value(), guard::kProgramLean);
+  EXPECT_NE(g().link()->prog_id, before->prog_id);
+  EXPECT_EQ(udp_round(kA11, 50), 0u);
   EXPECT_EQ(udp_round(kA, 50), 50u);
 }
 
