@@ -691,6 +691,9 @@ int xdp_guard(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 
+	/* No bounds check on purpose (GUARD_VF_TEST_UNVERIFIABLE). */
+	if ((guard_variant & GUARD_VF_TEST_UNVERIFIABLE) && *(volatile __u8 *)(data + 64) == 0xff)
+		return XDP_DROP;
 	return guard_run(data, data_end, data_end - data) ? XDP_DROP : XDP_PASS;
 }
 

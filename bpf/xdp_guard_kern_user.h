@@ -63,6 +63,12 @@ enum guard_ctl_flags {
 enum guard_variant_flags {
 	GUARD_VF_NO_TALKERS = 1 << 0, /* no top-talker accounting */
 	GUARD_VF_NO_EVENTS = 1 << 1,  /* no sampled drop events */
+	/*
+	 * Tests only: reads a packet byte without a bounds check, so the
+	 * verifier refuses the program. It is how the failure path of a program
+	 * swap is exercised on a real kernel; every other variant prunes the read.
+	 */
+	GUARD_VF_TEST_UNVERIFIABLE = 1u << 31,
 };
 
 #define GUARD_MAX_CHAIN 32   /* rules walked per packet, at most */

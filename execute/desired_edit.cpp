@@ -14,11 +14,16 @@ std::size_t PrefixHash::operator()(const Prefix& p) const {
   return std::hash<std::string_view>()(std::string_view(reinterpret_cast<const char*>(&p), sizeof(Prefix)));
 }
 
-std::size_t RuleKeyHash::operator()(const DesiredRule& k) const {
-  std::size_t h = PrefixHash()(k.prefix);
-  const std::size_t l4 = (k.l4.proto ? 0x100u | *k.l4.proto : 0u) << 17 | (k.l4.port ? 0x10000u | *k.l4.port : 0u);
-  return h ^ (l4 * 0x9e3779b97f4a7c15ull);
+namespace {
+std::size_t key_hash(const Prefix& p, const L4Match& l4) {
+  std::size_t h = PrefixHash()(p);
+  const std::size_t l = (l4.proto ? 0x100u | *l4.proto : 0u) << 17 | (l4.port ? 0x10000u | *l4.port : 0u);
+  return h ^ (l * 0x9e3779b97f4a7c15ull);
 }
+}  // namespace
+
+std::size_t RuleKeyHash::operator()(const DesiredRule& k) const { return key_hash(k.prefix, k.l4); }
+std::size_t RuleEdits::KeyHash::operator()(const Key& k) const { return key_hash(k.prefix, k.l4); }
 
 std::optional<DesiredRule> find_rule(const std::vector<DesiredRule>& rules, const DesiredRule& key) {
   auto it = std::lower_bound(rules.begin(), rules.end(), key, rule_key_less);
@@ -27,7 +32,7 @@ std::optional<DesiredRule> find_rule(const std::vector<DesiredRule>& rules, cons
 }
 
 std::optional<DesiredRule> RuleEdits::get(const DesiredRule& key) const {
-  if (auto it = latest_.find(key); it != latest_.end()) return it->second;
+  if (auto it = latest_.find(Key{key.prefix, key.l4}); it != latest_.end()) return pending_[it->second].second;
   return find_rule(rules_, key);
 }
 
@@ -43,7 +48,7 @@ std::optional<DesiredRule> RuleEdits::set(const DesiredRule& key, std::optional<
   DesiredRule k;
   k.prefix = key.prefix;
   k.l4 = key.l4;
-  latest_[k] = rule;
+  latest_[Key{key.prefix, key.l4}] = static_cast<std::uint32_t>(pending_.size());
   pending_.emplace_back(std::move(k), std::move(rule));
   return prev;
 }
@@ -80,6 +85,7 @@ void RuleEdits::flush() {
   while (it != rules_.end()) merged.push_back(std::move(*it++));
   rules_ = std::move(merged);
   pending_.clear();
+  latest_.clear();  // it indexes pending_; the list holds every edit now
 }
 
 std::vector<Cover> plan_covers(const AggregateRules& a, const std::vector<DesiredRule>& rules,

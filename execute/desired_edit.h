@@ -39,6 +39,12 @@ class RuleEdits {
   // Sets (or with nullopt removes) the key's rule; returns what it held.
   std::optional<DesiredRule> set(const DesiredRule& key, std::optional<DesiredRule> rule);
   std::size_t count() const { return count_; }  // rules after the edits so far
+  // Room for n more edits (a plan of a million actions would otherwise grow
+  // the edit list twenty times, copying it each time).
+  void reserve(std::size_t n) {
+    pending_.reserve(pending_.size() + n);
+    latest_.reserve(latest_.size() + n);
+  }
 
   // The aggregate cover (a rule with absorbed hosts) that stands in for this
   // host, if any: its key.
@@ -54,8 +60,16 @@ class RuleEdits {
 
  private:
   std::vector<DesiredRule>& rules_;
+  struct Key {  // prefix and l4 only: what a rule is filed under, cheap to hash and copy
+    Prefix prefix;
+    L4Match l4;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const;
+  };
   std::vector<std::pair<DesiredRule, std::optional<DesiredRule>>> pending_;  // in order
-  std::unordered_map<DesiredRule, std::optional<DesiredRule>, RuleKeyHash, RuleKeyEq> latest_;
+  std::unordered_map<Key, std::uint32_t, KeyHash> latest_;                   // key -> its last edit in pending_
   std::size_t count_ = 0;
   // host -> key of the cover absorbing it (built on first use, kept current by set()).
   std::optional<std::unordered_map<Prefix, DesiredRule, PrefixHash>> covers_;

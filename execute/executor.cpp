@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <numeric>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -167,23 +168,28 @@ Prepared Executor::review(const Snapshot& snap) {
 
   // 1. Expiry: the datapath has already stopped matching these (rules carry
   // their own expiry); the desired state lets go of them too.
+  // Runs every tick over every rule (a million, say): the ids are gathered
+  // only when something expired, and only the expired ones.
   std::set<std::string> expired_ids, live_ids;
   auto expired = [&](TimeNs e) { return e && e <= now; };
   for (const auto& [iface, d] : staged_->ifaces) {
     bool any = false;
-    for (const auto& r : d.rules) {
-      any = any || expired(r.expires_ns);
-      (expired(r.expires_ns) ? expired_ids : live_ids).insert(r.action_id);
-    }
-    for (const auto& s : d.shapes) {
-      any = any || expired(s.expires_ns);
-      (expired(s.expires_ns) ? expired_ids : live_ids).insert(s.action_id);
-    }
+    for (const auto& r : d.rules)
+      if (expired(r.expires_ns)) any = true, expired_ids.insert(r.action_id);
+    for (const auto& s : d.shapes)
+      if (expired(s.expires_ns)) any = true, expired_ids.insert(s.action_id);
     if (!any) continue;
     auto& e = edit().ifaces[iface];
     std::erase_if(e.rules, [&](const DesiredRule& r) { return r.expires_ns && r.expires_ns <= now; });
     std::erase_if(e.shapes, [&](const DesiredShape& s) { return s.expires_ns && s.expires_ns <= now; });
   }
+  if (!expired_ids.empty())
+    for (const auto& [iface, d] : staged_->ifaces) {
+      for (const auto& r : d.rules)
+        if (!expired(r.expires_ns) && expired_ids.count(r.action_id)) live_ids.insert(r.action_id);
+      for (const auto& s : d.shapes)
+        if (!expired(s.expires_ns) && expired_ids.count(s.action_id)) live_ids.insert(s.action_id);
+    }
   for (const auto& id : expired_ids) {
     if (id.empty() || live_ids.count(id)) continue;  // one of its rules is still in force
     Outcome o;
@@ -318,7 +324,10 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
   std::map<std::string, std::unique_ptr<RuleEdits>> edits;
   auto rules_of = [&](const std::string& iface) -> RuleEdits& {
     auto& e = edits[iface];
-    if (!e) e = std::make_unique<RuleEdits>(next.ifaces[iface].rules);
+    if (!e) {
+      e = std::make_unique<RuleEdits>(next.ifaces[iface].rules);
+      e->reserve(plan.actions.size());
+    }
     return *e;
   };
   const Traffic at = Traffic::from(snap.observation);
@@ -560,7 +569,7 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
     }
     any_change = true;
     p.intents.push_back(Intent{a, std::move(inverse)});
-    for (const auto& i : ifaces) p.touches.push_back({a.id, i, facet});
+    for (const auto& i : ifaces) p.touches.push_back({p.intents.size() - 1, i, facet});
     const bool watch = has_postcondition(a.spec) && !renewal && checks < cfg_.max_checks_per_plan;
     if (watch || ifaces.size() > 1) {
       // Multi-interface actions keep their pre-image even unwatched: a
@@ -635,8 +644,10 @@ std::vector<Outcome> Executor::apply(const Prepared& p) {
 
   // A facet that failed is as it was (each converge is all or nothing).
   std::set<std::string> failed_actions;
-  for (const auto& t : p.touches)
-    if (failed.count({t.iface, t.facet})) failed_actions.insert(t.action_id);
+  if (!failed.empty())
+    for (const auto& t : p.touches)
+      if (t.intent < p.intents.size() && failed.count({t.iface, t.facet}))
+        failed_actions.insert(p.intents[t.intent].action.id);
   if (!failed.empty()) {
     for (const auto& [key, err] : failed) {
       auto h = before->ifaces.find(key.first);
@@ -678,29 +689,35 @@ std::vector<Outcome> Executor::apply(const Prepared& p) {
       health_[iface].error.clear(), health_[iface].actual_mode = d.mode;
 
   // Outcomes, and the checks of what took effect start now. A plan may hold
-  // a million actions: their touches are looked up, not scanned per action.
-  std::unordered_map<std::string_view, std::vector<const Prepared::Touch*>> touches_of;
-  touches_of.reserve(p.intents.size());
-  for (const auto& t : p.touches) touches_of[t.action_id].push_back(&t);
-  static const std::vector<const Prepared::Touch*> kNone;
-  auto touched = [&](const std::string& id) -> const std::vector<const Prepared::Touch*>& {
-    auto it = touches_of.find(id);
-    return it == touches_of.end() ? kNone : it->second;
+  // a million actions: each intent's touches are found by its index (one
+  // sort of small integers), not by its id.
+  std::vector<std::uint32_t> by_intent(p.touches.size());
+  std::iota(by_intent.begin(), by_intent.end(), 0u);
+  std::stable_sort(by_intent.begin(), by_intent.end(),
+                   [&](std::uint32_t x, std::uint32_t y) { return p.touches[x].intent < p.touches[y].intent; });
+  std::size_t tpos = 0;
+  std::vector<const Prepared::Touch*> touched_now;
+  auto touched = [&](std::size_t k) -> const std::vector<const Prepared::Touch*>& {
+    touched_now.clear();
+    while (tpos < by_intent.size() && p.touches[by_intent[tpos]].intent < k) ++tpos;
+    for (std::size_t q = tpos; q < by_intent.size() && p.touches[by_intent[q]].intent == k; ++q)
+      touched_now.push_back(&p.touches[by_intent[q]]);
+    return touched_now;
   };
   out.reserve(p.intents.size());
-  for (const auto& in : p.intents) {
-    const Action& a = in.action;
+  for (std::size_t k = 0; k < p.intents.size(); ++k) {
+    const Action& a = p.intents[k].action;
     if (a.rationale.decision == "rollback") continue;  // its outcome (rolled_back) came from review()
-    if (failed_actions.count(a.id)) {
+    if (!failed_actions.empty() && failed_actions.count(a.id)) {
       const Error* err = nullptr;
-      for (const auto* t : touched(a.id))
+      for (const auto* t : touched(k))
         if (auto f = failed.find({t->iface, t->facet}); f != failed.end()) err = &f->second;
       out.push_back(outcome(a, OutcomeStatus::failed, now, {}, err ? err->what : "failed",
                             err ? err->hint : std::string()));
       continue;
     }
     std::string detail;
-    for (const auto* t : touched(a.id))
+    for (const auto* t : touched(k))
       if (auto d = details.find(t->iface); d != details.end() && !d->second.empty()) {
         detail = d->second;
         break;

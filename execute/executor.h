@@ -85,7 +85,7 @@ struct Prepared {
   // actions touched which (interface, facet).
   std::vector<Check> checks;
   struct Touch {
-    std::string action_id;
+    std::size_t intent = 0;  // index into intents
     std::string iface;
     Facet facet = Facet::rules;
   };

@@ -103,6 +103,64 @@ Result<std::vector<std::uint64_t>> percpu_sum(int map_fd, std::uint32_t key, std
   return sum;
 }
 
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+// "12: (71) r1 = *(u8 *)(r2 +64)": an instruction the verifier checked.
+bool is_insn_line(std::string_view l) {
+  std::size_t i = 0;
+  while (i < l.size() && l[i] >= '0' && l[i] <= '9') ++i;
+  return i > 0 && l.substr(i).starts_with(": (");
+}
+
+// Statistics the verifier prints after its verdict.
+bool is_stats_line(std::string_view l) {
+  return l.starts_with("processed ") || l.starts_with("verification time") || l.starts_with("stack depth");
+}
+
+}  // namespace
+
+std::string verifier_verdict(std::string_view log) {
+  std::vector<std::string_view> lines;
+  for (std::size_t pos = 0; pos < log.size();) {
+    auto nl = log.find('\n', pos);
+    if (nl == std::string_view::npos) nl = log.size();
+    if (auto l = trim(log.substr(pos, nl - pos)); !l.empty()) lines.push_back(l);
+    pos = nl + 1;
+  }
+  while (!lines.empty() && is_stats_line(lines.back())) lines.pop_back();
+  std::size_t insn = lines.size();
+  for (std::size_t i = lines.size(); i-- > 0;)
+    if (is_insn_line(lines[i])) {
+      insn = i;
+      break;
+    }
+  constexpr std::size_t kMaxMessages = 4;
+  std::size_t first = insn == lines.size() ? (lines.size() > 3 ? lines.size() - 3 : 0) : insn + 1;
+  if (lines.size() - first > kMaxMessages) first = lines.size() - kMaxMessages;
+  std::string out;
+  for (std::size_t i = first; i < lines.size(); ++i) (out += out.empty() ? "" : "; ") += lines[i];
+  if (insn == lines.size()) return out;
+  // The instruction without the register state a checked one is annotated with.
+  std::string_view at = lines[insn];
+  if (auto semi = at.find("  ;"); semi != std::string_view::npos) at = trim(at.substr(0, semi));
+  (out += out.empty() ? "at insn " : " (at insn ") += at;
+  // The verifier prints a source line where the line info changes: the
+  // nearest one above is the statement the instruction belongs to.
+  for (std::size_t i = insn; i-- > 0;)
+    if (lines[i].starts_with(";")) {
+      (out += ", source: ") += trim(lines[i].substr(1));
+      break;
+    }
+  if (first < lines.size()) out += ")";
+  return out;
+}
+
 bool is_bpffs(const std::string& path) {
   struct statfs st {};
   if (::statfs(path.c_str(), &st) < 0) return false;

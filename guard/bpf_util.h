@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -58,6 +59,11 @@ Result<MapInfo> map_info(int map_fd);
 Result<std::vector<std::uint64_t>> percpu_sum(int map_fd, std::uint32_t key, std::size_t words);
 
 int possible_cpus();
+
+// Why the verifier refused a program, from its log (log_level 1): the
+// message lines after the last instruction it checked, then that instruction
+// and the source line it came from. "" for an empty log.
+std::string verifier_verdict(std::string_view log);
 
 // True if path is on a bpf filesystem.
 bool is_bpffs(const std::string& path);

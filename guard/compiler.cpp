@@ -1,10 +1,13 @@
 #include "guard/compiler.h"
 
+#include "common/huge_pages.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <iterator>
 #include <random>
 #include <string>
 #include <thread>
@@ -109,7 +112,7 @@ class DirTable {
  public:
   // chunks: how many /16s will need one (growing a 64 MiB table by copies is slow).
   explicit DirTable(std::size_t chunks) {
-    tbl_.reserve(kL1 + chunks * kChunk);
+    reserve_huge(tbl_, kL1 + chunks * kChunk);
     tbl_.resize(kL1, 0);
   }
 
@@ -156,7 +159,9 @@ Result<std::vector<Bucket>> build_buckets(std::size_t n, HashFn hash, PutFn put)
   std::size_t buckets = std::bit_ceil(std::max<std::size_t>(kMinBuckets, (2 * n + Slots - 1) / Slots));
   for (int attempt = 0; attempt < 8; ++attempt, buckets *= 2) {
     if (buckets > (1u << 28)) break;
-    std::vector<Bucket> t(buckets);
+    std::vector<Bucket> t;
+    reserve_huge(t, buckets);
+    t.resize(buckets);
     std::vector<std::uint8_t> fill(buckets, 0);
     std::size_t mask = buckets - 1;
     bool ok = true;
@@ -245,8 +250,9 @@ Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> input, std::uin
                                       const CompileOptions& opts) {
   CompiledRuleSet out;
   std::uint32_t seed = opts.seed;
+  // Every large buffer below is written once, front to back: huge pages.
   std::vector<Item> items;
-  items.reserve(input.size());
+  reserve_huge(items, input.size());
   for (const auto& r : input) {
     if (auto s = validate_rule(r); !s) return s.error();
     if (r.expires_ns && r.expires_ns <= now_ns) {
@@ -271,7 +277,10 @@ Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> input, std::uin
     std::thread other([&] { std::sort(items.begin(), mid, less); });
     std::sort(mid, items.end(), less);
     other.join();
-    std::inplace_merge(items.begin(), mid, items.end(), less);
+    std::vector<Item> merged;
+    reserve_huge(merged, items.size());
+    std::merge(items.begin(), mid, mid, items.end(), std::back_inserter(merged), less);
+    items.swap(merged);
   } else {
     std::sort(items.begin(), items.end(), less);
   }
@@ -280,10 +289,10 @@ Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> input, std::uin
       return make_error("duplicate rule for " + items[i].rule->prefix.to_string() + " with the same L4 match",
                         "keep one of them");
 
-  out.rules.reserve(items.size() + 1);
+  reserve_huge(out.rules, items.size() + 1);
   out.rules.push_back(guard_rule{});  // slot 0: no rule
   std::vector<Node> nodes;
-  nodes.reserve(items.size());
+  reserve_huge(nodes, items.size());
   for (std::size_t k = 0; k < items.size(); ++k) {
     // The rules are read in sorted order, i.e. at random: fetch ahead.
     if (k + 8 < items.size()) __builtin_prefetch(items[k + 8].rule);

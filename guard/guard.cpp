@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
@@ -158,12 +159,14 @@ std::pair<std::string, std::string> split_pin_key(const std::string& key) {
 std::optional<std::uint32_t> program_variant_flags(const std::string& name) {
   if (name.empty() || name == kProgramDefault) return 0u;
   if (name == kProgramLean) return static_cast<std::uint32_t>(GUARD_VF_NO_TALKERS | GUARD_VF_NO_EVENTS);
+  if (name == kProgramTestUnverifiable) return static_cast<std::uint32_t>(GUARD_VF_TEST_UNVERIFIABLE);
   return std::nullopt;
 }
 
 std::string program_variant_name(std::uint32_t flags) {
   for (const auto& n : program_variants())
     if (program_variant_flags(n) == flags) return n;
+  if (program_variant_flags(kProgramTestUnverifiable) == flags) return kProgramTestUnverifiable;
   return "flags:" + std::to_string(flags);
 }
 
@@ -223,6 +226,14 @@ Result<Guard> Guard::load_programs(std::uint32_t variant_flags, const Guard* reu
                               skel->maps.outer_h6,   skel->maps.outer_v6f, skel->maps.rl_state,
                               skel->maps.talkers,    skel->maps.events};
   skel->rodata->guard_variant = variant_flags;
+  // Each program gets its own buffer for the verifier's log, so a refusal
+  // names the program and why. libbpf asks the kernel for a log only after a
+  // failed load; the kernel keeps the log's tail, where the verdict is.
+  constexpr std::size_t kVerifierLogBytes = 1 << 20;
+  std::unique_ptr<char[]> xdp_log(new char[kVerifierLogBytes]), tc_log(new char[kVerifierLogBytes]);
+  xdp_log[0] = tc_log[0] = '\0';
+  (void)bpf_program__set_log_buf(skel->progs.xdp_guard, xdp_log.get(), kVerifierLogBytes);
+  (void)bpf_program__set_log_buf(skel->progs.tc_guard, tc_log.get(), kVerifierLogBytes);
   if (reuse) {
     // The new programs use the running guard's maps: rules, counters and
     // rate-limiter state are the same objects before and after.
@@ -233,10 +244,24 @@ Result<Guard> Guard::load_programs(std::uint32_t variant_flags, const Guard* reu
     // One talker table per CPU in one array (see bpf/xdp_guard_kern_user.h).
     return errno_error("size the talker table", err);
   }
-  if (int err = xdp_guard__load(skel.get()); err)
+  if (int err = xdp_guard__load(skel.get()); err) {
+    for (auto [prog, log] : {std::pair{"xdp_guard", xdp_log.get()}, std::pair{"tc_guard", tc_log.get()}}) {
+      if (!log[0]) continue;
+      spdlog::debug("the verifier's log of {} ({}):\n{}", prog, program_variant_name(variant_flags), log);
+      // The verifier's reason, not strerror's "Permission denied".
+      return make_error(std::string("load xdp_guard into the kernel: the verifier refused ") + prog + " (program '" +
+                            program_variant_name(variant_flags) + "'): " + verifier_verdict(log),
+                        reuse ? "the guard keeps running its current program; this kernel refuses that program: "
+                                "swap to another (" + std::string(kProgramDefault) + ", " + kProgramLean +
+                                "), `reflex-guard -v debug ...` shows the whole verifier log"
+                              : "this kernel refuses the guard program: `reflex-guard -v debug ...` shows the whole "
+                                "verifier log; use a reflex build made for this kernel",
+                        err < 0 ? -err : err);
+    }
     return errno_error("load xdp_guard into the kernel", err,
                        reuse ? "the pinned maps may come from an incompatible reflex build: unload and load again"
                              : "run as root with CAP_BPF; `reflex-guard -v debug ...` shows the verifier log");
+  }
   Guard g;
   for (int i = 0; i < kMapCount; ++i) {
     auto fd = dup_fd(bpf_map__fd(maps[i]), kMapNames[i]);

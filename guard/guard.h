@@ -55,6 +55,9 @@ std::pair<std::string, std::string> split_pin_key(const std::string& key);
 //   lean     no top-talker accounting and no sampled events (cheaper under floods)
 inline constexpr const char* kProgramDefault = "default";
 inline constexpr const char* kProgramLean = "lean";
+// Tests only, and not in program_variants(): a variant the verifier refuses,
+// to exercise a swap that fails in the kernel (the running program stays).
+inline constexpr const char* kProgramTestUnverifiable = "test-unverifiable";
 // The variant's flags (GUARD_VF_*), or nullopt for an unknown name.
 std::optional<std::uint32_t> program_variant_flags(const std::string& name);
 std::string program_variant_name(std::uint32_t flags);

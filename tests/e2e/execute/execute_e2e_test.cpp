@@ -349,6 +349,19 @@ TEST_F(ExecuteE2E, KernelFailuresAreOutcomesWithTheFix) {
   ASSERT_EQ(rec.size(), 1u);
   EXPECT_EQ(rec[0].status, OutcomeStatus::failed);
   EXPECT_NE(rec[0].error.find("gone"), std::string::npos) << rec[0].error;
+
+  // It comes back (same name, a new ifindex): reconcile attaches the guard
+  // to it, with the rules it held.
+  ASSERT_NO_FATAL_FAILURE(make_pair());
+  auto healed = ex_->reconcile(snapshot().ts_ns);
+  ASSERT_EQ(healed.size(), 1u);
+  EXPECT_EQ(healed[0].status, OutcomeStatus::applied) << healed[0].error;
+  std::printf("healed: %s\n", healed[0].detail.c_str());
+  EXPECT_TRUE(g().link()->attached);
+  EXPECT_EQ(udp_round(kA11, 50), 0u) << "the block before the interface went is not enforced again";
+  EXPECT_EQ(udp_round(kA, 50), 50u);
+  EXPECT_TRUE(ex_->reconcile(snapshot().ts_ns).empty()) << "nothing left to heal";
+  EXPECT_TRUE(ex_->status(snapshot().ts_ns).ifaces.at(0).healthy);
 }
 
 }  // namespace

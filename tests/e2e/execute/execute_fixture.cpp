@@ -91,6 +91,10 @@ void ExecuteE2E::SetUp() {
     }
   if_a_ = sim::unique_name("rfxea");
   if_b_ = sim::unique_name("rfxeb");
+  ASSERT_NO_FATAL_FAILURE(make_pair());
+}
+
+void ExecuteE2E::make_pair() {
   auto st = sim::make_veth(*a_, *b_,
                            {if_a_, if_b_, std::string(kA) + "/16", std::string(kB) + "/16",
                             {std::string(kA11) + "/16", std::string(kA12) + "/16", std::string(kA21) + "/16",
@@ -107,8 +111,9 @@ void ExecuteE2E::TearDown() {
   a_.reset();
 }
 
-void ExecuteE2E::start(guard::LoadMode mode, execute::VerifyConfig v) {
-  auto act = std::make_unique<execute::GuardActuator>(execute::GuardActuatorOptions{test_pin_root()});
+void ExecuteE2E::start(guard::LoadMode mode, execute::VerifyConfig v, std::size_t max_rules) {
+  auto act = std::make_unique<execute::GuardActuator>(
+      execute::GuardActuatorOptions{test_pin_root(), max_rules ? max_rules : guard::kDefaultMaxRules});
   guard_act_ = act.get();
   auto e = guard_act_->ensure_guard(ref(), mode);
   ASSERT_TRUE(e) << e.error().message();
@@ -117,6 +122,7 @@ void ExecuteE2E::start(guard::LoadMode mode, execute::VerifyConfig v) {
   execute::ExecutorConfig cfg;
   cfg.ifaces = {key()};
   cfg.verify = v;
+  if (max_rules) cfg.max_rules = max_rules;
   ex_ = std::make_unique<execute::Executor>(cfg, std::move(acts));
   ex_->set_mode(key(), e->mode);
 

@@ -69,7 +69,10 @@ class ExecuteE2E : public ::testing::Test {
   monitor::InterfaceRef ref() const { return monitor::InterfaceRef{key(), if_b_, b_->name()}; }
 
   // Loads the guard through the actuator and makes the executor (verify windows short for tests).
-  void start(guard::LoadMode mode = guard::LoadMode::native, execute::VerifyConfig v = {});
+  // max_rules: the guard's and the executor's rule limit (0: their defaults).
+  void start(guard::LoadMode mode = guard::LoadMode::native, execute::VerifyConfig v = {}, std::size_t max_rules = 0);
+  // The veth pair between a and b (SetUp makes it; a test that deleted it makes it again).
+  void make_pair();
   // One loop tick: Monitor, review, prepare, apply. Returns every outcome of it.
   std::vector<Outcome> tick(const Plan& plan = {});
   // Ticks (sampling every `every`) until an outcome of `id` with `status` comes, at most `limit`.

@@ -105,3 +105,42 @@ TEST(RuleText, FormatRoundTrips) {
   ASSERT_TRUE(again);
   EXPECT_EQ(*again, *rules);
 }
+
+// A file big enough to be parsed as two halves on two threads: the rules
+// come back in file order, and errors name the right line on either side.
+TEST(RuleText, ALargeFileParsesInOrderAndNamesLinesInBothHalves) {
+  constexpr std::size_t kLines = 200'000;  // ~4 MB, past the two-thread split
+  std::string text;
+  text.reserve(kLines * 20);
+  auto host = [](std::size_t i) {
+    return "10." + std::to_string(i >> 16) + "." + std::to_string((i >> 8) & 0xff) + "." + std::to_string(i & 0xff);
+  };
+  for (std::size_t i = 0; i < kLines; ++i) {
+    if (i % 1000 == 0) text += "# a comment line\n";
+    text += host(i) + " drop\n";
+  }
+  auto rules = parse_rules(text, "big.rules", kNow);
+  ASSERT_TRUE(rules) << rules.error().message();
+  ASSERT_EQ(rules->size(), kLines);
+  for (std::size_t i : {std::size_t{0}, kLines / 2 - 1, kLines / 2, kLines / 2 + 1, kLines - 1})
+    EXPECT_EQ((*rules)[i].prefix.to_string(), host(i)) << i;
+
+  // Line numbers count every line, comments included: rule i is on line i + i / 1000 + 2.
+  const std::size_t bad = kLines - 10, bad_line = bad + bad / 1000 + 2;
+  std::string broken = text;
+  const std::string victim = host(bad) + " drop\n";
+  broken.replace(broken.find(victim), victim.size(), host(bad) + " dorp\n");
+  auto err = parse_rules(broken, "big.rules", kNow);
+  ASSERT_FALSE(err);
+  EXPECT_NE(err.error().what.find("big.rules:" + std::to_string(bad_line) + ":"), std::string::npos)
+      << err.error().what;
+
+  // A duplicate of a first-half rule near the end names both lines.
+  std::string dup = text + host(5) + " drop\n";
+  auto d = parse_rules(dup, "big.rules", kNow);
+  ASSERT_FALSE(d);
+  const std::size_t total_lines = kLines + kLines / 1000;
+  EXPECT_NE(d.error().what.find("big.rules:" + std::to_string(total_lines + 1) + ": duplicate"), std::string::npos)
+      << d.error().what;
+  EXPECT_NE(d.error().what.find("line " + std::to_string(5 + 0 + 2)), std::string::npos) << d.error().what;
+}
