@@ -31,8 +31,6 @@ Result<std::unique_ptr<FleetMember>> FleetMember::start(const fleet::FleetConfig
   const std::string id = fleet::effective_node_id(cfg);
   std::unique_ptr<FleetMember> m(new FleetMember(id, loop, clock, policies, recorder));
   auto opts = fleet::NatsLinkOptions::from(cfg, id);
-  // Every peer's verdicts (our own echo is dropped by the node).
-  opts.subscribe = cfg.receive ? fleet::verdict_wildcard(cfg.subject_prefix) : std::string();
   FleetMember* self = m.get();
   // The link calls back on loop_ex (the loop's thread); the member outlives
   // the link, which it destroys first.

@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 #include "fleet/nkey.h"
+#include "fleet/verdict.h"
 
 #include <boost/asio/post.hpp>
 #include <nats/nats.h>
@@ -79,6 +80,8 @@ NatsLinkOptions NatsLinkOptions::from(const FleetConfig& cfg, const std::string&
   o.ping_interval = cfg.ping_interval;
   o.reconnect_buffer = cfg.reconnect_buffer;
   o.send_queue = cfg.send_queue;
+  // Every peer's verdicts (a node drops its own echo).
+  o.subscribe = cfg.receive ? verdict_wildcard(cfg.subject_prefix) : std::string();
   return o;
 }
 

@@ -456,7 +456,7 @@ class PlanBuilder {
     const Rule* r = nullptr;
     for (auto it = st_.tracks.begin(); it != st_.tracks.end();) {
       const std::string_view id = std::string_view(it->first).substr(0, it->first.find('|'));
-      if (id != rule_id || it == st_.tracks.begin()) {
+      if (id != rule_id) {  // rule ids are never empty, so the first track looks up
         rule_id = id;
         r = p_.find(rule_id);
       }

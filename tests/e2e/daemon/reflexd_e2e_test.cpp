@@ -5,6 +5,7 @@
 #include "guard/guard.h"
 #include "sim/http_get.h"
 #include "sim/netns.h"
+#include "tests/support/child_process.h"
 #include "tests/support/kernel_env.h"
 
 #include <boost/json.hpp>
@@ -29,42 +30,10 @@ namespace reflex {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::free_loopback_port;
+using testing::read_file;
+using testing::spawn_logged;
 namespace fs = std::filesystem;
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-unsigned short free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-// Runs argv, output to `log`; returns the pid.
-pid_t spawn(std::vector<std::string> args, const std::string& log) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd >= 0) dup2(fd, 1), dup2(fd, 2);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
 
 struct CmdResult {
   int code = -1;
@@ -73,10 +42,10 @@ struct CmdResult {
 
 CmdResult run_cmd(std::vector<std::string> args, const std::string& dir) {
   const std::string log = dir + "/cmd.out";
-  pid_t pid = spawn(std::move(args), log);
+  pid_t pid = spawn_logged(std::move(args), log);
   int status = 0;
   waitpid(pid, &status, 0);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(log)};
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(log)};
 }
 
 // A node namespace with one veth to a peer namespace, a scratch folder and
@@ -97,7 +66,7 @@ class Reflexd : public ::testing::Test {
     if_ = sim::unique_name("rfxn");
     ASSERT_TRUE(sim::make_veth(*node_, *peer_, {if_, sim::unique_name("rfxp"), "10.93.0.1/24", "10.93.0.2/24", {}}));
     key_ = if_ + "@" + node_->name();
-    port_ = free_port();
+    port_ = free_loopback_port();
   }
 
   void TearDown() override {
@@ -121,16 +90,16 @@ class Reflexd : public ::testing::Test {
 
   // Starts reflexd and waits until /readyz answers `want` (200 or 503).
   void start(const std::string& iface, int want = 200) {
-    pid_ = spawn(args(iface), log());
+    pid_ = spawn_logged(args(iface), log());
     const auto deadline = std::chrono::steady_clock::now() + 30s;
     while (std::chrono::steady_clock::now() < deadline) {
       int status = 0;
-      ASSERT_NE(waitpid(pid_, &status, WNOHANG), pid_) << "reflexd exited: " << slurp(log());
+      ASSERT_NE(waitpid(pid_, &status, WNOHANG), pid_) << "reflexd exited: " << read_file(log());
       auto r = sim::http_get("127.0.0.1", port_, "/readyz", 500ms);
       if (r && r->status == want) return;
       std::this_thread::sleep_for(20ms);  // polling a child's readiness: nothing to wait on
     }
-    FAIL() << "reflexd did not answer /readyz " << want << " within 30 s: " << slurp(log());
+    FAIL() << "reflexd did not answer /readyz " << want << " within 30 s: " << read_file(log());
   }
 
   void stop() {
@@ -214,7 +183,7 @@ TEST_F(Reflexd, SigtermLeavesTheRulesPinnedAndARestartAdoptsThem) {
   stop();
   EXPECT_TRUE(kernel_blocks("198.51.100.7/32")) << "the datapath must keep protecting with no daemon";
   start(key_);
-  EXPECT_NE(slurp(log()).find("adopted"), std::string::npos) << slurp(log());
+  EXPECT_NE(read_file(log()).find("adopted"), std::string::npos) << read_file(log());
   EXPECT_TRUE(kernel_blocks("198.51.100.7/32")) << "the restarted daemon dropped the rule it had";
 }
 

@@ -13,6 +13,7 @@
 #include "sim/http_get.h"
 #include "sim/netns.h"
 #include "sim/topology.h"
+#include "tests/support/child_process.h"
 #include "tests/support/kernel_env.h"
 #include "tests/support/nats_server.h"
 
@@ -43,46 +44,15 @@ namespace reflex {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::free_loopback_port;
+using testing::read_file;
+using testing::spawn_logged;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kNatsToken = "fleet-e2e-token";
 constexpr const char* kFloodSource = "203.0.113.9";
 constexpr const char* kLiePrefix = "100.64.1.0/24";  // the benign clients' prefix
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-unsigned short free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-pid_t spawn(std::vector<std::string> args, const std::string& log) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd >= 0) dup2(fd, 1), dup2(fd, 2);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
 
 std::uint32_t host_addr(const char* text) {
   in_addr a{};
@@ -249,7 +219,7 @@ class Fleet : public ::testing::Test {
     const std::string peer_if = sim::unique_name("rfxg");
     ASSERT_TRUE(sim::make_veth(*n.ns, *n.peer, {n.iface, peer_if, "10.97.0.1/24", "10.97.0.2/24", {}}));
     n.key = n.iface + "@" + n.ns->name();
-    n.port = free_port();
+    n.port = free_loopback_port();
     auto mac = sim::interface_mac(*n.ns, n.iface);
     ASSERT_TRUE(mac) << mac.error().message();
     auto gen = sim::PacketGenerator::open(*n.peer, peer_if, *mac, "10.97.0.1", 9000, 9001);
@@ -264,7 +234,7 @@ class Fleet : public ::testing::Test {
   }
 
   void start(Node& n) {
-    n.pid = spawn({REFLEXD_BIN, "--log-level", "info", "run", "--config", n.dir + "/reflexd.yaml", "--iface", n.key,
+    n.pid = spawn_logged({REFLEXD_BIN, "--log-level", "info", "run", "--config", n.dir + "/reflexd.yaml", "--iface", n.key,
                    "--listen", "127.0.0.1:" + std::to_string(n.port), "--unix-socket", "off", "--store",
                    n.dir + "/store.db", "--token-file", n.dir + "/token", "--policies", REFLEX_SOURCE_DIR "/policies",
                    "--tick-ms", "100", "--pin-root", n.pin_root},
@@ -276,7 +246,7 @@ class Fleet : public ::testing::Test {
     const auto deadline = Clock::now() + 30s;
     while (Clock::now() < deadline) {
       int status = 0;
-      ASSERT_NE(waitpid(n.pid, &status, WNOHANG), n.pid) << n.id << ": reflexd exited: " << slurp(n.log());
+      ASSERT_NE(waitpid(n.pid, &status, WNOHANG), n.pid) << n.id << ": reflexd exited: " << read_file(n.log());
       auto ready = sim::http_get("127.0.0.1", n.port, "/readyz", 500ms);
       auto st = n.get("/v1/status");
       if (ready && ready->status == 200 && st && st->is_object() && st->as_object().contains("fleet") &&
@@ -284,7 +254,7 @@ class Fleet : public ::testing::Test {
         return;
       std::this_thread::sleep_for(50ms);  // polling a child's readiness: nothing to wait on
     }
-    FAIL() << n.id << " did not join the fleet within 30 s: " << slurp(n.log());
+    FAIL() << n.id << " did not join the fleet within 30 s: " << read_file(n.log());
   }
 
   std::string root_, token_file_;
@@ -348,7 +318,7 @@ TEST_F(Fleet, AVerifiedVerdictWarnsTheNextEntriesAndALiarBlocksNothing) {
     const auto& n = nodes_[i];
     SCOPED_TRACE(n.id);
     EXPECT_GT(n.gen->sent(n.flood_stream), 0u);
-    ASSERT_TRUE(first_drop_s[i]) << n.id << " never dropped the flood: " << slurp(n.log()) << "\nverdicts: "
+    ASSERT_TRUE(first_drop_s[i]) << n.id << " never dropped the flood: " << read_file(n.log()) << "\nverdicts: "
                                  << boost::json::serialize(n.get("/v1/history?kind=verdict").value_or(nullptr))
                                  << "\nactions: " << boost::json::serialize(n.get("/v1/actions").value_or(nullptr))
                                  << "\nsymptoms: " << boost::json::serialize(n.get("/v1/history?kind=symptom").value_or(nullptr))
