@@ -54,9 +54,7 @@ double gated(double value, bool open, const HysteresisConfig& h) {
 // the widest gap between neighbours if that gap is at least `gap` (the
 // sources above it stand apart from everyone else), else it is everyone.
 // Benign rates spread over decades have no such gap; a flood above them does.
-double bulk_top(const std::vector<const TalkerObservation*>& talkers, double gap) {
-  std::vector<double> r;
-  for (const auto* t : talkers) r.push_back(t->pps);
+double bulk_top(std::vector<double> r, double gap) {
   if (r.empty()) return 0;
   std::sort(r.begin(), r.end(), std::greater<>());
   std::size_t cut = 0;
@@ -67,6 +65,12 @@ double bulk_top(const std::vector<const TalkerObservation*>& talkers, double gap
       cut = i + 1;
     }
   return r[cut];
+}
+
+double bulk_top(const std::vector<const TalkerObservation*>& talkers, double gap) {
+  std::vector<double> r;
+  for (const auto* t : talkers) r.push_back(t->pps);
+  return bulk_top(std::move(r), gap);
 }
 
 }  // namespace
@@ -89,6 +93,8 @@ std::vector<SymptomEvent> Analyzer::analyze(const Observation& obs) {
   std::vector<Symptom> level;
   for (const auto& [name, iface] : obs.interfaces) analyze_interface(name, iface, obs.ts_ns, level);
   analyze_talkers(obs, level);
+  analyze_networks(obs, level);
+  drop_overlapping_floods(level);
   for (const auto& [name, m] : obs.maps) analyze_map(name, m, obs.ts_ns, level);
   return transitions(std::move(level), obs.ts_ns);
 }
@@ -275,7 +281,8 @@ void Analyzer::analyze_interface(const std::string& name, const InterfaceObserva
     }
   }
 
-  // Received traffic through the detector (context: no symptom kind for it).
+  // Received traffic through the detector: the gate of a network's marginal
+  // flood (analyze_networks), and context (traffic()).
   // Rates from the Monitor, else from the counters' deltas; idle ticks are
   // not rows (log space needs a rate).
   {
@@ -284,9 +291,11 @@ void Analyzer::analyze_interface(const std::string& name, const InterfaceObserva
       pps = delta(now.rx_packets, st.last.rx_packets) / dt;
       bps = 8 * delta(now.rx_bytes, st.last.rx_bytes) / dt;
     }
+    st.traffic_unusual = false;
     if (pps > 0) {
       const double t = static_cast<double>(ts) * kNsToS;
-      st.pps.open(t, pps, 1.0, true, 1);
+      // Open for as long as a network's flood needs to confirm its raise.
+      st.traffic_unusual = st.pps.open(t, pps, 1.0, true, c_.flood.raise_after + 2);
       st.bps.open(t, std::max(bps, 1.0), 1.0, true, 1);
       st.traffic_seen = true;
       st.last_pps = pps;
@@ -382,7 +391,25 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
       const double pps = it == now.end() ? 0.0 : it->second->pps;
       s.pps = pps;
       s.ratio = pps >= c_.flood_min_pps ? pps / reference : 0.0;
-      if (s.flood.update(s.ratio, c_.flood, obs.ts_ns)) {
+      // A source known benign is judged against its own series too: short of
+      // the critical level, it raises only when its rate is unusual for it
+      // (a client that bursts every minute learns its bursts). Rows are the
+      // ticks it is listed; it learns while not flooding.
+      bool open = true;
+      if (it != now.end()) {
+        if (!s.gate && s.quiet_ticks >= c_.benign_after_ticks && gated_sources_ < c_.max_gated_sources) {
+          s.gate.emplace();
+          ++gated_sources_;
+        }
+        if (s.gate) {
+          const bool learned = s.gate->trusted();
+          const bool unusual = s.gate->open(static_cast<double>(obs.ts_ns) * kNsToS, pps, c_.flood_min_pps / c_.flood.raise,
+                                            !s.flood.active(), c_.flood.raise_after + 1);
+          const bool critical = s.ratio >= c_.flood_critical_ratio && pps >= c_.flood_critical_min_pps;
+          open = !learned || unusual || critical || s.flood.active();
+        }
+      }
+      if (s.flood.update(gated(s.ratio, open, c_.flood), c_.flood, obs.ts_ns)) {
         s.quiet_ticks = 0;
         attackers.push_back(key.second);
       } else {
@@ -394,7 +421,7 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
       auto [it, inserted] = sources_.try_emplace({iface, t->source});
       if (!inserted) continue;
       SourceState& s = it->second;
-      s.last_seen = obs.ts_ns;
+      s.first_seen = s.last_seen = obs.ts_ns;
       s.pps = t->pps;
       s.ratio = t->pps >= c_.flood_min_pps ? t->pps / reference : 0.0;
       if (s.flood.update(s.ratio, c_.flood, obs.ts_ns)) {
@@ -452,8 +479,153 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
     std::vector<std::pair<TimeNs, std::pair<std::string, Prefix>>> age;
     for (const auto& [k, s] : sources_) age.emplace_back(s.last_seen, k);
     std::sort(age.begin(), age.end());
-    for (std::size_t i = 0; i < age.size() - c_.max_tracked_sources; ++i) sources_.erase(age[i].second);
+    for (std::size_t i = 0; i < age.size() - c_.max_tracked_sources; ++i) {
+      auto it = sources_.find(age[i].second);
+      if (it->second.gate) --gated_sources_;
+      sources_.erase(it);
+    }
   }
+}
+
+void Analyzer::analyze_networks(const Observation& obs, std::vector<Symptom>& out) {
+  std::map<std::string, std::vector<const PrefixTalkerObservation*>> by_iface;
+  for (const auto& n : obs.prefix_talkers) by_iface[n.iface].push_back(&n);
+  for (const auto& [key, n] : networks_)
+    if (n.flood.active()) by_iface[key.first];
+
+  for (auto& [iface, nets] : by_iface) {
+    TalkerBaseline& base = network_base_[iface];
+    if (base.ticks > 0 && obs.ts_ns > base.ts)
+      base.envelope *= std::exp(-static_cast<double>(obs.ts_ns - base.ts) * kNsToS / c_.flood_envelope_s);
+    const bool history = base.ticks >= c_.benign_after_ticks;
+    double reference = c_.flood_min_pps / c_.flood.raise;
+    if (history) {
+      reference = std::max(reference, base.envelope);
+    } else {
+      std::vector<double> r;
+      for (const auto* n : nets) r.push_back(n->pps);
+      reference = std::max(reference, bulk_top(r, c_.flood.raise));
+    }
+    // Short of the critical level a network's flood needs the interface's
+    // traffic to be unusual for it (a network that grows slowly is a trend,
+    // not an attack); before the interface has a baseline, the levels alone.
+    auto ifs = ifaces_.find(iface);
+    const bool traffic_open = ifs == ifaces_.end() || !ifs->second.pps.trusted() || ifs->second.traffic_unusual;
+
+    std::map<Prefix, const PrefixTalkerObservation*> now;
+    for (const auto* n : nets) now[n->prefix] = n;
+    for (const auto* n : nets) {
+      auto [it, fresh] = networks_.try_emplace({iface, n->prefix});
+      if (fresh) it->second.quiet_ticks = 0;
+    }
+    double benign_max = 0;
+    for (auto& [key, st] : networks_) {
+      if (key.first != iface) continue;
+      auto it = now.find(key.second);
+      if (it == now.end() && !st.flood.active()) continue;
+      const double pps = it == now.end() ? 0.0 : it->second->pps;
+      const std::uint32_t hosts = it == now.end() ? 0 : it->second->sources;
+      st.pps = pps;
+      st.sources = hosts;
+      if (it != now.end()) st.last_seen = obs.ts_ns;
+      const bool judged = pps >= c_.flood_min_pps && hosts >= c_.flood_network_min_sources &&
+                          pps / hosts >= c_.flood_network_min_host_pps;
+      st.ratio = judged ? pps / reference : 0.0;
+      const bool critical = st.ratio >= c_.flood_critical_ratio && pps >= c_.flood_critical_min_pps;
+      const bool open = traffic_open || critical || st.flood.active();
+      if (st.flood.update(gated(st.ratio, open, c_.flood), c_.flood, obs.ts_ns)) {
+        st.quiet_ticks = 0;
+        continue;
+      }
+      ++st.quiet_ticks;
+      if (it != now.end() && st.ratio < c_.flood.raise) benign_max = std::max(benign_max, pps);
+    }
+    base.envelope = std::max(base.envelope, benign_max);
+    base.ts = obs.ts_ns;
+    if (!nets.empty()) ++base.ticks;
+
+    for (const auto& [key, st] : networks_) {
+      if (key.first != iface || !st.flood.active()) continue;
+      const Prefix& net = key.second;
+      // A host of it that was a quiet client before the network rose: the
+      // network is not all attacker, and blocking it would block that host.
+      // Its flooding hosts, if any stand out, are the per-source judge's.
+      bool has_client = false;
+      Prefix first_host = net;  // hosts sort by address after the family and length
+      first_host.len = static_cast<std::uint8_t>(net.max_len());
+      for (auto s = sources_.lower_bound({iface, first_host}); s != sources_.end() && s->first.first == iface; ++s) {
+        if (!net.contains(s->first.second)) break;
+        if (!s->second.flood.active() && s->second.quiet_ticks >= c_.benign_after_ticks &&
+            s->second.first_seen < st.flood.since())
+          has_client = true;
+      }
+      if (has_client) continue;
+      Symptom s;
+      s.kind = SymptomKind::flood;
+      s.subject.iface = iface;
+      s.subject.prefix = net;
+      s.severity = st.ratio >= c_.flood_critical_ratio && st.pps >= c_.flood_critical_min_pps ? Severity::critical
+                                                                                             : Severity::warning;
+      s.score = score_from_ratio(st.ratio / c_.flood.raise, c_.flood_score_power);
+      s.evidence = {st.pps, reference, st.ratio, {}};
+      s.evidence.detail = fmt("%.0f hosts of the network, %.0f pps together, %.1fx ", st.sources, st.pps, st.ratio) +
+                          (history ? fmt("the fastest benign network (%.0f pps)", reference)
+                                   : fmt("the bulk of the networks (%.0f pps; no history yet)", reference)) +
+                          (traffic_open && ifs != ifaces_.end() && ifs->second.pps.trusted()
+                               ? fmt(", received rate unusual (%.0f pps, baseline %.0f)", ifs->second.last_pps,
+                                     ifs->second.pps.baseline())
+                               : std::string());
+      s.since_ns = st.flood.since();
+      s.ts_ns = obs.ts_ns;
+      out.push_back(std::move(s));
+    }
+  }
+
+  // Bound memory like the sources: forget the networks not seen for longest.
+  if (networks_.size() > c_.max_tracked_sources) {
+    std::vector<std::pair<TimeNs, std::pair<std::string, Prefix>>> age;
+    for (const auto& [k, n] : networks_)
+      if (!n.flood.active()) age.emplace_back(n.last_seen, k);
+    std::sort(age.begin(), age.end());
+    const std::size_t excess = networks_.size() - c_.max_tracked_sources;
+    for (std::size_t i = 0; i < std::min(excess, age.size()); ++i) networks_.erase(age[i].second);
+  }
+}
+
+void Analyzer::drop_overlapping_floods(std::vector<Symptom>& level) const {
+  // A flood from a network and one from hosts inside it (or the other way)
+  // on the same interface are one attack: the planner gets one subject.
+  auto overlaps = [](const Symptom& a, const Symptom& b) {
+    return a.kind == SymptomKind::flood && b.kind == SymptomKind::flood && a.subject.iface == b.subject.iface &&
+           a.subject.prefix && b.subject.prefix &&
+           (a.subject.prefix->contains(*b.subject.prefix) || b.subject.prefix->contains(*a.subject.prefix)) &&
+           *a.subject.prefix != *b.subject.prefix;
+  };
+  auto from_network = [this](const Symptom& s) {
+    return s.subject.prefix && networks_.count({s.subject.iface, *s.subject.prefix}) &&
+           networks_.at({s.subject.iface, *s.subject.prefix}).flood.active();
+  };
+  std::vector<bool> drop(level.size(), false);
+  for (std::size_t i = 0; i < level.size(); ++i) {
+    if (level[i].kind != SymptomKind::flood || !from_network(level[i])) continue;
+    const bool held = board_.find(SymptomKind::flood, level[i].subject) != nullptr;
+    for (std::size_t j = 0; j < level.size(); ++j) {
+      if (i == j || !overlaps(level[i], level[j])) continue;
+      // The network's symptom stays only while it is the one on the board
+      // and the hosts' is new; otherwise the hosts' (narrower) stays.
+      const bool other_held = board_.find(SymptomKind::flood, level[j].subject) != nullptr;
+      if (held && !other_held) drop[j] = true;
+      else drop[i] = true;
+    }
+  }
+  if (std::find(drop.begin(), drop.end(), true) == drop.end()) return;
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < level.size(); ++i) {
+    if (drop[i]) continue;
+    if (k != i) level[k] = std::move(level[i]);
+    ++k;
+  }
+  level.resize(k);
 }
 
 void Analyzer::analyze_map(const std::string& name, const MapObservation& m, TimeNs ts, std::vector<Symptom>& out) {

@@ -13,6 +13,7 @@
 // active set still carries the latest score and evidence.
 
 #include "analyze/analyzer_config.h"
+#include "analyze/deep_box.h"
 #include "analyze/ewm.h"
 #include "analyze/hysteresis.h"
 #include "analyze/signal_gate.h"
@@ -62,7 +63,8 @@ class Analyzer {
     InterfaceObservation last;
     SignalGate latency;  // RTT p99
     SignalGate loss;     // TCP retransmit share (or rate)
-    SignalGate pps, bps; // received traffic (context, no symptom)
+    SignalGate pps, bps; // received traffic; pps gates a network's marginal flood
+    bool traffic_unusual = false;  // pps's gate is open this tick
     bool traffic_seen = false;
     double last_pps = 0, last_bps = 0;
     // Drop share per reason ("" = all reasons and rx_dropped together).
@@ -70,9 +72,18 @@ class Analyzer {
   };
   struct SourceState {
     int quiet_ticks = 0;  // consecutive ticks seen without flooding
-    TimeNs last_seen = 0;
+    TimeNs first_seen = 0, last_seen = 0;
     Hysteresis flood;
     double ratio = 0, pps = 0;  // last tick's rate, and it over the interface's reference
+    DeepBox<SignalGate> gate;   // its own rate's series, once it is known benign
+  };
+  // A network (/24, /64) of an interface, judged as a whole.
+  struct NetworkState {
+    int quiet_ticks = 0;
+    TimeNs last_seen = 0;
+    Hysteresis flood;
+    double ratio = 0, pps = 0;
+    std::uint32_t sources = 0;
   };
   // Per interface: what its benign sources' rates have been.
   struct TalkerBaseline {
@@ -92,6 +103,10 @@ class Analyzer {
   void analyze_interface(const std::string& name, const InterfaceObservation& now, TimeNs ts,
                          std::vector<Symptom>& out);
   void analyze_talkers(const Observation& obs, std::vector<Symptom>& out);
+  void analyze_networks(const Observation& obs, std::vector<Symptom>& out);
+  // Where a network's flood and a flood of some of its hosts are both raised,
+  // one symptom stays: the one raised first (on the board), else the hosts'.
+  void drop_overlapping_floods(std::vector<Symptom>& level) const;
   void analyze_map(const std::string& name, const MapObservation& m, TimeNs ts, std::vector<Symptom>& out);
   Hysteresis& hysteresis(SymptomKind k, const std::string& subject, const std::string& detail = {});
   // The symptom on the board for this kind and subject, carried into this
@@ -104,6 +119,9 @@ class Analyzer {
   std::map<std::string, IfaceState> ifaces_;
   std::map<std::pair<std::string, Prefix>, SourceState> sources_;  // (iface, host)
   std::map<std::string, TalkerBaseline> talker_base_;
+  std::size_t gated_sources_ = 0;
+  std::map<std::pair<std::string, Prefix>, NetworkState> networks_;  // (iface, network)
+  std::map<std::string, TalkerBaseline> network_base_;
   std::map<std::string, MapState> maps_;
   std::map<Key, Hysteresis> hyst_;
   SymptomBoard board_;

@@ -33,7 +33,26 @@ struct AnalyzerConfig {
   double flood_envelope_s = 600;
   int benign_after_ticks = 3;              // quiet ticks before a source counts as benign
   std::size_t max_tracked_sources = 65536; // memory bound for per-source state
+  // A source known to be benign (benign_after_ticks quiet ticks) gets its own
+  // series detector (signal_gate.h): past its warm-up, it raises a flood only
+  // when its rate is unusual for it, or at the critical level. A source new
+  // to the interface has no series, and the reference alone judges it. The
+  // detectors cost ~2 KB each: at most this many.
+  std::size_t max_gated_sources = 4096;
   CoverLimits cover;
+
+  // flood of a network (an IPv4 /24, an IPv6 /64: the Monitor's
+  // prefix_talkers): its hosts' summed rate against the fastest benign
+  // network of the interface, with the flood's hysteresis and critical
+  // levels, for floods spread thin over many hosts each slower than the
+  // benign clients. Judged only when at least flood_network_min_sources hosts
+  // send on average flood_network_min_host_pps each (a crowd of users sends a
+  // few packets a second each; a botnet spreading a flood thin sends
+  // hundreds), when no host of the network was a quiet client before it rose
+  // (blocking it would block them), and, short of the critical level, while
+  // the interface's received rate is unusual for it (its series detector).
+  std::uint32_t flood_network_min_sources = 8;
+  double flood_network_min_host_pps = 100;
 
   // drop_rate_high: unintended drops / (drops + passes), per interface and reason.
   HysteresisConfig drop_rate{0.05, 0.02, 1, 2};

@@ -99,6 +99,17 @@ struct TalkerObservation {
   double pps = 0;
 };
 
+// The hosts of one network (an IPv4 /24, an IPv6 /64) in a guard's talker
+// table, summed: a flood spread over many hosts, each slower than the benign
+// clients, still stands out as a network.
+struct PrefixTalkerObservation {
+  std::string iface;
+  Prefix prefix;              // the /24 or /64
+  std::uint32_t sources = 0;  // hosts of it in the table this tick
+  std::uint64_t packets = 0, bytes = 0, dropped = 0;  // cumulative, summed over those hosts
+  double pps = 0;
+};
+
 // A sampled drop from a guard's events ring buffer.
 struct DropSample {
   std::string iface;
@@ -131,6 +142,7 @@ struct Observation {
   TimeNs interval_ns = 0;                // since the previous tick (0 on the first)
   std::uint64_t seq = 0;                 // tick number, from 0
   std::vector<DropSample> drop_samples;  // sampled during the last tick (capped)
+  std::vector<PrefixTalkerObservation> prefix_talkers;  // the fastest networks per interface, by summed pps
 };
 
 }  // namespace reflex

@@ -33,6 +33,7 @@ GuardProbe::GuardProbe(InterfaceRef iface, const MonitorConfig& config)
     : iface_(std::move(iface)),
       opts_{config.pin_root, config.max_rules, iface_.netns},
       top_talkers_(config.top_talkers),
+      top_networks_(config.top_networks),
       top_rules_(config.top_rules),
       max_samples_(config.max_drop_samples),
       verdict_dump_(sizeof(std::uint32_t), sizeof(guard_counter), true, GUARD_R_MAX) {}
@@ -320,6 +321,19 @@ Status GuardProbe::read_talkers(TickContext& ctx, Observation& obs) {
     t.dropped = e->dropped;
     t.pps = e->pps;
     obs.talkers.push_back(std::move(t));
+  }
+  for (const auto& n : talkers_.top_networks(top_networks_)) {
+    PrefixTalkerObservation t;
+    t.iface = iface_.key;
+    t.prefix.family = n.key.family == 6 ? 6 : 4;
+    t.prefix.len = n.len;
+    std::memcpy(t.prefix.addr.data(), n.key.addr, t.prefix.family == 4 ? 4 : 16);
+    t.sources = n.sources;
+    t.packets = n.packets;
+    t.bytes = n.bytes;
+    t.dropped = n.dropped;
+    t.pps = n.pps;
+    obs.prefix_talkers.push_back(std::move(t));
   }
   return ok();
 }

@@ -58,7 +58,7 @@ class GuardProbe : public Probe {
 
   InterfaceRef iface_;
   guard::GuardOptions opts_;
-  std::size_t top_talkers_, top_rules_, max_samples_;
+  std::size_t top_talkers_, top_networks_, top_rules_, max_samples_;
   boost::asio::io_context* io_ = nullptr;
 
   // Open state.

@@ -36,6 +36,7 @@ struct MonitorConfig {
   bool guard = true, drop_reasons = true, tcp_rtt = true, map_pressure = true;
 
   std::size_t top_talkers = 16;  // per interface, by pps
+  std::size_t top_networks = 16; // per interface: /24s and /64s by their hosts' summed pps
   std::size_t top_rules = 10;         // per interface, by pps
   std::size_t max_drop_samples = 64;  // sampled guard drops kept per tick (all are counted)
   // Measure the guard's run time per packet on one tick in every N (0: never,

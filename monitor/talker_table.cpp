@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <unordered_map>
 
 namespace reflex::monitor {
 namespace {
@@ -127,6 +128,44 @@ std::vector<const TalkerTable::Entry*> TalkerTable::top(std::size_t n) const {
   out.reserve(best.size());
   for (auto i : best) out.push_back(&entries_[i]);
   return out;
+}
+
+std::vector<TalkerTable::Network> TalkerTable::top_networks(std::size_t n) const {
+  std::vector<Network> nets;
+  if (n == 0) return nets;
+  // One word names a network: the /24's 3 bytes or the /64's 8, one index
+  // per family.
+  std::unordered_map<std::uint64_t, std::uint32_t> index[2];
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    if (!(rates_[i] > 0)) continue;
+    const Entry& e = entries_[i];
+    const bool v6 = e.key.family == 6;
+    std::uint64_t word = 0;
+    std::memcpy(&word, e.key.addr, v6 ? 8 : 3);
+    auto [it, fresh] = index[v6].try_emplace(word, static_cast<std::uint32_t>(nets.size()));
+    if (fresh) {
+      Network net;
+      net.key.family = e.key.family;
+      std::memcpy(net.key.addr, e.key.addr, v6 ? 8 : 3);
+      net.len = v6 ? 64 : 24;
+      nets.push_back(net);
+    }
+    Network& net = nets[it->second];
+    ++net.sources;
+    net.packets += e.packets;
+    net.bytes += e.bytes;
+    net.dropped += e.dropped;
+    net.pps += rates_[i];
+  }
+  auto faster = [](const Network& a, const Network& b) {
+    return a.pps != b.pps ? a.pps > b.pps : a.packets > b.packets;
+  };
+  if (nets.size() > n) {
+    std::nth_element(nets.begin(), nets.begin() + static_cast<std::ptrdiff_t>(n), nets.end(), faster);
+    nets.resize(n);
+  }
+  std::sort(nets.begin(), nets.end(), faster);
+  return nets;
 }
 
 void TalkerTable::clear() {

@@ -44,6 +44,20 @@ class TalkerTable {
   std::size_t size() const { return entries_.size(); }
   // The n fastest sources, fastest first (ties: most packets).
   std::vector<const Entry*> top(std::size_t n) const;
+
+  // The hosts of one network summed: IPv4 /24, IPv6 /64 (the unit an ISP
+  // hands one customer), so a flood spread thin over a network's hosts
+  // shows as the network's rate.
+  struct Network {
+    guard_addr_key key{};  // the network address (host bits zero)
+    std::uint8_t len = 0;  // 24 or 64
+    std::uint32_t sources = 0;
+    std::uint64_t packets = 0, bytes = 0, dropped = 0;
+    double pps = 0;
+  };
+  // The n fastest networks with traffic this tick, fastest first (ties:
+  // most packets).
+  std::vector<Network> top_networks(std::size_t n) const;
   void clear();
 
  private:

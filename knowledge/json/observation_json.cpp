@@ -107,6 +107,16 @@ json::value to_json(const Observation& obs) {
                                    {"dropped", t.dropped},
                                    {"pps", r3(t.pps)}});
 
+  json::array networks;
+  for (const auto& n : obs.prefix_talkers)
+    networks.push_back(json::object{{"iface", n.iface},
+                                    {"prefix", n.prefix.to_string()},
+                                    {"sources", n.sources},
+                                    {"packets", n.packets},
+                                    {"bytes", n.bytes},
+                                    {"dropped", n.dropped},
+                                    {"pps", r3(n.pps)}});
+
   json::array samples;
   for (const auto& s : obs.drop_samples)
     samples.push_back(json::object{{"iface", s.iface},
@@ -137,6 +147,7 @@ json::value to_json(const Observation& obs) {
       {"interval_ns", obs.interval_ns},
       {"interfaces", std::move(ifaces)},
       {"talkers", std::move(talkers)},
+      {"networks", std::move(networks)},
       {"drop_samples", std::move(samples)},
       {"maps", std::move(maps)},
       {"degraded", std::move(degraded)},

@@ -277,14 +277,18 @@ TEST_F(Fleet, AVerifiedVerdictWarnsTheNextEntriesAndALiarBlocksNothing) {
     sim::Stream b;
     b.cls = 0;
     b.sources = benign;
-    b.pps = 2000;  // 250 pps per client
+    // 100 pps per client: slow enough that a client's burstiest tick (the
+    // generator sends in batches; one read 3.7x its rate) stays far under a
+    // third of the flood's, so the flood's score holds past flood-ladder's
+    // bar on every tick and its `for` never restarts.
+    b.pps = 800;
     b.from_ns = 0;
     b.until_ns = 80 * kNsPerSec;
     n.gen->add(b);
     sim::Stream f;
     f.cls = 1;
     f.sources = {host_addr(kFloodSource)};
-    f.pps = 3000;  // 12x the fastest client, under the critical 5000 pps: a marginal flood
+    f.pps = 3000;  // 30x a client, under the critical 5000 pps: a marginal flood
     f.from_ns = visits[i].first;
     f.until_ns = visits[i].second;
     n.flood_stream = n.gen->add(f);

@@ -83,3 +83,47 @@ TEST(TalkerTable, TopIsFastestFirstAndIdleZeroesRates) {
   t.idle();
   EXPECT_EQ(t.top(1)[0]->pps, 0.0);
 }
+
+TEST(TalkerTable, NetworksSumTheirHostsFastestFirst) {
+  // 250 hosts of 203.0.113.0/24 at 400 pps, 4 of 10.250.1.0/24 at 1700, one
+  // IPv6 host pair in 2001:db8:1:2::/64, and an idle host that counts nowhere.
+  TalkerTable t;
+  auto v6 = [](std::uint8_t last) {
+    guard_addr_key k{};
+    k.family = 6;
+    const std::uint8_t net[8] = {0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x02};
+    std::memcpy(k.addr, net, 8);
+    k.addr[15] = last;
+    return k;
+  };
+  auto walk = [&](TimeNs now, std::uint64_t secs) {
+    for (std::uint32_t h = 1; h <= 250; ++h) t.observe(v4(0xCB007100u + h), 400 * secs, 0, 0, now, 0);
+    for (std::uint32_t h = 1; h <= 4; ++h) t.observe(v4(0x0AFA0100u + h), 1700 * secs, 0, 1, now, 0);
+    t.observe(v6(1), 100 * secs, 0, 0, now, 0);
+    t.observe(v6(2), 200 * secs, 0, 0, now, 0);
+    t.observe(v4(0x0AFA0200u + 9), 7, 0, 0, now, 0);  // never moves
+    t.end_sweep();
+  };
+  walk(10 * kSec, 0);
+  walk(11 * kSec, 1);
+  const auto nets = t.top_networks(2);
+  ASSERT_EQ(nets.size(), 2u);
+  EXPECT_EQ(nets[0].len, 24);
+  EXPECT_EQ(nets[0].sources, 250u);
+  EXPECT_DOUBLE_EQ(nets[0].pps, 100000.0);
+  EXPECT_EQ(nets[0].key.addr[0], 203);
+  EXPECT_EQ(nets[0].key.addr[2], 113);
+  EXPECT_EQ(nets[0].key.addr[3], 0);  // the network's address, host bits zero
+  EXPECT_EQ(nets[1].sources, 4u);
+  EXPECT_DOUBLE_EQ(nets[1].pps, 6800.0);
+  EXPECT_EQ(nets[1].dropped, 4u);
+  const auto all = t.top_networks(10);
+  ASSERT_EQ(all.size(), 3u);  // the idle host's network has no rate
+  EXPECT_EQ(all[2].len, 64);
+  EXPECT_EQ(all[2].key.family, 6);
+  EXPECT_EQ(all[2].sources, 2u);
+  EXPECT_DOUBLE_EQ(all[2].pps, 300.0);
+  EXPECT_EQ(all[2].key.addr[15], 0);
+  t.idle();
+  EXPECT_TRUE(t.top_networks(10).empty());
+}
