@@ -72,12 +72,16 @@ void TalkerTable::observe(const guard_addr_key& key, std::uint64_t packets, std:
   }
   cursor_ = idx + 1;
   Entry& e = entries_[idx];
-  if (now > e.read_ns) {
-    // Fewer than before: evicted from the LRU and back, counting from zero again.
-    std::uint64_t delta = packets >= e.packets ? packets - e.packets : packets;
-    e.pps = static_cast<double>(delta) / (static_cast<double>(now - e.read_ns) / 1e9);
+  if (now > e.read_ns && packets >= e.packets) {
+    e.pps = static_cast<double>(packets - e.packets) / (static_cast<double>(now - e.read_ns) / 1e9);
     rates_[idx] = e.pps;
   }
+  // Fewer than before: the source lost its slot on some CPU and the count
+  // there started again, while other CPUs may have kept theirs (a reading is
+  // the sum over CPUs). What came since the last reading cannot be told
+  // apart from what the kept slots held before it; taking the whole sum as
+  // new turned a client at 40 pps into a 5000 pps "flood" during a crowd's
+  // slot churn. The rate holds for this reading; the next one counts from here.
   if (e.sweep != sweep_) order_.push_back(static_cast<std::uint32_t>(idx));
   e.packets = packets;
   e.bytes = bytes;

@@ -199,10 +199,16 @@ TEST(MonitorLoop, TicksOnTheTimerOfARealLoop) {
   auto took = std::chrono::steady_clock::now() - t0;
   ASSERT_EQ(seen.size(), 4u);
   EXPECT_GE(took, 140ms);  // first tick at once, then three intervals
+  // The ticks keep to a fixed-rate grid: one that ran late is followed by a
+  // shorter interval, so on a busy host one interval alone can be short;
+  // together the three span the grid.
+  TimeNs spanned = 0;
   for (std::size_t i = 1; i < seen.size(); ++i) {
-    EXPECT_GE(seen[i].interval_ns, 40 * kNsPerMs);
+    EXPECT_GT(seen[i].interval_ns, 0);
     EXPECT_LT(seen[i].interval_ns, 500 * kNsPerMs);
+    spanned += seen[i].interval_ns;
   }
+  EXPECT_GE(spanned, 140 * kNsPerMs);
   m.stop();
 }
 

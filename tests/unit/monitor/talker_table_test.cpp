@@ -49,12 +49,21 @@ TEST(TalkerTable, NewSourceIsRatedSinceTheLastWalkPassed) {
   EXPECT_DOUBLE_EQ(top[0]->pps, 100.0);
 }
 
-TEST(TalkerTable, EvictedAndBackCountsFromZero) {
+TEST(TalkerTable, ACountThatWentBackHoldsTheRateAndCountsOnFromThere) {
+  // 40 pps on two CPUs (a reading is their sum); then the slot on one CPU is
+  // taken by another source and won back, so the sum falls from 1040 to 820
+  // although the source sent 40 more. The whole 820 is not new traffic.
   TalkerTable t;
   t.observe(v4(1), 1000, 0, 0, 10 * kSec, 0);
   t.end_sweep();
-  t.observe(v4(1), 30, 0, 0, 11 * kSec, 10 * kSec);  // fewer than before: the LRU dropped it and it came back
-  EXPECT_DOUBLE_EQ(t.top(1)[0]->pps, 30.0);
+  t.observe(v4(1), 1040, 0, 0, 11 * kSec, 10 * kSec);
+  t.end_sweep();
+  EXPECT_DOUBLE_EQ(t.top(1)[0]->pps, 40.0);
+  t.observe(v4(1), 820, 0, 0, 12 * kSec, 11 * kSec);
+  t.end_sweep();
+  EXPECT_DOUBLE_EQ(t.top(1)[0]->pps, 40.0);  // held, not 820 pps
+  t.observe(v4(1), 860, 0, 0, 13 * kSec, 12 * kSec);
+  EXPECT_DOUBLE_EQ(t.top(1)[0]->pps, 40.0);  // counted on from the lower sum
 }
 
 TEST(TalkerTable, AWalkForgetsSourcesItNoLongerSees) {
