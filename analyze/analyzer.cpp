@@ -49,8 +49,9 @@ double gated(double value, bool open, const HysteresisConfig& h) {
   return open ? value : std::min(value, std::nextafter(h.raise, 0.0));
 }
 
-// Without history (the first ticks after a start) the reference is the
-// fastest talker of the bulk: rates sorted from the top, the bulk starts below
+// Without history (the first ticks after a start) only what the datapath
+// already drops is judged (see dropped_mostly), against the fastest talker of
+// the bulk: rates sorted from the top, the bulk starts below
 // the widest gap between neighbours if that gap is at least `gap` (the
 // sources above it stand apart from everyone else), else it is everyone.
 // Benign rates spread over decades have no such gap; a flood above them does.
@@ -65,6 +66,13 @@ double bulk_top(std::vector<double> r, double gap) {
       cut = i + 1;
     }
   return r[cut];
+}
+
+// Most of what it sent was dropped by a rule: a source or network the loop
+// had judged before a restart (the rules stay pinned through it).
+template <typename T>
+bool dropped_mostly(const T& t) {
+  return t.dropped > 0 && 2 * t.dropped >= t.packets;
 }
 
 double bulk_top(const std::vector<const TalkerObservation*>& talkers, double gap) {
@@ -376,9 +384,19 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
     // tick has no history of its own; the interface's per-source rates do.
     if (base.ticks > 0 && obs.ts_ns > base.ts)
       base.envelope *= std::exp(-static_cast<double>(obs.ts_ns - base.ts) * kNsToS / c_.flood_envelope_s);
+    //
+    // Without history (a start with traffic already flowing) a source that
+    // stands apart from the rest is a heavy client as often as a flood, and
+    // restarts are far more common than attacks at the moment of a restart:
+    // what passes is learned as benign, and only what a rule already drops
+    // (the attack the loop knew before it restarted) is judged, so it stays
+    // raised and its rule stays. A flood already running, never judged, when
+    // the daemon first starts is learned too: a blind spot until the
+    // envelope decays, taken over blocking a backup client on every restart.
     const bool history = base.ticks >= c_.benign_after_ticks;
     const double floor_ref = c_.flood_min_pps / c_.flood.raise;
     const double reference = std::max(history ? base.envelope : bulk_top(talkers, c_.flood.raise), floor_ref);
+    auto judged = [&](const TalkerObservation* t) { return history || (t && dropped_mostly(*t)); };
 
     std::map<Prefix, const TalkerObservation*> now;
     for (const auto* t : talkers) now[t->source] = t;
@@ -390,7 +408,7 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
       if (it == now.end() && !s.flood.active()) continue;
       const double pps = it == now.end() ? 0.0 : it->second->pps;
       s.pps = pps;
-      s.ratio = pps >= c_.flood_min_pps ? pps / reference : 0.0;
+      s.ratio = pps >= c_.flood_min_pps && judged(it == now.end() ? nullptr : it->second) ? pps / reference : 0.0;
       // A source known benign is judged against its own series too: short of
       // the critical level, it raises only when its rate is unusual for it
       // (a client that bursts every minute learns its bursts). Rows are the
@@ -423,7 +441,7 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
       SourceState& s = it->second;
       s.first_seen = s.last_seen = obs.ts_ns;
       s.pps = t->pps;
-      s.ratio = t->pps >= c_.flood_min_pps ? t->pps / reference : 0.0;
+      s.ratio = t->pps >= c_.flood_min_pps && judged(t) ? t->pps / reference : 0.0;
       if (s.flood.update(s.ratio, c_.flood, obs.ts_ns)) {
         attackers.push_back(t->source);
       } else {
@@ -467,7 +485,7 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
       s.evidence = {pps, reference, ratio, {}};
       s.evidence.detail = fmt("%.0f sources, %.0f pps, %.1fx ", n, pps, ratio) +
                           (history ? fmt("the fastest benign source (%.0f pps)", reference)
-                                   : fmt("the median talker (%.0f pps; no history yet)", reference));
+                                   : fmt("the median talker (%.0f pps; no history yet, dropped by a rule)", reference));
       s.since_ns = since;
       s.ts_ns = obs.ts_ns;
       out.push_back(std::move(s));
@@ -529,7 +547,8 @@ void Analyzer::analyze_networks(const Observation& obs, std::vector<Symptom>& ou
       st.sources = hosts;
       if (it != now.end()) st.last_seen = obs.ts_ns;
       const bool judged = pps >= c_.flood_min_pps && hosts >= c_.flood_network_min_sources &&
-                          pps / hosts >= c_.flood_network_min_host_pps;
+                          pps / hosts >= c_.flood_network_min_host_pps &&
+                          (history || (it != now.end() && dropped_mostly(*it->second)));
       st.ratio = judged ? pps / reference : 0.0;
       const bool critical = st.ratio >= c_.flood_critical_ratio && pps >= c_.flood_critical_min_pps;
       const bool open = traffic_open || critical || st.flood.active();
@@ -570,7 +589,7 @@ void Analyzer::analyze_networks(const Observation& obs, std::vector<Symptom>& ou
       s.evidence = {st.pps, reference, st.ratio, {}};
       s.evidence.detail = fmt("%.0f hosts of the network, %.0f pps together, %.1fx ", st.sources, st.pps, st.ratio) +
                           (history ? fmt("the fastest benign network (%.0f pps)", reference)
-                                   : fmt("the bulk of the networks (%.0f pps; no history yet)", reference)) +
+                                   : fmt("the bulk of the networks (%.0f pps; no history yet, dropped by a rule)", reference)) +
                           (traffic_open && ifs != ifaces_.end() && ifs->second.pps.trusted()
                                ? fmt(", received rate unusual (%.0f pps, baseline %.0f)", ifs->second.last_pps,
                                      ifs->second.pps.baseline())

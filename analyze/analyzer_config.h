@@ -18,7 +18,8 @@ struct AnalyzerConfig {
   // has (the fastest one seen recently, forgotten over flood_envelope_s), and
   // more than flood_min_pps. A source new this tick needs no history of its
   // own: it is judged against the interface's. Before the interface has any
-  // history (benign_after_ticks ticks with talkers), against the median talker.
+  // history (benign_after_ticks ticks with talkers) only a source a rule
+  // already drops is judged, against the median talker; the rest is learned.
   double flood_min_pps = 1000;
   HysteresisConfig flood{3.0, 1.5, 1, 2};  // rate / reference
   // Critical: 5x the fastest benign source and at least flood_critical_min_pps

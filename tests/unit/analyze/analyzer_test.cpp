@@ -664,19 +664,33 @@ TEST(AnalyzerFlood, AFlashCrowdRaisesNoFlood) {
   EXPECT_GT(during, 8 * before);  // the crowd did multiply the traffic
 }
 
-TEST(AnalyzerFlood, AFreshAnalyzerJudgesAgainstTheOtherTalkers) {
-  // Started in the middle of an attack (no history): the median talker is the
-  // reference, so the flood is still raised on the first tick.
-  Analyzer a;
-  Crowd crowd;
-  Observation o;
-  o.talkers = crowd.benign(12);
-  o.talkers.push_back(talker("203.0.113.9", 50000));
-  o.talkers = top16(o.talkers);
-  a.analyze(o);
-  ASSERT_EQ(a.active().size(), 1u);
-  EXPECT_EQ(a.active()[0].subject.prefix->to_string(), "203.0.113.9");
-  EXPECT_NE(a.active()[0].evidence.detail.find("no history"), std::string::npos);
+TEST(AnalyzerFlood, AFreshAnalyzerJudgesWhatARuleDropsAndLearnsWhatPasses) {
+  // Started with traffic flowing (no history). A 50k pps source that a rule
+  // from before the restart drops is the attack the loop knew: raised on the
+  // first tick, against the median talker. The same source passing is as
+  // likely a heavy client as a flood: learned, not raised, then or after.
+  for (bool dropped : {true, false}) {
+    Analyzer a;
+    Crowd crowd;
+    for (int i = 0; i < 10; ++i) {
+      Observation o;
+      o.ts_ns = i * kLoopTick;
+      o.talkers = crowd.benign(12);
+      auto heavy = talker("203.0.113.9", 50000);
+      heavy.packets = 5000 * static_cast<std::uint64_t>(i + 1);
+      heavy.dropped = dropped ? heavy.packets : 0;
+      o.talkers.push_back(heavy);
+      o.talkers = top16(o.talkers);
+      a.analyze(o);
+      if (dropped) {
+        ASSERT_EQ(a.active().size(), 1u) << "tick " << i;
+        EXPECT_EQ(a.active()[0].subject.prefix->to_string(), "203.0.113.9");
+        if (i == 0) EXPECT_NE(a.active()[0].evidence.detail.find("no history"), std::string::npos);
+      } else {
+        EXPECT_TRUE(a.active().empty()) << "tick " << i << ": a heavy source passing at the start was blamed";
+      }
+    }
+  }
 }
 
 }  // namespace
