@@ -529,6 +529,7 @@ class PlanBuilder {
     if (!k) k = subject_key(s.subject);
     return *k;
   }
+
   bool cooldown_ok(const Rule& r, const TrackState& t) const {
     return !t.last_action_ns || now_ - *t.last_action_ns >= r.cooldown;
   }
