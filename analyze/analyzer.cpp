@@ -398,23 +398,31 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
     const double reference = std::max(history ? base.envelope : bulk_top(talkers, c_.flood.raise), floor_ref);
     auto judged = [&](const TalkerObservation* t) { return history || (t && dropped_mostly(*t)); };
 
-    std::map<Prefix, const TalkerObservation*> now;
-    for (const auto* t : talkers) now[t->source] = t;
+    // This tick's talkers by source (a source listed twice: its last line),
+    // a sorted vector: it is made and dropped every tick.
+    std::vector<std::pair<Prefix, const TalkerObservation*>> now;
+    now.reserve(talkers.size());
+    for (const auto* t : talkers) now.emplace_back(t->source, t);
+    std::stable_sort(now.begin(), now.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    auto listed = [&](const Prefix& p) -> const TalkerObservation* {
+      auto it = std::upper_bound(now.begin(), now.end(), p, [](const Prefix& q, const auto& e) { return q < e.first; });
+      return it != now.begin() && std::prev(it)->first == p ? std::prev(it)->second : nullptr;
+    };
     std::vector<Prefix> attackers, benign;
     double benign_max = 0;
     for (auto& [key, s] : sources_) {
       if (key.first != iface) continue;
-      auto it = now.find(key.second);
-      if (it == now.end() && !s.flood.active()) continue;
-      const double pps = it == now.end() ? 0.0 : it->second->pps;
+      const TalkerObservation* t = listed(key.second);
+      if (!t && !s.flood.active()) continue;
+      const double pps = t ? t->pps : 0.0;
       s.pps = pps;
-      s.ratio = pps >= c_.flood_min_pps && judged(it == now.end() ? nullptr : it->second) ? pps / reference : 0.0;
+      s.ratio = pps >= c_.flood_min_pps && judged(t) ? pps / reference : 0.0;
       // A source known benign is judged against its own series too: short of
       // the critical level, it raises only when its rate is unusual for it
       // (a client that bursts every minute learns its bursts). Rows are the
       // ticks it is listed; it learns while not flooding.
       bool open = true;
-      if (it != now.end()) {
+      if (t) {
         if (!s.gate && s.quiet_ticks >= c_.benign_after_ticks && gated_sources_ < c_.max_gated_sources) {
           s.gate.emplace();
           ++gated_sources_;
@@ -432,14 +440,15 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
         attackers.push_back(key.second);
       } else {
         ++s.quiet_ticks;
-        if (it != now.end() && s.ratio < c_.flood.raise) benign_max = std::max(benign_max, pps);
+        if (t && s.ratio < c_.flood.raise) benign_max = std::max(benign_max, pps);
       }
     }
     for (const auto* t : talkers) {
       auto [it, inserted] = sources_.try_emplace({iface, t->source});
+      it->second.last_seen = obs.ts_ns;
       if (!inserted) continue;
       SourceState& s = it->second;
-      s.first_seen = s.last_seen = obs.ts_ns;
+      s.first_seen = obs.ts_ns;
       s.pps = t->pps;
       s.ratio = t->pps >= c_.flood_min_pps && judged(t) ? t->pps / reference : 0.0;
       if (s.flood.update(s.ratio, c_.flood, obs.ts_ns)) {
@@ -449,7 +458,6 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
         if (s.ratio < c_.flood.raise) benign_max = std::max(benign_max, t->pps);
       }
     }
-    for (const auto* t : talkers) sources_[{iface, t->source}].last_seen = obs.ts_ns;
     // Learn after judging: this tick's benign rates widen the envelope.
     base.envelope = std::max(base.envelope, benign_max);
     base.ts = obs.ts_ns;

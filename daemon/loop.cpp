@@ -183,7 +183,7 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
       plan::PlanInput in;
       in.now_ns = now;
       in.snapshot_version = snap->version;
-      in.symptoms = snap->symptoms;
+      in.symptoms_from = &snap->symptoms;
       in.traffic = plan::TrafficView::from_observation(snap->observation);
       in.overrides = snap->overrides;
       in.outcomes = std::move(pending_outcomes_);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <set>
 
 namespace reflex::fleet {
@@ -132,6 +133,7 @@ Admission PeerBook::admit(const Verdict& v, std::string_view subject_node, TimeN
   if (!renewal) e.received_ns = now;
   const TimeNs ttl = v.ttl_ns > 0 ? std::min(v.ttl_ns, trust_.max_ttl) : trust_.max_ttl;
   e.expires_ns = now + ttl;
+  next_expiry_ = std::min(next_expiry_, e.expires_ns);
   e.seq = v.seq;
   e.verdict = v;
   dirty_.insert(v.prefix);
@@ -153,33 +155,43 @@ std::size_t PeerBook::peers() const {
 
 std::vector<SymptomEvent> PeerBook::update(TimeNs now, std::span<const Symptom> local) {
   std::vector<SymptomEvent> events;
-  std::set<Prefix> seen;
+  // Nothing expires before the earliest expiry: the entries are only looked
+  // at when one may have run out.
+  const bool expiring = now >= next_expiry_;
+  if (expiring) next_expiry_ = std::numeric_limits<TimeNs>::max();
+  // The board is walked along the book (both by prefix): what the book no
+  // longer has is cleared, after the raised and updated.
+  auto b = board_.begin();
+  std::vector<std::map<Prefix, Symptom>::iterator> gone;
   for (auto pit = live_.begin(); pit != live_.end();) {
     auto& by_key = pit->second;
     bool expired = false;
-    for (auto it = by_key.begin(); it != by_key.end();) {
-      if (it->second.expires_ns <= now) {
-        it = by_key.erase(it);
-        --entries_;
-        expired = true;
-      } else {
-        ++it;
+    if (expiring)
+      for (auto it = by_key.begin(); it != by_key.end();) {
+        if (it->second.expires_ns <= now) {
+          it = by_key.erase(it);
+          --entries_;
+          expired = true;
+        } else {
+          next_expiry_ = std::min(next_expiry_, it->second.expires_ns);
+          ++it;
+        }
       }
-    }
     if (by_key.empty()) {
       pit = live_.erase(pit);
       continue;
     }
     const Prefix& p = pit->first;
+    for (; b != board_.end() && b->first < p; ++b) gone.push_back(b);
+    const bool on_board = b != board_.end() && b->first == p;
     bool corroborated = false;
     for (const auto& s : local)
       if (s.kind != SymptomKind::peer_verdict && s.subject.prefix && overlaps(*s.subject.prefix, p)) corroborated = true;
     // Nothing about this prefix changed since the last tick: its symptom
     // stands as it was (a book of many live verdicts is not rebuilt per tick).
-    if (auto b = board_.find(p); !expired && b != board_.end() && !dirty_.count(p) &&
-                                 (b->second.severity == Severity::critical) == corroborated) {
+    if (!expired && on_board && !dirty_.count(p) && (b->second.severity == Severity::critical) == corroborated) {
       b->second.ts_ns = now;
-      seen.insert(p);
+      ++b;
       ++pit;
       continue;
     }
@@ -211,34 +223,30 @@ std::vector<SymptomEvent> PeerBook::update(TimeNs now, std::span<const Symptom> 
     s.evidence.detail = std::to_string(nodes.size()) + (nodes.size() == 1 ? " peer (" : " peers (") + who +
                         "): " + what + (corroborated ? "; seen here too" : "");
     s.ts_ns = now;
-    seen.insert(p);
 
-    auto b = board_.find(p);
-    if (b == board_.end()) {
+    if (!on_board) {
       s.since_ns = since;
       s.id = symptom_id(p, since);
-      board_.emplace(p, s);
-      events.push_back({SymptomTransition::raised, s});
+      board_.emplace_hint(b, p, s);  // before b, which stays where it is
+      events.push_back({SymptomTransition::raised, std::move(s)});
     } else {
       s.since_ns = b->second.since_ns;
       s.id = b->second.id;
       const bool changed = s.severity != b->second.severity || s.evidence.value != b->second.evidence.value ||
                            s.score != b->second.score || s.evidence.detail != b->second.evidence.detail;
       b->second = s;
-      if (changed) events.push_back({SymptomTransition::updated, s});
+      if (changed) events.push_back({SymptomTransition::updated, std::move(s)});
+      ++b;
     }
     ++pit;
   }
   dirty_.clear();
-  for (auto it = board_.begin(); it != board_.end();) {
-    if (seen.count(it->first)) {
-      ++it;
-      continue;
-    }
-    Symptom last = it->second;
+  for (; b != board_.end(); ++b) gone.push_back(b);
+  for (auto it : gone) {
+    Symptom last = std::move(it->second);
     last.ts_ns = now;
     events.push_back({SymptomTransition::cleared, std::move(last)});
-    it = board_.erase(it);
+    board_.erase(it);
   }
   return events;
 }

@@ -113,6 +113,7 @@ class PeerBook {
   std::map<Prefix, Symptom> board_;  // active peer_verdict symptoms
   std::set<Prefix> dirty_;           // prefixes whose verdicts changed since the board was made
   std::size_t entries_ = 0;
+  TimeNs next_expiry_ = 0;           // no entry expires before this (update() looks only then)
   PeerBookStats stats_;
 };
 

@@ -455,9 +455,13 @@ class PlanBuilder {
     std::string rule_id;
     const Rule* r = nullptr;
     for (auto it = st_.tracks.begin(); it != st_.tracks.end();) {
-      const std::string_view id = std::string_view(it->first).substr(0, it->first.find('|'));
-      if (id != rule_id) {  // rule ids are never empty, so the first track looks up
-        rule_id = id;
+      // Most tracks are the previous one's rule's: "<rule_id>|..." says so
+      // without searching the key (rule ids hold no '|').
+      const std::string& k = it->first;
+      const bool same = !rule_id.empty() && k.size() > rule_id.size() && k[rule_id.size()] == '|' &&
+                        k.compare(0, rule_id.size(), rule_id) == 0;
+      if (!same) {  // rule ids are never empty, so the first track looks up
+        rule_id = std::string_view(k).substr(0, k.find('|'));
         r = p_.find(rule_id);
       }
       if (r && r->enabled) {
@@ -475,7 +479,10 @@ class PlanBuilder {
   void evaluate(const Rule& rule, std::vector<Candidate>& out) {
     std::map<std::string, Group> groups;
     const double clear_below = rule.when.clear_below.value_or(rule.when.min_score);
-    for (const auto& s : in_.symptoms) {
+    const auto& symptoms = in_.all_symptoms();
+    std::string key;
+    for (std::size_t i = 0; i < symptoms.size(); ++i) {
+      const Symptom& s = symptoms[i];
       if (std::find(rule.when.kinds.begin(), rule.when.kinds.end(), s.kind) == rule.when.kinds.end()) continue;
       if (!filter_matches(rule.when.subject, s.subject)) continue;
       bool sev = s.severity >= rule.when.min_severity;
@@ -483,22 +490,44 @@ class PlanBuilder {
       bool strict = sev && agreed && s.score >= rule.when.min_score;
       bool holds = sev && s.score >= clear_below;
       if (!holds) continue;
-      auto key = rule.id + "|" + subject_key(aggregate(rule, s.subject));
+      key.assign(rule.id).append(1, '|').append(aggregated_key(rule, i));
       auto [it, fresh] = groups.try_emplace(key);
       auto& g = it->second;
       if (fresh || better(s, strict, *g.best, g.strict)) g.best = &s;
       g.strict = g.strict || strict;
       g.holds = true;
     }
-    std::set<std::string> keys;
-    for (const auto& [k, g] : groups) keys.insert(k);
+    // The groups and the rule's tracks, both in key order, walked together:
+    // every key once, in the order of their union.
     const std::string lo = rule.id + "|";
-    for (auto it = st_.tracks.lower_bound(lo); it != st_.tracks.end() && it->first.compare(0, lo.size(), lo) == 0; ++it)
-      keys.insert(it->first);
-    for (const auto& key : keys) {
-      auto g = groups.find(key);
-      step_track(rule, key, g == groups.end() ? nullptr : &g->second, out);
+    auto in_rule = [&](std::map<std::string, TrackState>::iterator it) {
+      return it != st_.tracks.end() && it->first.compare(0, lo.size(), lo) == 0;
+    };
+    auto g = groups.begin();
+    auto t = st_.tracks.lower_bound(lo);
+    while (g != groups.end() || in_rule(t)) {
+      if (in_rule(t) && (g == groups.end() || t->first <= g->first)) {
+        const Group* group = g != groups.end() && t->first == g->first ? &(g++)->second : nullptr;
+        const auto here = t++;  // stepping may forget the track
+        step_track(rule, here, group, out);
+      } else {
+        step_track(rule, st_.tracks.try_emplace(g->first).first, &g->second, out);
+        ++g;
+      }
     }
+  }
+
+  // subject_key of symptom i's subject after `rule`'s aggregation; the
+  // unaggregated key is made once per plan, not once per rule.
+  const std::string& aggregated_key(const Rule& rule, std::size_t i) {
+    const Symptom& s = in_.all_symptoms()[i];
+    const auto len = !s.subject.prefix ? std::nullopt
+                     : s.subject.prefix->family == 4 ? rule.aggregate_v4 : rule.aggregate_v6;
+    if (len && *len < s.subject.prefix->len) return scratch_key_ = subject_key(aggregate(rule, s.subject));
+    if (subject_keys_.size() < in_.all_symptoms().size()) subject_keys_.resize(in_.all_symptoms().size());
+    auto& k = subject_keys_[i];
+    if (!k) k = subject_key(s.subject);
+    return *k;
   }
 
   bool cooldown_ok(const Rule& r, const TrackState& t) const {
@@ -507,8 +536,10 @@ class PlanBuilder {
 
   TimeNs retention(const Rule& r) const { return 2 * (r.when.persist + r.cooldown + r.clear_for) + kCapWindow; }
 
-  void step_track(const Rule& rule, const std::string& key, const Group* g, std::vector<Candidate>& out) {
-    auto& t = st_.tracks[key];
+  void step_track(const Rule& rule, std::map<std::string, TrackState>::iterator at, const Group* g,
+                  std::vector<Candidate>& out) {
+    const std::string& key = at->first;
+    auto& t = at->second;
     const bool present = g && g->holds;
     const bool matching = g && g->strict;
     if (g) {
@@ -523,7 +554,7 @@ class PlanBuilder {
       if (!matching) {
         t.pending_since.reset();
         if (!g && !t.clear_since) t.clear_since = now_;
-        if (!g && now_ - *t.clear_since > retention(rule)) st_.tracks.erase(key);
+        if (!g && now_ - *t.clear_since > retention(rule)) st_.tracks.erase(at);
         return;
       }
       if (!t.pending_since) {
@@ -891,6 +922,8 @@ class PlanBuilder {
   std::vector<const Override*> forbids_, pins_, manuals_;
   std::map<std::string, const Override*> pinned_;
   std::vector<std::pair<std::string, bool>> notes_;
+  std::vector<std::optional<std::string>> subject_keys_;  // per symptom, made when first needed
+  std::string scratch_key_;
 };
 
 }  // namespace

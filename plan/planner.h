@@ -44,6 +44,11 @@ struct PlanInput {
   TimeNs now_ns = 0;
   std::uint64_t snapshot_version = 0;
   std::vector<Symptom> symptoms;    // all symptoms raised now
+  // When set, the symptoms are read from here instead (the loop's Snapshot
+  // holds them already: copying them every tick cost more than planning on
+  // them). It must outlive the call.
+  const std::vector<Symptom>* symptoms_from = nullptr;
+  const std::vector<Symptom>& all_symptoms() const { return symptoms_from ? *symptoms_from : symptoms; }
   TrafficView traffic;
   std::vector<Override> overrides;  // operator overrides in force (expired ones are ignored)
   std::vector<Outcome> outcomes;    // outcomes reported since the last plan (repeats are ignored)
