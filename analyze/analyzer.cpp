@@ -562,6 +562,7 @@ void Analyzer::analyze_networks(const Observation& obs, std::vector<Symptom>& ou
       const bool open = traffic_open || critical || st.flood.active();
       if (st.flood.update(gated(st.ratio, open, c_.flood), c_.flood, obs.ts_ns)) {
         st.quiet_ticks = 0;
+        if (!st.first_raised) st.first_raised = st.flood.since();
         continue;
       }
       ++st.quiet_ticks;
@@ -574,8 +575,10 @@ void Analyzer::analyze_networks(const Observation& obs, std::vector<Symptom>& ou
     for (const auto& [key, st] : networks_) {
       if (key.first != iface || !st.flood.active()) continue;
       const Prefix& net = key.second;
-      // A host of it that was a quiet client before the network rose: the
-      // network is not all attacker, and blocking it would block that host.
+      // A host of it that was a quiet client before the network first rose:
+      // the network is not all attacker, and blocking it would block that
+      // host. (Before its first episode, not this one: the hosts of a pulsing
+      // flood seen in the first pulse are quiet in the gaps.)
       // Its flooding hosts, if any stand out, are the per-source judge's.
       bool has_client = false;
       Prefix first_host = net;  // hosts sort by address after the family and length
@@ -583,7 +586,7 @@ void Analyzer::analyze_networks(const Observation& obs, std::vector<Symptom>& ou
       for (auto s = sources_.lower_bound({iface, first_host}); s != sources_.end() && s->first.first == iface; ++s) {
         if (!net.contains(s->first.second)) break;
         if (!s->second.flood.active() && s->second.quiet_ticks >= c_.benign_after_ticks &&
-            s->second.first_seen < st.flood.since())
+            s->second.first_seen < st.first_raised)
           has_client = true;
       }
       if (has_client) continue;

@@ -81,6 +81,7 @@ class Analyzer {
   struct NetworkState {
     int quiet_ticks = 0;
     TimeNs last_seen = 0;
+    TimeNs first_raised = 0;  // its first flood episode (0: never): a pulsing flood's later hosts are not clients
     Hysteresis flood;
     double ratio = 0, pps = 0;
     std::uint32_t sources = 0;

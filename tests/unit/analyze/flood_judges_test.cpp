@@ -154,6 +154,31 @@ TEST(NetworkFlood, AMarginalNetworkFloodNeedsTheInterfacesTrafficToBeUnusual) {
   }
 }
 
+TEST(NetworkFlood, APulsingFloodIsRaisedOnEveryPulse) {
+  // 80 kpps over 250 hosts of 198.51.100.0/24, 1.5 s on and 2.5 s off; a few
+  // of its hosts make the top-16 list during a pulse, and are quiet in the
+  // gaps: they are not the network's clients for the next pulse.
+  Analyzer a;
+  Traffic t;
+  for (int i = 0; i < kOnset; ++i) a.analyze(t.at(i));
+  for (int pulse = 0; pulse < 4; ++pulse) {
+    bool raised = false;
+    for (int k = 0; k < 40; ++k) {
+      const int i = kOnset + pulse * 40 + k;
+      Observation o = t.at(i);
+      if (k < 15) {
+        o.interfaces["eth0"].rx_pps += 80000;
+        for (int h = 1; h <= 4; ++h) o.talkers.push_back(host("198.51.100." + std::to_string(h), 320));
+        o.prefix_talkers.push_back(network("198.51.100.0/24", 250, 80000));
+      }
+      a.analyze(o);
+      if (k < 15)
+        for (const auto& f : floods(a)) raised |= f.subject.prefix->to_string() == "198.51.100.0/24";
+    }
+    EXPECT_TRUE(raised) << "pulse " << pulse;
+  }
+}
+
 TEST(NetworkFlood, HostsAndTheirNetworkAreOneSymptom) {
   // 20 hosts at 6 kpps each: the per-source judge raises them (covered by
   // the /24) and the network judge raises the /24: one flood reaches the
