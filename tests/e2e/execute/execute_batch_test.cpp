@@ -50,10 +50,13 @@ TEST_F(ExecuteE2E, ARuleBatchOf10kRulesIsOneActionInForceAndItsInverseRestoresEx
   auto out = tick(plan_of({act("batch", b, 600 * kNsPerSec)}));
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   std::printf("[ batch ] 10k rules, one tick (Monitor + review + prepare + apply): %.1f ms\n", ms);
-  ASSERT_EQ(out.size(), 1u) << "one Outcome for the batch";
-  EXPECT_EQ(out[0].action_id, "batch");
-  EXPECT_EQ(out[0].status, OutcomeStatus::applied) << out[0].error;
+  // (the rate limit's own check may report in the same tick)
+  const auto mine = std::count_if(out.begin(), out.end(), [](const Outcome& o) { return o.action_id == "batch"; });
+  EXPECT_EQ(mine, 1) << "one Outcome for the batch";
+  auto* applied = find(out, "batch", OutcomeStatus::applied);
+  ASSERT_NE(applied, nullptr);
   ASSERT_EQ(last_.intents.size(), 1u);
+  const std::vector<ActionSpec> inv = last_.intents[0].inverse;  // later ticks replace last_
   EXPECT_EQ(g().rule_count(), 10'001u) << "the batch's 10k and the operator's rule";
   EXPECT_EQ(udp_round(kA11, 100), 0u);
   EXPECT_EQ(udp_round(kA21, 100), 0u) << "the rate limit became a block";
@@ -69,7 +72,6 @@ TEST_F(ExecuteE2E, ARuleBatchOf10kRulesIsOneActionInForceAndItsInverseRestoresEx
   EXPECT_EQ(v->detail, "the batch's 10000 rules are in force");
 
   // The inverse: the new keys go, the rate limit comes back.
-  const auto& inv = last_.intents[0].inverse;
   ASSERT_EQ(inv.size(), 2u);
   std::vector<Action> undo;
   for (std::size_t i = 0; i < inv.size(); ++i) undo.push_back(act("undo" + std::to_string(i), inv[i]));
