@@ -674,7 +674,9 @@ std::vector<Outcome> Executor::apply(const Prepared& p) {
   std::vector<Outcome> out;
   const TimeNs now = p.ts_ns;
   auto before = desired_;
-  DesiredState result = *p.desired;
+  // The state converged to: p.desired unless a failure changes it (copied
+  // only then: a million rules are a copy worth avoiding on every apply).
+  std::optional<DesiredState> edited;
   std::map<std::pair<std::string, Facet>, Error> failed;
   std::map<std::string, std::string> details;
 
@@ -696,7 +698,7 @@ std::vector<Outcome> Executor::apply(const Prepared& p) {
       }
     }
   };
-  converge_all(result, *before, failed, true);
+  converge_all(*p.desired, *before, failed, true);
 
   // A facet that failed is as it was (each converge is all or nothing).
   std::set<std::string> failed_actions;
@@ -705,6 +707,8 @@ std::vector<Outcome> Executor::apply(const Prepared& p) {
       if (t.intent < p.intents.size() && failed.count({t.iface, t.facet}))
         failed_actions.insert(p.intents[t.intent].action.id);
   if (!failed.empty()) {
+    edited = *p.desired;
+    DesiredState& result = *edited;
     for (const auto& [key, err] : failed) {
       auto h = before->ifaces.find(key.first);
       if (h != before->ifaces.end()) copy_facet(result.ifaces[key.first], h->second, key.second);
@@ -744,7 +748,7 @@ std::vector<Outcome> Executor::apply(const Prepared& p) {
       }
     }
   }
-  for (const auto& [iface, d] : result.ifaces)
+  for (const auto& [iface, d] : (edited ? *edited : *p.desired).ifaces)
     if (!std::any_of(failed.begin(), failed.end(), [&](const auto& f) { return f.first.first == iface; }))
       health_[iface].error.clear(), health_[iface].actual_mode = d.mode;
 
@@ -787,8 +791,8 @@ std::vector<Outcome> Executor::apply(const Prepared& p) {
   for (const auto& c : p.checks)
     if (c.deadline_ns && !failed_actions.count(c.action.id)) checks_.push_back(c);
 
-  if (result == *p.desired) desired_ = p.desired;
-  else desired_ = with_version(std::move(result), *p.desired);
+  if (!edited || *edited == *p.desired) desired_ = p.desired;
+  else desired_ = with_version(std::move(*edited), *p.desired);
   staged_ = desired_;
   return out;
 }
