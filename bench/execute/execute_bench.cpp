@@ -169,6 +169,41 @@ bool check(bool ok, const char* what) {
 
 // ---- rules ----
 
+// A plan that adds n rules and the plan that takes them away, run in turn
+// with Guard::replace of the same rules (the anchor) on the same guard
+// between them; prints one line each.
+bool run_add_remove(Bench& b, std::size_t n, int runs, const std::vector<guard::GuardRule>& rules, const Plan& add,
+                    const Plan& remove, const char* add_label, const char* remove_label) {
+  Stat s_add, s_rm, s_anchor, p_add, a_add, p_rm, a_rm;
+  for (int i = 0; i < runs; ++i) {
+    auto ta = b.run(add);
+    if (!check(ta.failed == 0, ta.first_error.c_str()) || !check(b.g().rule_count() == n, "additions not in force"))
+      return false;
+    s_add.add(ta.total_ms);
+    p_add.add(ta.prepare_ms);
+    a_add.add(ta.apply_ms);
+    auto tr = b.run(remove);
+    if (!check(tr.failed == 0, tr.first_error.c_str()) || !check(b.g().rule_count() == 0, "removals not in force"))
+      return false;
+    s_rm.add(tr.total_ms);
+    p_rm.add(tr.prepare_ms);
+    a_rm.add(tr.apply_ms);
+    // The anchor on the same guard, between the executor's runs; the
+    // executor's next apply reads the rules back (the version moved).
+    auto t0 = Clock::now();
+    auto rep = b.g().replace(rules);
+    s_anchor.add(ms_since(t0));
+    if (!check(bool(rep), "anchor replace failed")) return false;
+    auto clear = b.g().replace(std::span<const guard::GuardRule>{});
+    if (!check(bool(clear), "anchor clear failed")) return false;
+  }
+  std::printf("%9zu  %-26s %9.2f %9.2f %9.2f %9.2f  %9.2f (%.1fx)\n", n, add_label, s_add.best(), s_add.median(),
+              p_add.best(), a_add.best(), s_anchor.best(), s_add.best() / s_anchor.best());
+  std::printf("%9zu  %-26s %9.2f %9.2f %9.2f %9.2f\n", n, remove_label, s_rm.best(), s_rm.median(), p_rm.best(),
+              a_rm.best());
+  return true;
+}
+
 bool run_rules(Bench& b, const std::vector<std::size_t>& sizes, int runs) {
   std::printf("\n== rule changes: a plan of N blocks, then the plan of their unblocks (ms) ==\n");
   std::printf("%9s  %-26s %9s %9s %9s %9s  %s\n", "N", "", "best", "median", "prepare", "apply", "anchor: Guard::replace");
@@ -183,34 +218,8 @@ bool run_rules(Bench& b, const std::vector<std::size_t>& sizes, int runs) {
       unblocks.push_back(action("u" + std::to_string(i), Unblock{b.key_b(), rules[i].prefix, {}}));
     }
     const Plan add = plan_of(std::move(blocks)), remove = plan_of(std::move(unblocks));
-    Stat s_add, s_rm, s_anchor, p_add, a_add, p_rm, a_rm;
     const int r = n >= 1'000'000 ? std::max(1, std::min(runs, 3)) : runs;
-    for (int i = 0; i < r; ++i) {
-      auto ta = b.run(add);
-      if (!check(ta.failed == 0, ta.first_error.c_str()) || !check(b.g().rule_count() == n, "blocks not in force"))
-        return false;
-      s_add.add(ta.total_ms);
-      p_add.add(ta.prepare_ms);
-      a_add.add(ta.apply_ms);
-      auto tr = b.run(remove);
-      if (!check(tr.failed == 0, tr.first_error.c_str()) || !check(b.g().rule_count() == 0, "unblocks not in force"))
-        return false;
-      s_rm.add(tr.total_ms);
-      p_rm.add(tr.prepare_ms);
-      a_rm.add(tr.apply_ms);
-      // The anchor on the same guard, between the executor's runs; the
-      // executor's next apply reads the rules back (the version moved).
-      auto t0 = Clock::now();
-      auto rep = b.g().replace(rules);
-      s_anchor.add(ms_since(t0));
-      if (!check(bool(rep), "anchor replace failed")) return false;
-      auto clear = b.g().replace(std::span<const guard::GuardRule>{});
-      if (!check(bool(clear), "anchor clear failed")) return false;
-    }
-    std::printf("%9zu  %-26s %9.2f %9.2f %9.2f %9.2f  %9.2f (%.1fx)\n", n, "blocks: plan -> in effect", s_add.best(),
-                s_add.median(), p_add.best(), a_add.best(), s_anchor.best(), s_add.best() / s_anchor.best());
-    std::printf("%9zu  %-26s %9.2f %9.2f %9.2f %9.2f\n", n, "unblocks", s_rm.best(), s_rm.median(), p_rm.best(),
-                a_rm.best());
+    if (!run_add_remove(b, n, r, rules, add, remove, "blocks: plan -> in effect", "unblocks")) return false;
   }
   return true;
 }
@@ -231,30 +240,7 @@ bool run_batch(Bench& b, const std::vector<std::size_t>& sizes, int runs) {
     rm.prefixes = add.prefixes;
     rm.remove = true;
     const Plan p_add = plan_of({action("batch", add)}), p_rm = plan_of({action("unbatch", rm)});
-    Stat s_add, s_rm, s_anchor, pr_add, ap_add, pr_rm, ap_rm;
-    for (int i = 0; i < runs; ++i) {
-      auto ta = b.run(p_add);
-      if (!check(ta.failed == 0, ta.first_error.c_str()) || !check(b.g().rule_count() == n, "batch not in force"))
-        return false;
-      s_add.add(ta.total_ms);
-      pr_add.add(ta.prepare_ms);
-      ap_add.add(ta.apply_ms);
-      auto tr = b.run(p_rm);
-      if (!check(tr.failed == 0, tr.first_error.c_str()) || !check(b.g().rule_count() == 0, "removal not in force"))
-        return false;
-      s_rm.add(tr.total_ms);
-      pr_rm.add(tr.prepare_ms);
-      ap_rm.add(tr.apply_ms);
-      auto t0 = Clock::now();
-      auto rep = b.g().replace(rules);
-      s_anchor.add(ms_since(t0));
-      if (!check(bool(rep), "anchor replace failed")) return false;
-      if (!check(bool(b.g().replace(std::span<const guard::GuardRule>{})), "anchor clear failed")) return false;
-    }
-    std::printf("%9zu  %-26s %9.2f %9.2f %9.2f %9.2f  %9.2f (%.1fx)\n", n, "batch: plan -> in effect", s_add.best(),
-                s_add.median(), pr_add.best(), ap_add.best(), s_anchor.best(), s_add.best() / s_anchor.best());
-    std::printf("%9zu  %-26s %9.2f %9.2f %9.2f %9.2f\n", n, "removal batch", s_rm.best(), s_rm.median(),
-                pr_rm.best(), ap_rm.best());
+    if (!run_add_remove(b, n, runs, rules, p_add, p_rm, "batch: plan -> in effect", "removal batch")) return false;
   }
   return true;
 }
