@@ -82,6 +82,20 @@ Result<DesiredRule> desired_rule(const Action& a, TimeNs now) {
     return make(l->prefix, l->l4, RuleVerb::rate_limit, a, now, static_cast<std::uint32_t>(l->pps),
                 static_cast<std::uint32_t>(l->burst));
   }
+  if (const auto* b = std::get_if<RuleBatch>(&a.spec)) {
+    // The rule every key of the batch gets, checked once with its first prefix.
+    if (b->remove) return make_error("action " + a.id + ": a removal batch puts no rule in place");
+    if (b->prefixes.empty()) return make_error("action " + a.id + ": a batch without prefixes", "give it prefixes");
+    if (b->verb == RuleVerb::allow)
+      return make_error("action " + a.id + ": a batch of allow rules", "allow rules are the operator's (reflex-guard)");
+    Action one;  // not a copy of `a`: a batch may hold a million prefixes
+    one.id = a.id;
+    one.ttl_ns = a.ttl_ns;
+    one.spec = RateLimitPrefix{b->iface, b->prefixes.front(), b->pps, b->burst, b->l4};
+    if (b->verb == RuleVerb::drop) one.spec = BlockPrefix{b->iface, b->prefixes.front(), b->l4};
+    if (b->verb == RuleVerb::shadow) one.spec = ShadowPrefix{b->iface, b->prefixes.front(), b->l4};
+    return desired_rule(one, now);
+  }
   return make_error("action " + a.id + " is not a prefix rule");
 }
 

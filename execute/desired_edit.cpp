@@ -3,6 +3,7 @@
 #include "plan/action_text.h"
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 #include <string_view>
 #include <tuple>
@@ -86,6 +87,146 @@ void RuleEdits::flush() {
   rules_ = std::move(merged);
   pending_.clear();
   latest_.clear();  // it indexes pending_; the list holds every edit now
+}
+
+std::vector<DesiredRule> RuleEdits::set_batch(const std::vector<Prefix>& keys, const L4Match& l4,
+                                              const std::optional<DesiredRule>& rule) {
+  flush();
+  auto before = execute::set_batch(rules_, keys, l4, rule);
+  count_ = rules_.size();
+  covers_.reset();  // rebuilt on next use: a batch may have replaced a cover
+  return before;
+}
+
+std::size_t RuleEdits::restore_batch(const std::vector<Prefix>& keys, const L4Match& l4,
+                                     const std::optional<DesiredRule>& after, const std::vector<DesiredRule>& before) {
+  flush();
+  std::size_t n = execute::restore_batch(rules_, keys, l4, after, before);
+  count_ = rules_.size();
+  covers_.reset();
+  return n;
+}
+
+std::vector<Prefix> batch_keys(const RuleBatch& b) {
+  std::vector<Prefix> keys = b.prefixes;
+  for (auto& p : keys) mask_prefix(p);
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
+namespace {
+
+DesiredRule probe_of(const Prefix& p, const L4Match& l4) {
+  DesiredRule k;
+  k.prefix = p;
+  k.l4 = l4;
+  return k;
+}
+
+// What the batch put at a key: the same effect (verb, rate, action) as `after`.
+bool holds_batch(const DesiredRule& r, const DesiredRule& after) {
+  return r.verb == after.verb && r.pps == after.pps && r.burst == after.burst && r.action_id == after.action_id &&
+         r.expires_ns == after.expires_ns;
+}
+
+// Walks the sorted rule list and the sorted keys together, building the new
+// list: at each key, fn(the rule there or nullptr) says what it holds after.
+template <class Fn>
+void merge_keys(std::vector<DesiredRule>& rules, const std::vector<Prefix>& keys, const L4Match& l4, Fn fn) {
+  std::vector<DesiredRule> out;
+  out.reserve(rules.size() + keys.size());
+  auto it = rules.begin();
+  for (const auto& k : keys) {
+    const DesiredRule probe = probe_of(k, l4);
+    while (it != rules.end() && rule_key_less(*it, probe)) out.push_back(std::move(*it++));
+    DesiredRule* here = it != rules.end() && !rule_key_less(probe, *it) ? &*it : nullptr;
+    std::optional<DesiredRule> next = fn(k, here);
+    if (here) ++it;
+    if (next) out.push_back(std::move(*next));
+  }
+  while (it != rules.end()) out.push_back(std::move(*it++));
+  rules = std::move(out);
+}
+
+}  // namespace
+
+std::vector<DesiredRule> set_batch(std::vector<DesiredRule>& rules, const std::vector<Prefix>& keys,
+                                   const L4Match& l4, const std::optional<DesiredRule>& rule) {
+  std::vector<DesiredRule> before;
+  merge_keys(rules, keys, l4, [&](const Prefix& k, DesiredRule* here) -> std::optional<DesiredRule> {
+    if (!rule) {
+      if (!here) return std::nullopt;
+      if (here->verb == RuleVerb::allow) return std::move(*here);
+      before.push_back(std::move(*here));
+      return std::nullopt;
+    }
+    if (here) before.push_back(std::move(*here));
+    DesiredRule r = *rule;
+    r.prefix = k;
+    r.l4 = l4;
+    return r;
+  });
+  return before;
+}
+
+std::size_t restore_batch(std::vector<DesiredRule>& rules, const std::vector<Prefix>& keys, const L4Match& l4,
+                          const std::optional<DesiredRule>& after, const std::vector<DesiredRule>& before) {
+  std::size_t restored = 0;
+  auto b = before.begin();
+  merge_keys(rules, keys, l4, [&](const Prefix& k, DesiredRule* here) -> std::optional<DesiredRule> {
+    const DesiredRule probe = probe_of(k, l4);
+    while (b != before.end() && rule_key_less(*b, probe)) ++b;
+    const DesiredRule* was = b != before.end() && !rule_key_less(probe, *b) ? &*b : nullptr;
+    // Ours: the key still holds what the batch put there (a removal: nothing).
+    const bool ours = after ? here && holds_batch(*here, *after) : !here;
+    if (!ours) return here ? std::optional<DesiredRule>(std::move(*here)) : std::nullopt;
+    if (was) {
+      ++restored;
+      return *was;
+    }
+    if (here) ++restored;  // a key the batch made: it goes
+    return std::nullopt;
+  });
+  return restored;
+}
+
+bool batch_in_force(const std::vector<DesiredRule>& rules, const std::vector<Prefix>& keys, const L4Match& l4,
+                    const std::optional<DesiredRule>& after) {
+  auto it = rules.begin();
+  for (const auto& k : keys) {
+    const DesiredRule probe = probe_of(k, l4);
+    while (it != rules.end() && rule_key_less(*it, probe)) ++it;
+    const bool here = it != rules.end() && !rule_key_less(probe, *it);
+    if (after ? here && holds_batch(*it, *after) : !here) return true;
+  }
+  return false;
+}
+
+std::vector<ActionSpec> batch_inverse(const std::string& iface, const std::vector<Prefix>& keys, const L4Match& l4,
+                                      const std::vector<DesiredRule>& before, bool removed) {
+  std::vector<ActionSpec> out;
+  if (!removed) {
+    RuleBatch fresh{iface, {}, l4};
+    fresh.remove = true;
+    fresh.prefixes.reserve(keys.size() - std::min(keys.size(), before.size()));
+    auto b = before.begin();
+    for (const auto& k : keys) {
+      while (b != before.end() && b->prefix < k) ++b;
+      if (b == before.end() || b->prefix != k) fresh.prefixes.push_back(k);
+    }
+    if (!fresh.prefixes.empty()) out.push_back(std::move(fresh));
+  }
+  // The rules that were there, one batch per kind (allow rules: no action makes one).
+  std::map<std::tuple<RuleVerb, std::uint32_t, std::uint32_t>, RuleBatch> back;
+  for (const auto& r : before) {
+    if (r.verb == RuleVerb::allow) continue;
+    auto& bt = back[{r.verb, r.pps, r.burst}];
+    if (bt.prefixes.empty()) bt = RuleBatch{iface, {}, l4, r.verb, r.pps, r.burst, false};
+    bt.prefixes.push_back(r.prefix);
+  }
+  for (auto& [k, bt] : back) out.push_back(std::move(bt));
+  return out;
 }
 
 std::vector<Cover> plan_covers(const AggregateRules& a, const std::vector<DesiredRule>& rules,

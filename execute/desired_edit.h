@@ -50,6 +50,13 @@ class RuleEdits {
   // host, if any: its key.
   std::optional<DesiredRule> cover_of(const Prefix& host);
 
+  // A batch (see set_batch below) through these edits: flushes first, and
+  // keeps the count and the aggregate covers current.
+  std::vector<DesiredRule> set_batch(const std::vector<Prefix>& keys, const L4Match& l4,
+                                     const std::optional<DesiredRule>& rule);
+  std::size_t restore_batch(const std::vector<Prefix>& keys, const L4Match& l4, const std::optional<DesiredRule>& after,
+                            const std::vector<DesiredRule>& before);
+
   // Merges the edits into the rule list (sorted, one rule per key).
   void flush();
   // The list with every edit merged (flushes).
@@ -83,6 +90,30 @@ struct Cover {
 };
 std::vector<Cover> plan_covers(const AggregateRules& a, const std::vector<DesiredRule>& rules,
                                const std::string& action_id);
+
+// A RuleBatch's keys: its prefixes masked, sorted and without repeats
+// (with one L4 match for all, that is the rule list's key order).
+std::vector<Prefix> batch_keys(const RuleBatch& b);
+
+// A batch in one merge with a sorted rule list (a million keys cost one pass,
+// no hashing): every key (prefix, l4) gets `rule` with its prefix, or with
+// nullopt loses its rule (allow rules stay: no action removes them). Returns
+// what the changed keys held before, sorted.
+std::vector<DesiredRule> set_batch(std::vector<DesiredRule>& rules, const std::vector<Prefix>& keys,
+                                   const L4Match& l4, const std::optional<DesiredRule>& rule);
+// The rollback of set_batch: where a key still holds what the batch put
+// there (`after`, or nothing), it gets its rule from `before` back (or
+// none). Returns how many keys it restored.
+std::size_t restore_batch(std::vector<DesiredRule>& rules, const std::vector<Prefix>& keys, const L4Match& l4,
+                          const std::optional<DesiredRule>& after, const std::vector<DesiredRule>& before);
+// Whether any key still holds what the batch put there.
+bool batch_in_force(const std::vector<DesiredRule>& rules, const std::vector<Prefix>& keys, const L4Match& l4,
+                    const std::optional<DesiredRule>& after);
+// The specs that undo a batch on iface, from what its keys held before: the
+// keys that held nothing lose their rule (one removal batch), the others get
+// theirs back (one batch per verb and rate).
+std::vector<ActionSpec> batch_inverse(const std::string& iface, const std::vector<Prefix>& keys, const L4Match& l4,
+                                      const std::vector<DesiredRule>& before, bool removed);
 
 // One rule in rules-file form, as status and outcomes print it.
 std::string describe(const DesiredRule& r);

@@ -54,6 +54,11 @@ DesiredRule key_of(const Prefix& p, const L4Match& l4) {
 bool same_effect(const DesiredRule& a, const DesiredRule& b) {
   return a.prefix == b.prefix && a.l4 == b.l4 && a.verb == b.verb && a.pps == b.pps && a.burst == b.burst;
 }
+// The same, but for the prefix: a batch's one rule against what one of its keys held.
+bool same_effect_as(const DesiredRule& had, const DesiredRule& batch_rule) {
+  return had.l4 == batch_rule.l4 && had.verb == batch_rule.verb && had.pps == batch_rule.pps &&
+         had.burst == batch_rule.burst;
+}
 
 bool same_facet(const DesiredInterface& a, const DesiredInterface& b, Facet f) {
   switch (f) {
@@ -210,7 +215,10 @@ Prepared Executor::review(const Snapshot& snap) {
     // still judges it: two rules answering one flood in one tick, one of
     // them for every interface, must not both go unverified.
     const DesiredState& cur = next ? *next : *staged_;
-    bool any_own = c.rules.empty();
+    bool any_own = c.rules.empty() && c.batches.empty();
+    for (const auto& bb : c.batches)
+      if (auto ifc = cur.ifaces.find(bb.iface); !any_own && ifc != cur.ifaces.end())
+        any_own = batch_in_force(ifc->second.rules, bb.keys, bb.l4, bb.after);
     for (const auto& rb : c.rules) {
       auto ifc = cur.ifaces.find(rb.iface);
       if (ifc == cur.ifaces.end()) continue;
@@ -249,6 +257,11 @@ Prepared Executor::review(const Snapshot& snap) {
       }
     }
     for (auto& [i, e] : undo_edits) e->flush();
+    for (const auto& bb : c.batches) {
+      auto& rules = st.ifaces[bb.iface].rules;
+      if (!restore_batch(rules, bb.keys, bb.l4, bb.after, bb.before)) continue;
+      for (auto& spec : batch_inverse(bb.iface, bb.keys, bb.l4, bb.before, !bb.after)) undo.push_back(std::move(spec));
+    }
     for (const auto& [iface, m] : c.mode_before) {
       auto& d = st.ifaces[iface];
       if (const auto* sm = std::get_if<SetAttachMode>(&c.action.spec); sm && d.mode == sm->mode) {
@@ -453,6 +466,49 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
         p.outcomes.push_back(outcome(a, OutcomeStatus::skipped, now, "no rule for " + key_text(key) + " to remove"));
         continue;
       }
+    } else if (const auto* bt = std::get_if<RuleBatch>(&a.spec)) {
+      // One merge per interface, whatever the size: the batch's keys sorted
+      // once, the rule list walked once, one pre-image list.
+      std::optional<DesiredRule> rule;
+      if (!bt->remove) {
+        auto r = desired_rule(a, now);
+        if (!r) {
+          fail(r.error().what, r.error().hint);
+          continue;
+        }
+        rule = std::move(*r);
+      }
+      const std::vector<Prefix> keys = batch_keys(*bt);
+      renewal = !bt->remove;
+      for (const auto& i : ifaces) {
+        RuleEdits& e = rules_of(i);
+        auto before = e.set_batch(keys, bt->l4, rule);
+        if (rule && e.count() > cfg_.max_rules) {
+          const std::size_t with = e.count();
+          e.restore_batch(keys, bt->l4, rule, before);
+          refused = {i + ": the rule table is full (" + std::to_string(with) + " rules with the batch's " +
+                         std::to_string(keys.size()) + " keys, the limit is " + std::to_string(cfg_.max_rules) + ")",
+                     "split the batch, aggregate host rules, or raise the guard's rule limit"};
+          break;
+        }
+        if (rule && (before.size() != keys.size() ||
+                     !std::all_of(before.begin(), before.end(), [&](const DesiredRule& b) { return same_effect_as(b, *rule); })))
+          renewal = false;
+        if (!rule && before.empty()) continue;
+        for (auto& spec : batch_inverse(i, keys, bt->l4, before, !rule)) inverse.push_back(std::move(spec));
+        c.batches.push_back({i, keys, bt->l4, rule, std::move(before)});
+        changes = true;
+      }
+      if (refused) {
+        for (auto bb = c.batches.rbegin(); bb != c.batches.rend(); ++bb)
+          rules_of(bb->iface).restore_batch(bb->keys, bb->l4, bb->after, bb->before);
+        c.batches.clear();
+      } else if (!changes && bt->remove) {
+        p.outcomes.push_back(outcome(a, OutcomeStatus::skipped, now,
+                                     "none of the batch's " + std::to_string(keys.size()) + " keys holds a rule"));
+        continue;
+      }
+      detail = std::to_string(keys.size()) + " keys";
     } else if (const auto* agg = std::get_if<AggregateRules>(&a.spec)) {
       if (agg->verb == RuleVerb::allow) {
         fail("aggregate of allow rules: allow rules are never widened", "aggregate block, rate_limit or shadow rules");
@@ -618,7 +674,9 @@ std::vector<Outcome> Executor::apply(const Prepared& p) {
   std::vector<Outcome> out;
   const TimeNs now = p.ts_ns;
   auto before = desired_;
-  DesiredState result = *p.desired;
+  // The state converged to: p.desired unless a failure changes it (copied
+  // only then: a million rules are a copy worth avoiding on every apply).
+  std::optional<DesiredState> edited;
   std::map<std::pair<std::string, Facet>, Error> failed;
   std::map<std::string, std::string> details;
 
@@ -640,7 +698,7 @@ std::vector<Outcome> Executor::apply(const Prepared& p) {
       }
     }
   };
-  converge_all(result, *before, failed, true);
+  converge_all(*p.desired, *before, failed, true);
 
   // A facet that failed is as it was (each converge is all or nothing).
   std::set<std::string> failed_actions;
@@ -649,6 +707,8 @@ std::vector<Outcome> Executor::apply(const Prepared& p) {
       if (t.intent < p.intents.size() && failed.count({t.iface, t.facet}))
         failed_actions.insert(p.intents[t.intent].action.id);
   if (!failed.empty()) {
+    edited = *p.desired;
+    DesiredState& result = *edited;
     for (const auto& [key, err] : failed) {
       auto h = before->ifaces.find(key.first);
       if (h != before->ifaces.end()) copy_facet(result.ifaces[key.first], h->second, key.second);
@@ -669,6 +729,10 @@ std::vector<Outcome> Executor::apply(const Prepared& p) {
         retake = true;
       }
       for (auto& [i, e] : back) e->flush();
+      for (const auto& bb : c.batches)
+        if (!failed.count({bb.iface, Facet::rules}) &&
+            restore_batch(result.ifaces[bb.iface].rules, bb.keys, bb.l4, bb.after, bb.before))
+          retake = true;
       for (const auto& [iface, m] : c.mode_before)
         if (!failed.count({iface, Facet::attach})) result.ifaces[iface].mode = m, retake = true;
       for (const auto& [iface, prog] : c.program_before)
@@ -684,7 +748,7 @@ std::vector<Outcome> Executor::apply(const Prepared& p) {
       }
     }
   }
-  for (const auto& [iface, d] : result.ifaces)
+  for (const auto& [iface, d] : (edited ? *edited : *p.desired).ifaces)
     if (!std::any_of(failed.begin(), failed.end(), [&](const auto& f) { return f.first.first == iface; }))
       health_[iface].error.clear(), health_[iface].actual_mode = d.mode;
 
@@ -727,8 +791,8 @@ std::vector<Outcome> Executor::apply(const Prepared& p) {
   for (const auto& c : p.checks)
     if (c.deadline_ns && !failed_actions.count(c.action.id)) checks_.push_back(c);
 
-  if (result == *p.desired) desired_ = p.desired;
-  else desired_ = with_version(std::move(result), *p.desired);
+  if (!edited || *edited == *p.desired) desired_ = p.desired;
+  else desired_ = with_version(std::move(*edited), *p.desired);
   staged_ = desired_;
   return out;
 }

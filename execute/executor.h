@@ -65,6 +65,17 @@ struct Check {
     std::optional<DesiredRule> after;   // what the action put there (nullopt: removed)
   };
   std::vector<RuleBefore> rules;
+  // A RuleBatch's pre-image, per interface: its keys (sorted), what it put
+  // there (nullopt: a removal) and what the keys it changed held before.
+  // A million keys are one sorted list each, not a million RuleBefores.
+  struct BatchBefore {
+    std::string iface;
+    std::vector<Prefix> keys;
+    L4Match l4;
+    std::optional<DesiredRule> after;
+    std::vector<DesiredRule> before;
+  };
+  std::vector<BatchBefore> batches;
   std::map<std::string, AttachMode> mode_before;
   std::map<std::string, std::string> program_before;
   struct ShapeBefore {

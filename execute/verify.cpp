@@ -1,5 +1,7 @@
 #include "execute/verify.h"
 
+#include "execute/desired_edit.h"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -116,6 +118,7 @@ std::optional<Prefix> origin_of(const Action& a) {
 
 bool has_postcondition(const ActionSpec& spec) {
   if (std::holds_alternative<Unblock>(spec) || std::holds_alternative<Alert>(spec)) return false;
+  if (const auto* b = std::get_if<RuleBatch>(&spec)) return !b->remove;
   if (const auto* s = std::get_if<ShapeInterface>(&spec)) return s->rate_bps != 0;
   return true;
 }
@@ -145,6 +148,30 @@ Judgement judge(const Action& action, const std::vector<std::string>& ifaces, co
         }
       },
       action.spec);
+  if (const auto* b = std::get_if<RuleBatch>(&action.spec)) {
+    // A batch is an explicit list (an operator's, a feed's): what it stops is
+    // the list's intent, not a symptom's, so there are no bystanders to spare
+    // and no one prefix to measure. Its post-condition: every interface
+    // holds at least as many rules as the batch has keys.
+    const std::size_t keys = batch_keys(*b).size();
+    for (const auto& i : ifaces) {
+      auto it = now.ifaces.find(i);
+      if (it == now.ifaces.end()) {
+        j.verdict = late ? Verdict::fails : Verdict::wait;
+        j.detail = i + ": no observation since the change";
+        return j;
+      }
+      if (it->second.rules < keys) {
+        j.verdict = late ? Verdict::fails : Verdict::wait;
+        j.detail = i + ": " + std::to_string(it->second.rules) + " rules in force, fewer than the batch's " +
+                   std::to_string(keys);
+        return j;
+      }
+    }
+    j.verdict = Verdict::holds;
+    j.detail = "the batch's " + std::to_string(keys) + " rules are in force";
+    return j;
+  }
   const Rates& before = base.before;
   const Rates after = rates(&base.at, now, ifaces, prefix, origin_of(action));
 

@@ -7,6 +7,8 @@
 //  rate_limit  the prefix passes at most pps per source (+ rate_tolerance)
 //  shadow      the shadow rule sees the prefix's packets
 //  aggregate   the interface holds fewer rules
+//  rule_batch  every interface holds at least as many rules as the batch has
+//              keys (an explicit list: no bystander or symptom test)
 //  shape       the interface sends at most its rate (+ rate_tolerance)
 //  attach_mode the guard is attached in the mode asked for, with no errors
 //  swap_program the guard still judges what the interface receives

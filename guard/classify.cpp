@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <cstring>
+#include <stdexcept>
 #include <string>
 
 namespace reflex::guard {
@@ -13,7 +14,7 @@ std::uint32_t Classifier::head(const PacketFacts& p) const {
     std::uint32_t be;
     std::memcpy(&be, p.saddr.data(), 4);
     if (std::uint32_t h = h4_find(rs_.h4, rs_.meta.seed, be)) return h;
-    return v4_prefix_head(rs_.v4_table, rs_.h6, rs_.meta, ntohl(be));
+    return v4_prefix_head(rs_.v4_entries(), rs_.h6, rs_.meta, ntohl(be));
   }
   return v6_prefix_head(rs_.h6, rs_.meta, p.saddr);
 }
@@ -23,7 +24,8 @@ Classification Classifier::classify(const PacketFacts& p, std::uint64_t now_ns) 
   const guard_rule* hit = nullptr;
   std::uint32_t hit_idx = 0;
   for (int i = 0; i < GUARD_MAX_CHAIN && idx; ++i) {
-    const guard_rule& r = rs_.rules.at(idx);
+    if (idx >= rs_.rule_entries().size()) throw std::out_of_range("rule slot");
+    const guard_rule& r = rs_.rule_entries()[idx];
     bool match = true;
     if ((r.flags & GUARD_RF_PROTO) && r.proto != p.proto) match = false;
     if ((r.flags & GUARD_RF_PORT) && (!p.dport || r.port != htons(*p.dport))) match = false;

@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdlib>
 #include <cstring>
 #include <iterator>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -110,26 +112,32 @@ namespace {
 
 class DirTable {
  public:
-  // chunks: how many /16s will need one (growing a 64 MiB table by copies is slow).
-  explicit DirTable(std::size_t chunks) {
-    reserve_huge(tbl_, kL1 + chunks * kChunk);
-    tbl_.resize(kL1, 0);
+  // chunks: exactly how many /16s will need one. The table is sized once
+  // (growing a 64 MiB table by copies is slow), in `ext` when given (zeroed).
+  DirTable(std::size_t chunks, std::uint32_t* ext) : size_(kL1 + chunks * kChunk) {
+    if (ext) {
+      t_ = ext;
+    } else {
+      reserve_huge(own_, size_);
+      own_.resize(size_, 0);
+      t_ = own_.data();
+    }
   }
 
   // Prefixes up to /24, each painted after every prefix covering it.
   void paint(std::uint32_t a, unsigned len, std::uint32_t head) {
     if (len <= 16) {
-      std::fill_n(tbl_.begin() + (a >> 16), 1u << (16 - len), head);
+      std::fill_n(t_ + (a >> 16), 1u << (16 - len), head);
       return;
     }
-    std::fill_n(tbl_.begin() + chunk_of(a >> 16) + ((a >> 8) & 0xff), 1u << (24 - len), head);
+    std::fill_n(t_ + chunk_of(a >> 16) + ((a >> 8) & 0xff), 1u << (24 - len), head);
   }
 
   // The /24 holding a in its range has /25../31 prefixes: the datapath must
   // probe the prefix hash there. Called after every paint().
-  void mark_long(std::uint32_t a) { tbl_[chunk_of(a >> 16) + ((a >> 8) & 0xff)] |= GUARD_V4_LONG_BIT; }
+  void mark_long(std::uint32_t a) { t_[chunk_of(a >> 16) + ((a >> 8) & 0xff)] |= GUARD_V4_LONG_BIT; }
 
-  std::vector<std::uint32_t> take() { return std::move(tbl_); }
+  std::vector<std::uint32_t> take() { return std::move(own_); }
 
  private:
   // The table offset of the chunk below first-level entry `slot`, created
@@ -137,15 +145,19 @@ class DirTable {
   // Covering prefixes are painted first, so a new chunk never hides a
   // shorter prefix painted later.
   std::uint32_t chunk_of(std::uint32_t slot) {
-    std::uint32_t v = tbl_[slot];
+    std::uint32_t v = t_[slot];
     if (v & kChunkBit) return kL1 + (v & GUARD_V4_HEAD_MASK) * kChunk;
     std::uint32_t id = next_chunk_++;
-    tbl_.resize(tbl_.size() + kChunk, v);
-    tbl_[slot] = kChunkBit | id;
-    return kL1 + id * kChunk;
+    const std::size_t at = kL1 + std::size_t{id} * kChunk;
+    if (at + kChunk > size_) std::abort();  // the chunks were counted exactly: a compiler bug
+    std::fill_n(t_ + at, kChunk, v);
+    t_[slot] = kChunkBit | id;
+    return static_cast<std::uint32_t>(at);
   }
 
-  std::vector<std::uint32_t> tbl_;
+  std::size_t size_;
+  std::uint32_t* t_ = nullptr;
+  std::vector<std::uint32_t> own_;
   std::uint32_t next_chunk_ = 0;
 };
 
@@ -289,17 +301,25 @@ Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> input, std::uin
       return make_error("duplicate rule for " + items[i].rule->prefix.to_string() + " with the same L4 match",
                         "keep one of them");
 
-  reserve_huge(out.rules, items.size() + 1);
-  out.rules.push_back(guard_rule{});  // slot 0: no rule
+  // The rules array, slot 0 reserved ("no rule"): in the caller's memory if it gives some.
+  const std::size_t n_entries = items.size() + 1;
+  guard_rule* R = nullptr;
+  if (opts.memory) R = static_cast<guard_rule*>(opts.memory(TableKind::rules, n_entries * sizeof(guard_rule)));
+  if (R) {
+    out.rules_at = {R, n_entries};
+  } else {
+    reserve_huge(out.rules, n_entries);
+    out.rules.resize(n_entries);
+    R = out.rules.data();
+  }
   std::vector<Node> nodes;
   reserve_huge(nodes, items.size());
   for (std::size_t k = 0; k < items.size(); ++k) {
     // The rules are read in sorted order, i.e. at random: fetch ahead.
     if (k + 8 < items.size()) __builtin_prefetch(items[k + 8].rule);
     const Item& it = items[k];
-    if (nodes.empty() || !nodes.back().item->same_prefix(it))
-      nodes.push_back(Node{&it, static_cast<std::uint32_t>(out.rules.size())});
-    out.rules.push_back(make_rule_entry(*it.rule));
+    if (nodes.empty() || !nodes.back().item->same_prefix(it)) nodes.push_back(Node{&it, static_cast<std::uint32_t>(k + 1)});
+    R[k + 1] = make_rule_entry(*it.rule);
     ++nodes.back().count;
   }
 
@@ -315,14 +335,14 @@ Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> input, std::uin
   // so each parent's depth and allow flags are final when a child reads them.
   for (auto& n : nodes) {
     std::uint32_t tail_next = n.parent >= 0 ? nodes[n.parent].first : 0;
-    bool allow_after = tail_next && (out.rules[tail_next].flags & GUARD_RF_ALLOW_AFTER);
+    bool allow_after = tail_next && (R[tail_next].flags & GUARD_RF_ALLOW_AFTER);
     n.depth = n.count + (n.parent >= 0 ? nodes[n.parent].depth : 0);
     if (n.depth > GUARD_MAX_CHAIN)
       return make_error("rules nest too deep at " + n.item->rule->prefix.to_string() + ": " + std::to_string(n.depth) +
                             " rules cover it, the datapath walks at most " + std::to_string(GUARD_MAX_CHAIN),
                         "merge overlapping prefixes or drop some L4-narrowed variants");
     for (std::uint32_t k = n.count; k-- > 0;) {
-      guard_rule& e = out.rules[n.first + k];
+      guard_rule& e = R[n.first + k];
       e.next = k + 1 < n.count ? n.first + k + 1 : tail_next;
       if (e.action == GUARD_ACT_ALLOW) allow_after = true;
       if (allow_after) e.flags |= GUARD_RF_ALLOW_AFTER;
@@ -361,15 +381,35 @@ Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> input, std::uin
     // Nodes are in address order with covering prefixes first, so painting
     // in that order lets every longer prefix overwrite its cover, and sweeps
     // the 64 MiB table front to back instead of at random.
+    // Exactly one chunk per /16 holding a prefix longer than /16 (both
+    // lists are in address order: a merge counts the distinct /16s).
     std::size_t chunks = 0;
-    std::uint32_t last16 = ~0u;
-    for (const Node* n : v4_prefix)
-      if (n->item->len > 16 && (v4_addr(n) >> 16) != last16) ++chunks, last16 = v4_addr(n) >> 16;
-    chunks = std::min<std::size_t>(chunks + v4_long.size(), GUARD_V4_L1_SIZE);
-    DirTable dir(chunks);
+    {
+      std::uint32_t last16 = ~0u;
+      auto a = v4_prefix.begin();
+      auto b = v4_long.begin();
+      auto next_of = [&](auto& it, auto end, bool skip_short) -> std::optional<std::uint32_t> {
+        while (it != end && skip_short && (*it)->item->len <= 16) ++it;
+        if (it == end) return std::nullopt;
+        return v4_addr(*it) >> 16;
+      };
+      for (;;) {
+        auto x = next_of(a, v4_prefix.end(), true), y = next_of(b, v4_long.end(), false);
+        if (!x && !y) break;
+        std::uint32_t s16;
+        if (x && (!y || *x <= *y)) s16 = *x, ++a;
+        else s16 = *y, ++b;
+        if (s16 != last16) ++chunks, last16 = s16;
+      }
+    }
+    const std::size_t words = kL1 + chunks * kChunk;
+    auto* ext = opts.memory ? static_cast<std::uint32_t*>(opts.memory(TableKind::v4_table, words * sizeof(std::uint32_t)))
+                            : nullptr;
+    DirTable dir(chunks, ext);
     for (const Node* n : v4_prefix) dir.paint(v4_addr(n), n->item->len, n->first);
     for (const Node* n : v4_long) dir.mark_long(v4_addr(n));
-    out.v4_table = dir.take();
+    if (ext) out.v4_table_at = {ext, words};
+    else out.v4_table = dir.take();
   }
   if (!pfx.empty()) {
     // Key words and hash-plen of a prefix-hash entry (IPv4 /25../31 shifted past IPv6 lengths).
@@ -429,9 +469,9 @@ Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> input, std::uin
     out.meta.v4_long_nlens = static_cast<std::uint32_t>(long_lens.size());
   }
 
-  out.meta.n_rules = static_cast<std::uint32_t>(out.rules.size());
+  out.meta.n_rules = static_cast<std::uint32_t>(n_entries);
   out.meta.h4_buckets = static_cast<std::uint32_t>(out.h4.size());
-  out.meta.v4_table = out.v4_table.empty() ? 0 : 1;
+  out.meta.v4_table = out.v4_entries().empty() ? 0 : 1;
   out.meta.h6_buckets = static_cast<std::uint32_t>(out.h6.size());
   return out;
 }

@@ -16,19 +16,36 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
 namespace reflex::guard {
 
+// Memory the compiler may write its two largest tables into instead of heap
+// vectors: Guard::replace hands it the mmapped values of fresh inner maps,
+// so the install copies nothing (for a million rules, ~140 MB less copied
+// and zeroed). Called once per table with the exact size; nullptr: the heap.
+// The memory must be zeroed (a fresh array map's is).
+enum class TableKind { rules, v4_table };
+using TableMemory = std::function<void*(TableKind kind, std::size_t bytes)>;
+
 struct CompiledRuleSet {
-  std::vector<guard_rule> rules;           // slot 0 is reserved ("no rule")
+  std::vector<guard_rule> rules;           // slot 0 is reserved ("no rule"); empty when written to TableMemory
   std::vector<guard_h4_bucket> h4;         // IPv4 /32 hash, at least 64 buckets (room for in-place adds)
   std::vector<std::uint32_t> v4_table;     // empty when there is no IPv4 prefix < /32
   std::vector<guard_h6_bucket> h6;         // empty when there is no IPv6 rule
   std::vector<std::uint64_t> v6_filter;    // the IPv6 /32 filter's bits; empty = none
   guard_gen_meta meta{};
   std::size_t expired_dropped = 0;  // rules left out because their expiry had passed
+  // Where the tables are when the compiler wrote them to TableMemory.
+  std::span<guard_rule> rules_at;
+  std::span<std::uint32_t> v4_table_at;
+
+  std::span<const guard_rule> rule_entries() const { return rules_at.empty() ? std::span<const guard_rule>(rules) : rules_at; }
+  std::span<const std::uint32_t> v4_entries() const {
+    return v4_table_at.empty() ? std::span<const std::uint32_t>(v4_table) : v4_table_at;
+  }
 };
 
 inline constexpr std::size_t kDefaultMaxRules = std::size_t{1} << 22;
@@ -36,6 +53,7 @@ inline constexpr std::size_t kDefaultMaxRules = std::size_t{1} << 22;
 struct CompileOptions {
   std::uint32_t seed = 0;                   // hash seed; 0 picks a random one
   std::size_t max_rules = kDefaultMaxRules;  // a cap on kernel memory (~100 B per rule)
+  TableMemory memory;                        // empty: heap vectors
 };
 
 // Rules whose expiry is at or before now_ns are left out (garbage collection

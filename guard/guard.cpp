@@ -624,29 +624,57 @@ const guard_gen_meta& Guard::active_meta() const {
   return c.meta[__atomic_load_n(&c.gen, __ATOMIC_ACQUIRE) & 1];
 }
 
+namespace {
+// Spare slots in the rules array let single host rules be added in place (see upsert()).
+std::size_t rules_capacity(std::size_t n) { return n + std::max<std::size_t>(64, n / 8); }
+
+// One array element per 256-entry block of the DIR-16-8-8 table (see table_entry() in the BPF program).
+using V4Block = std::array<std::uint32_t, GUARD_V4_CHUNK>;
+}  // namespace
+
 Result<InstallReport> Guard::replace(std::span<const GuardRule> rules) {
   auto t0 = std::chrono::steady_clock::now();
-  auto compiled = compile_rules(rules, boottime_ns(), CompileOptions{0, max_rules_});
+  // The compiler writes the rules array and the DIR table straight into
+  // fresh inner maps' memory: nothing is copied at install. They are
+  // referenced by no outer map until install() swaps them in, so the
+  // datapath never sees a half-written table.
+  Prebuilt pre;
+  CompileOptions co{0, max_rules_};
+  co.memory = [&](TableKind kind, std::size_t bytes) -> void* {
+    Result<std::pair<Fd, MapMemory>> m = make_error("");
+    if (kind == TableKind::rules) m = build_array<guard_rule>("rules", nullptr, 0, rules_capacity(bytes / sizeof(guard_rule)));
+    else m = build_array<V4Block>("v4t", nullptr, 0, bytes / sizeof(V4Block));
+    if (!m) return nullptr;  // the heap, then install_tables() meets (and reports) the same failure
+    auto& slot = kind == TableKind::rules ? pre.rules : pre.v4t;
+    slot = std::move(*m);
+    return slot->second.as<void>();
+  };
+  auto compiled = compile_rules(rules, boottime_ns(), co);
   if (!compiled) return compiled.error();
   double compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  auto r = install(*compiled);
+  auto r = install_tables(*compiled, &pre);
   if (r) r->compile_ms = compile_ms;
   return r;
 }
 
-Result<InstallReport> Guard::install(const CompiledRuleSet& rs) {
+Result<InstallReport> Guard::install(const CompiledRuleSet& rs) { return install_tables(rs, nullptr); }
+
+Result<InstallReport> Guard::install_tables(const CompiledRuleSet& rs, Prebuilt* pre) {
   auto t0 = std::chrono::steady_clock::now();
   auto lock = lock_mutations();
   if (!lock) return lock.error();
   auto* c = ctl_mem_.as<guard_ctl>();
   std::uint32_t cur = __atomic_load_n(&c->gen, __ATOMIC_ACQUIRE) & 1;
   std::uint32_t nxt = cur ^ 1;
-  std::size_t n = rs.rules.size();
+  const auto entries = rs.rule_entries();
+  std::size_t n = entries.size();
 
-  // Build the whole next generation off to the side.
-  // Spare slots let single host rules be added in place (see upsert()).
-  std::size_t capacity = n + std::max<std::size_t>(64, n / 8);
-  auto rules = build_array("rules", rs.rules.data(), n, capacity);
+  // Build the whole next generation off to the side (the tables the
+  // compiler wrote into maps already are).
+  std::size_t capacity = rules_capacity(n);
+  Result<std::pair<Fd, MapMemory>> rules = make_error("");
+  if (pre && pre->rules && entries.data() == pre->rules->second.as<guard_rule>()) rules = std::move(*pre->rules);
+  else rules = build_array("rules", entries.data(), n, capacity);
   if (!rules) return rules.error();
   auto rcnt = build_array<guard_counter>("rcnt", nullptr, n, capacity);
   if (!rcnt) return rcnt.error();
@@ -656,12 +684,14 @@ Result<InstallReport> Guard::install(const CompiledRuleSet& rs) {
     if (!t) return t.error();
     h4 = std::move(t->first);
   }
-  if (!rs.v4_table.empty()) {
-    // One array element per 256-entry block (see table_entry() in the BPF program).
-    using Block = std::array<std::uint32_t, GUARD_V4_CHUNK>;
-    auto t = build_array("v4t", reinterpret_cast<const Block*>(rs.v4_table.data()), rs.v4_table.size() / GUARD_V4_CHUNK);
-    if (!t) return t.error();
-    v4t = std::move(t->first);
+  if (const auto v4 = rs.v4_entries(); !v4.empty()) {
+    if (pre && pre->v4t && v4.data() == pre->v4t->second.as<std::uint32_t>()) {
+      v4t = std::move(pre->v4t->first);
+    } else {
+      auto t = build_array("v4t", reinterpret_cast<const V4Block*>(v4.data()), v4.size() / GUARD_V4_CHUNK);
+      if (!t) return t.error();
+      v4t = std::move(t->first);
+    }
   }
   if (!rs.h6.empty()) {
     auto t = build_array("h6", rs.h6.data(), rs.h6.size());
@@ -697,7 +727,7 @@ Result<InstallReport> Guard::install(const CompiledRuleSet& rs) {
             hot.emplace(orules->as<guard_rule>()[i].uid, i);
         if (!hot.empty()) {
           for (std::uint32_t i = 1; i < n; ++i)
-            if (auto it = hot.find(rs.rules[i].uid); it != hot.end()) {
+            if (auto it = hot.find(entries[i].uid); it != hot.end()) {
               guard_counter seen = ocnt->as<guard_counter>()[it->second];
               rcnt->second.as<guard_counter>()[i] = seen;
               carry.push_back({it->second, i, seen});

@@ -221,6 +221,11 @@ class Guard {
   static Result<Guard> attach_new(const std::string& iface, unsigned ifindex, LoadMode mode, const GuardOptions& opts);
   Result<Attached> attach_in_netns(LoadMode want, int ifindex);
   Result<Fd> attach_one_in_netns(AttachMode mode, int ifindex);
+  // Inner maps the compiler already wrote a table into (see replace()).
+  struct Prebuilt {
+    std::optional<std::pair<Fd, MapMemory>> rules, v4t;
+  };
+  Result<InstallReport> install_tables(const CompiledRuleSet& compiled, Prebuilt* pre);
   Status pin_program(const Fd& prog, const char* name);
   Status map_ctl();
   Status pin_all(const std::string& dir) const;

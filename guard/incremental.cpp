@@ -327,13 +327,14 @@ Result<UpdateReport> Guard::apply(const RuleChanges& ch) {
   // the compile that follows.
   std::vector<std::uint32_t> up(ch.upsert.size());
   std::iota(up.begin(), up.end(), 0u);
-  std::stable_sort(up.begin(), up.end(),
-                   [&](std::uint32_t a, std::uint32_t b) { return ch.upsert[a].key() < ch.upsert[b].key(); });
+  // The executor hands its changes over in key order already: checked in one pass, not sorted again.
+  auto by_key = [&](std::uint32_t a, std::uint32_t b) { return ch.upsert[a].key() < ch.upsert[b].key(); };
+  if (!std::is_sorted(up.begin(), up.end(), by_key)) std::stable_sort(up.begin(), up.end(), by_key);
   std::vector<RuleKey> drop;
   drop.reserve(ch.remove.size() + ch.upsert.size());
   drop.insert(drop.end(), ch.remove.begin(), ch.remove.end());
   for (const auto& r : ch.upsert) drop.push_back(r.key());
-  std::sort(drop.begin(), drop.end());
+  if (!std::is_sorted(drop.begin(), drop.end())) std::sort(drop.begin(), drop.end());
   std::vector<GuardRule> next;
   next.reserve(cur->size() + ch.upsert.size());
   for (auto& r : *cur)

@@ -50,8 +50,36 @@ struct AggregateRules {
   auto operator<=>(const AggregateRules&) const = default;
 };
 
+// Many rules as one change (an operator's block list, a feed): every prefix
+// gets the same L4 match, verb and rate, and the Action's one ttl; with
+// remove, every (prefix, l4) loses whatever rule it has. One Action, one
+// atomic rule-set swap, one Outcome, one post-condition; its inverse is a few
+// batches (the keys that had no rule, and the previous rules grouped by kind).
+struct RuleBatch {
+  std::string iface;
+  std::vector<Prefix> prefixes;
+  L4Match l4;
+  RuleVerb verb = RuleVerb::drop;    // drop, shadow or rate_limit (allow rules are never an action's)
+  std::uint64_t pps = 0, burst = 0;  // rate_limit only
+  bool remove = false;
+  auto operator<=>(const RuleBatch&) const = default;
+};
+
+// A 64-bit digest of a batch's prefixes in order (FNV-1a over their bytes):
+// records name a large batch by its count and digest.
+inline std::uint64_t prefixes_digest(const std::vector<Prefix>& prefixes) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (const auto& p : prefixes) {
+    auto mix = [&](std::uint8_t b) { h = (h ^ b) * 0x100000001b3ull; };
+    mix(p.family);
+    mix(p.len);
+    for (auto b : p.addr) mix(b);
+  }
+  return h;
+}
+
 using ActionSpec = std::variant<BlockPrefix, ShadowPrefix, RateLimitPrefix, Unblock, ShapeInterface,
-                                SetAttachMode, SwapProgram, Alert, AggregateRules>;
+                                SetAttachMode, SwapProgram, Alert, AggregateRules, RuleBatch>;
 
 // Why an action exists: which rule, which symptom, what evidence, what trimmed it.
 struct Rationale {
@@ -134,7 +162,7 @@ struct Override {
   TimeNs created_ns = 0;
   TimeNs expires_ns = 0;  // 0: until removed
   std::string action_kind;  // for forbid: "block", "rate_limit", "shadow", "shape", "attach_mode",
-                            // "swap_program", "alert", "aggregate", or "*" for every kind
+                            // "swap_program", "alert", "aggregate", "rule_batch", or "*" for every kind
   Subject subject;          // for forbid: iface (empty: any) and prefix (overlapping targets)
   std::optional<Action> action;  // for pin/manual
   std::string reason;            // why, in the operator's words (every override says why)

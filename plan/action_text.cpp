@@ -2,6 +2,8 @@
 
 #include "plan/units.h"
 
+#include <cstdio>
+
 namespace reflex::plan {
 namespace {
 
@@ -47,6 +49,7 @@ std::string_view action_kind_name(const ActionSpec& spec) {
                         [](const SwapProgram&) { return std::string_view("swap_program"); },
                         [](const Alert&) { return std::string_view("alert"); },
                         [](const AggregateRules&) { return std::string_view("aggregate"); },
+                        [](const RuleBatch&) { return std::string_view("rule_batch"); },
                     },
                     spec);
 }
@@ -68,6 +71,13 @@ std::string target_key(const ActionSpec& spec) {
                         [](const Alert& a) { return "alert:" + a.message; },
                         [](const AggregateRules& a) {
                           return "aggregate:" + iface_text(a.iface) + ":" + verb_word(a.verb);
+                        },
+                        [](const RuleBatch& a) {
+                          char digest[17];
+                          std::snprintf(digest, sizeof digest, "%016llx",
+                                        static_cast<unsigned long long>(prefixes_digest(a.prefixes)));
+                          return "batch:" + iface_text(a.iface) + ":" + std::to_string(a.prefixes.size()) + ":" +
+                                 digest + l4_text(a.l4);
                         },
                     },
                     spec);
@@ -118,6 +128,13 @@ std::string describe(const ActionSpec& spec) {
                           std::to_string(a.len_v4) + "/" + std::to_string(a.len_v6) +
                           " min_hosts=" + std::to_string(a.min_hosts);
                    if (!a.keep_out.empty()) out += " keep_out=" + std::to_string(a.keep_out.size());
+                 },
+                 [&](const RuleBatch& a) {
+                   out += " iface=" + iface_text(a.iface) + (a.remove ? " remove" : " verb=" + verb_word(a.verb)) +
+                          " prefixes=" + std::to_string(a.prefixes.size());
+                   if (!a.prefixes.empty()) out += " first=" + a.prefixes.front().to_string();
+                   out += l4_text(a.l4);
+                   if (!a.remove && a.verb == RuleVerb::rate_limit) out += " pps=" + std::to_string(a.pps);
                  },
              },
              spec);

@@ -2,6 +2,7 @@
 
 #include "plan/units.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -151,6 +152,19 @@ bool apply_guardrails(ActionSpec& spec, const GuardInput& in, std::vector<std::s
     }
     a->keep_out = g.never_block;
     return true;
+  }
+  if (auto* b = std::get_if<RuleBatch>(&spec)) {
+    // A batch (an operator's list) is taken as given, less what touches a
+    // protected range: those prefixes leave it, with one note for all.
+    if (b->remove || b->verb == RuleVerb::shadow || g.never_block.empty()) return true;
+    const std::size_t had = b->prefixes.size();
+    std::erase_if(b->prefixes, [&](const Prefix& p) {
+      return std::any_of(g.never_block.begin(), g.never_block.end(), [&](const Prefix& nb) { return overlaps(p, nb); });
+    });
+    if (b->prefixes.size() != had)
+      applied.push_back("never_block: " + std::to_string(had - b->prefixes.size()) + " of the batch's " +
+                        std::to_string(had) + " prefixes overlap a protected range and were left out");
+    return !b->prefixes.empty();
   }
   return true;  // shadow, attach mode, program swap, alert: nothing dropped
 }

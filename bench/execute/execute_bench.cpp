@@ -1,6 +1,8 @@
 // execute_bench: the time from a Plan handed to Execute to the datapath in
 // effect, on a real guard on a veth end in a throwaway namespace, each figure
 // beside an anchor measured in the same run:
+//   batch  ONE RuleBatch action of 1, 10k and 1M blocks, and its removal
+//          batch; anchor: Guard::replace of the same rules, same guard
 //   rules  a plan of 1, 10k and 1M block actions (prepare + apply, split),
 //          and the plan of their unblocks; anchor: guard::Guard::replace of
 //          the same rules on the same guard (the library's own swap)
@@ -167,6 +169,41 @@ bool check(bool ok, const char* what) {
 
 // ---- rules ----
 
+// A plan that adds n rules and the plan that takes them away, run in turn
+// with Guard::replace of the same rules (the anchor) on the same guard
+// between them; prints one line each.
+bool run_add_remove(Bench& b, std::size_t n, int runs, const std::vector<guard::GuardRule>& rules, const Plan& add,
+                    const Plan& remove, const char* add_label, const char* remove_label) {
+  Stat s_add, s_rm, s_anchor, p_add, a_add, p_rm, a_rm;
+  for (int i = 0; i < runs; ++i) {
+    auto ta = b.run(add);
+    if (!check(ta.failed == 0, ta.first_error.c_str()) || !check(b.g().rule_count() == n, "additions not in force"))
+      return false;
+    s_add.add(ta.total_ms);
+    p_add.add(ta.prepare_ms);
+    a_add.add(ta.apply_ms);
+    auto tr = b.run(remove);
+    if (!check(tr.failed == 0, tr.first_error.c_str()) || !check(b.g().rule_count() == 0, "removals not in force"))
+      return false;
+    s_rm.add(tr.total_ms);
+    p_rm.add(tr.prepare_ms);
+    a_rm.add(tr.apply_ms);
+    // The anchor on the same guard, between the executor's runs; the
+    // executor's next apply reads the rules back (the version moved).
+    auto t0 = Clock::now();
+    auto rep = b.g().replace(rules);
+    s_anchor.add(ms_since(t0));
+    if (!check(bool(rep), "anchor replace failed")) return false;
+    auto clear = b.g().replace(std::span<const guard::GuardRule>{});
+    if (!check(bool(clear), "anchor clear failed")) return false;
+  }
+  std::printf("%9zu  %-26s %9.2f %9.2f %9.2f %9.2f  %9.2f (%.1fx)\n", n, add_label, s_add.best(), s_add.median(),
+              p_add.best(), a_add.best(), s_anchor.best(), s_add.best() / s_anchor.best());
+  std::printf("%9zu  %-26s %9.2f %9.2f %9.2f %9.2f\n", n, remove_label, s_rm.best(), s_rm.median(), p_rm.best(),
+              a_rm.best());
+  return true;
+}
+
 bool run_rules(Bench& b, const std::vector<std::size_t>& sizes, int runs) {
   std::printf("\n== rule changes: a plan of N blocks, then the plan of their unblocks (ms) ==\n");
   std::printf("%9s  %-26s %9s %9s %9s %9s  %s\n", "N", "", "best", "median", "prepare", "apply", "anchor: Guard::replace");
@@ -181,34 +218,29 @@ bool run_rules(Bench& b, const std::vector<std::size_t>& sizes, int runs) {
       unblocks.push_back(action("u" + std::to_string(i), Unblock{b.key_b(), rules[i].prefix, {}}));
     }
     const Plan add = plan_of(std::move(blocks)), remove = plan_of(std::move(unblocks));
-    Stat s_add, s_rm, s_anchor, p_add, a_add, p_rm, a_rm;
     const int r = n >= 1'000'000 ? std::max(1, std::min(runs, 3)) : runs;
-    for (int i = 0; i < r; ++i) {
-      auto ta = b.run(add);
-      if (!check(ta.failed == 0, ta.first_error.c_str()) || !check(b.g().rule_count() == n, "blocks not in force"))
-        return false;
-      s_add.add(ta.total_ms);
-      p_add.add(ta.prepare_ms);
-      a_add.add(ta.apply_ms);
-      auto tr = b.run(remove);
-      if (!check(tr.failed == 0, tr.first_error.c_str()) || !check(b.g().rule_count() == 0, "unblocks not in force"))
-        return false;
-      s_rm.add(tr.total_ms);
-      p_rm.add(tr.prepare_ms);
-      a_rm.add(tr.apply_ms);
-      // The anchor on the same guard, between the executor's runs; the
-      // executor's next apply reads the rules back (the version moved).
-      auto t0 = Clock::now();
-      auto rep = b.g().replace(rules);
-      s_anchor.add(ms_since(t0));
-      if (!check(bool(rep), "anchor replace failed")) return false;
-      auto clear = b.g().replace(std::span<const guard::GuardRule>{});
-      if (!check(bool(clear), "anchor clear failed")) return false;
-    }
-    std::printf("%9zu  %-26s %9.2f %9.2f %9.2f %9.2f  %9.2f (%.1fx)\n", n, "blocks: plan -> in effect", s_add.best(),
-                s_add.median(), p_add.best(), a_add.best(), s_anchor.best(), s_add.best() / s_anchor.best());
-    std::printf("%9zu  %-26s %9.2f %9.2f %9.2f %9.2f\n", n, "unblocks", s_rm.best(), s_rm.median(), p_rm.best(),
-                a_rm.best());
+    if (!run_add_remove(b, n, r, rules, add, remove, "blocks: plan -> in effect", "unblocks")) return false;
+  }
+  return true;
+}
+
+// ---- one RuleBatch of N rules ----
+
+// The same N host rules as run_rules, as ONE action (and its removal as
+// one), beside Guard::replace of them, interleaved on the same guard.
+bool run_batch(Bench& b, const std::vector<std::size_t>& sizes, int runs) {
+  std::printf("\n== rule batch: ONE action of N blocks, then ONE removal batch (ms) ==\n");
+  std::printf("%9s  %-26s %9s %9s %9s %9s  %s\n", "N", "", "best", "median", "prepare", "apply", "anchor: Guard::replace");
+  const Prefix avoid = *Prefix::parse("10.251.0.0/16");
+  for (std::size_t n : sizes) {
+    const auto rules = make_rules(RuleShape::v4_exact, n, avoid, 7 + n);
+    RuleBatch add{b.key_b()}, rm{b.key_b()};
+    add.prefixes.reserve(n);
+    for (const auto& r : rules) add.prefixes.push_back(r.prefix);
+    rm.prefixes = add.prefixes;
+    rm.remove = true;
+    const Plan p_add = plan_of({action("batch", add)}), p_rm = plan_of({action("unbatch", rm)});
+    if (!run_add_remove(b, n, runs, rules, p_add, p_rm, "batch: plan -> in effect", "removal batch")) return false;
   }
   return true;
 }
@@ -341,7 +373,7 @@ int main(int argc, char** argv) {
   app.add_flag("--quick", quick, "small sizes, for the test suite");
   app.add_option("--runs", runs, "runs per figure (best and median)")->capture_default_str();
   app.add_option("--cli-lines", cli_lines, "lines in the reflex-guard rules file")->capture_default_str();
-  app.add_option("which", which, "rules, cli, mode, swap (default: all)");
+  app.add_option("which", which, "batch, rules, cli, mode, swap (default: all)");
   CLI11_PARSE(app, argc, argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   reflex::init_logging("warn");
@@ -357,6 +389,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   bool ok = true;
+  if (ok && want("batch")) ok = run_batch(b, sizes, runs);
   if (ok && want("rules")) ok = run_rules(b, sizes, runs);
   if (ok && want("cli")) ok = run_cli_replace(b, cli_lines, std::max(1, std::min(runs, 5)), REFLEX_GUARD_BIN);
   if (ok && want("mode")) ok = run_mode(b, runs);

@@ -3,6 +3,7 @@
 #include "knowledge/json/desired_state_json.h"
 
 #include <array>
+#include <cstdio>
 
 namespace reflex {
 
@@ -12,7 +13,7 @@ namespace {
 
 // Indexed by ActionSpec's alternative.
 constexpr std::array<std::string_view, std::variant_size_v<ActionSpec>> kSpecKinds = {
-    "block", "shadow", "rate_limit", "unblock", "shape", "attach_mode", "swap_program", "alert", "aggregate"};
+    "block", "shadow", "rate_limit", "unblock", "shape", "attach_mode", "swap_program", "alert", "aggregate", "rule_batch"};
 
 constexpr AttachMode kAllAttachModes[] = {AttachMode::none, AttachMode::native, AttachMode::generic,
                                           AttachMode::tc};
@@ -40,6 +41,64 @@ JsonWriter prefix_rule(std::string_view kind, const Rule& a) {
 template <class Rule>
 Status read_prefix_rule(JsonReader& r, Rule& a) {
   return r("iface", a.iface).required("prefix", a.prefix)("l4", a.l4).status();
+}
+
+// A batch's prefixes as one space-separated string (a million of them are
+// ~16 MB as text, twice that as a JSON array of strings), beside their count
+// and digest so a damaged record is caught when read.
+std::string digest_text(const std::vector<Prefix>& prefixes) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(prefixes_digest(prefixes)));
+  return buf;
+}
+
+JsonWriter batch_fields(std::string_view kind, const RuleBatch& a) {
+  JsonWriter w;
+  w.always("kind", kind)("iface", a.iface)("l4", a.l4)("verb", a.verb, RuleVerb::drop)("pps", a.pps)("burst", a.burst)(
+      "remove", a.remove);
+  w.always("count", static_cast<std::uint64_t>(a.prefixes.size())).always("digest", digest_text(a.prefixes));
+  return w;
+}
+
+json::value batch_to_json(std::string_view kind, const RuleBatch& a) {
+  std::string list;
+  list.reserve(a.prefixes.size() * 16);
+  for (const auto& p : a.prefixes) {
+    if (!list.empty()) list += ' ';
+    list += p.to_string();
+  }
+  return batch_fields(kind, a).always("prefixes", list).done();
+}
+
+Status check_batch_list(const RuleBatch& a, std::uint64_t count, const std::string& digest, const std::string& path) {
+  if (a.prefixes.size() != count || digest_text(a.prefixes) != digest)
+    return json_error(path + ".prefixes", "holds " + std::to_string(a.prefixes.size()) + " prefixes (digest " +
+                                              digest_text(a.prefixes) + "), the record says " +
+                                              std::to_string(count) + " (digest " + digest + "): the record is damaged");
+  return ok();
+}
+
+Status read_batch(JsonReader& r, RuleBatch& a) {
+  std::uint64_t count = 0;
+  std::string digest, list, of;
+  if (auto s = r("iface", a.iface)("l4", a.l4)("verb", a.verb)("pps", a.pps)("burst", a.burst)("remove", a.remove)
+                   .required("count", count)
+                   .required("digest", digest)("prefixes", list)("prefixes_of", of)
+                   .status();
+      !s)
+    return s;
+  if (!of.empty()) return ok();  // the list is the one of the record holding it (see from_json(Intent))
+  std::string_view rest = list;
+  a.prefixes.reserve(count);
+  while (!rest.empty()) {
+    auto sp = rest.find(' ');
+    std::string_view one = rest.substr(0, sp);
+    rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
+    auto p = Prefix::parse(one);
+    if (!p) return json_error(r.path() + ".prefixes", "prefix " + std::to_string(a.prefixes.size()) + ": " + p.error().what);
+    a.prefixes.push_back(*p);
+  }
+  return check_batch_list(a, count, digest, r.path());
 }
 
 // Builds the alternative with index I when its kind name matches.
@@ -122,6 +181,7 @@ json::value to_json(const ActionSpec& spec) {
                     "min_hosts", a.min_hosts, d.min_hosts)("keep_out", a.keep_out)
                 .done();
           },
+          [&](const RuleBatch& a) { return batch_to_json(kind, a); },
       },
       spec);
 }
@@ -157,6 +217,7 @@ Status from_json(const json::value& v, ActionSpec& out, std::string_view path) {
                                      "min_hosts", a.min_hosts)("keep_out", a.keep_out)
                               .status();
                         },
+                        [&](RuleBatch& a) { return read_batch(r, a); },
                     },
                     out);
 }
@@ -208,11 +269,45 @@ Status from_json(const json::value& v, Outcome& out, std::string_view path) {
       .status();
 }
 
+// An inverse batch over the very prefixes of the action's batch (the undo
+// of blocking a million new keys is removing them) names them instead of
+// repeating them: the list is recorded once.
 json::value to_json(const Intent& i) {
-  return JsonWriter().always("action", i.action).always("inverse", i.inverse).done();
+  const auto* batch = std::get_if<RuleBatch>(&i.action.spec);
+  json::array inverse;
+  inverse.reserve(i.inverse.size());
+  for (const auto& spec : i.inverse) {
+    const auto* inv = std::get_if<RuleBatch>(&spec);
+    if (batch && inv && !inv->prefixes.empty() && inv->prefixes == batch->prefixes)
+      inverse.push_back(batch_fields(spec_kind_name(spec), *inv).always("prefixes_of", std::string("action")).done());
+    else
+      inverse.push_back(to_json(spec));
+  }
+  json::object out;
+  out["action"] = to_json(i.action);
+  out["inverse"] = std::move(inverse);
+  return out;
 }
 Status from_json(const json::value& v, Intent& out, std::string_view path) {
-  return JsonReader(v, path).required("action", out.action)("inverse", out.inverse).status();
+  if (auto s = JsonReader(v, path).required("action", out.action)("inverse", out.inverse).status(); !s) return s;
+  const auto* inv = v.is_object() ? v.as_object().if_contains("inverse") : nullptr;
+  if (!inv || !inv->is_array()) return ok();
+  for (std::size_t k = 0; k < out.inverse.size() && k < inv->as_array().size(); ++k) {
+    const auto& o = inv->as_array()[k];
+    const auto* of = o.is_object() ? o.as_object().if_contains("prefixes_of") : nullptr;
+    if (!of) continue;
+    const std::string at = std::string(path) + ".inverse[" + std::to_string(k) + "]";
+    const auto* batch = std::get_if<RuleBatch>(&out.action.spec);
+    auto* mine = std::get_if<RuleBatch>(&out.inverse[k]);
+    if (!of->is_string() || of->as_string() != "action" || !batch || !mine)
+      return json_error(at + ".prefixes_of", "names no batch of this intent's action (expected \"action\")");
+    mine->prefixes = batch->prefixes;
+    std::uint64_t count = 0;
+    std::string digest;
+    if (auto s = JsonReader(o, at)("count", count)("digest", digest).status(); !s) return s;
+    if (auto s = check_batch_list(*mine, count, digest, at); !s) return s;
+  }
+  return ok();
 }
 
 json::value to_json(const Override& o) {

@@ -6,11 +6,14 @@
 //              {"kind":"shape","iface","prefix","rate_bps","burst_bytes"}
 //              {"kind":"attach_mode","iface","mode":"native|generic|tc|none"}
 //              {"kind":"swap_program","iface","program"}   {"kind":"alert","message"}
+//              {"kind":"rule_batch","iface","l4","verb","pps","burst","remove","count","digest",
+//               "prefixes":"p1 p2 ..."}  (one string; count and digest are checked on read)
 //   Rationale  {"rule_id","symptom","subject","evidence","guardrails","decision","step","note"}
 //   Action     {"id","spec","ttl_ns","dry_run","rationale"}
 //   Plan       {"id","snapshot_version","ts_ns","actions","notes","overrides_used"}
 //   Outcome    {"action_id","status":"applied|...","error","effect","ts_ns","hint","detail"}
-//   Intent     {"action","inverse":[spec...]}
+//   Intent     {"action","inverse":[spec...]}  an inverse rule_batch over the action's own list
+//              writes "prefixes_of":"action" instead of the list (recorded once)
 //   Override   {"id","kind":"pause_all|forbid|pin|manual","who","created_ns","expires_ns",
 //               "action_kind","subject","action","reason"}
 // The spec kinds are the planner's action kind names (plan/action_text.h).
@@ -23,7 +26,7 @@
 
 namespace reflex {
 
-// block, shadow, rate_limit, unblock, shape, attach_mode, swap_program, alert.
+// block, shadow, rate_limit, unblock, shape, attach_mode, swap_program, alert, aggregate, rule_batch.
 std::string_view spec_kind_name(const ActionSpec& spec);
 std::string_view to_string(Override::Kind k);
 

@@ -53,6 +53,7 @@ std::string subject_text(const ActionSpec& spec) {
                         [](const SetAttachMode& a) { return a.iface; },
                         [](const SwapProgram& a) { return a.iface; },
                         [](const AggregateRules& a) { return a.iface; },
+                        [](const RuleBatch& a) { return a.iface; },
                         [](const ShapeInterface& a) {
                           return join_subject(a.iface, a.prefix ? a.prefix->to_string() : std::string());
                         },

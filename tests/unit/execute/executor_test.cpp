@@ -27,6 +27,7 @@ struct World {
   };
   std::vector<Src> srcs;
   std::vector<Symptom> symptoms;
+  std::map<std::string, std::uint64_t> rules;  // guard rules in force, as the Monitor reports them
 
   // secs of traffic: benign pps passing on every interface; each source sends
   // `pps` of which the share `dropped` is dropped.
@@ -52,6 +53,7 @@ struct World {
       io.mode = AttachMode::native;
       io.xdp.pass = v;
       io.rx_packets = v;
+      if (auto r = rules.find(i); r != rules.end()) io.rules = r->second;
     }
     for (const auto& src : srcs)
       s.observation.talkers.push_back(TalkerObservation{src.iface, src.p, src.packets, 0, src.dropped, src.pps});
@@ -411,6 +413,153 @@ TEST_F(ExecutorTest, RestoreResumesTheDesiredState) {
   auto out = ex_->reconcile(w_.t);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_NE(FakeActuator::find(fake_->kernel["eth0"], "192.0.2.0/24"), nullptr);
+}
+
+// ---- RuleBatch: many rules as one action ----
+
+std::vector<Prefix> hosts(const char* net24, int from, int to) {
+  std::vector<Prefix> out;
+  for (int i = from; i <= to; ++i) out.push_back(P((std::string(net24) + std::to_string(i)).c_str()));
+  return out;
+}
+
+TEST_F(ExecutorTest, ARuleBatchIsOneActionOneOutcomeWithACheapInverse) {
+  w_.run(1, 100, 0, 0);
+  tick(plan_of({act("before/0", RateLimitPrefix{"eth0", P("192.0.2.5"), 100, 0, {}}),
+                act("before/1", ShadowPrefix{"eth0", P("192.0.2.6"), {}})}));
+  const auto before = ex_->desired().ifaces.at("eth0").rules;
+  RuleBatch b{"eth0", hosts("192.0.2.", 1, 100), {}};
+  b.prefixes.push_back(P("192.0.2.7"));  // a repeat is one key
+  w_.run(1, 100, 0, 0);
+  auto out = tick(plan_of({act("batch", b, 60 * kNsPerSec)}));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].action_id, "batch");
+  EXPECT_EQ(out[0].status, OutcomeStatus::applied);
+  const auto& k = fake_->kernel["eth0"].rules;
+  ASSERT_EQ(k.size(), 100u);
+  for (const auto& r : k) {
+    EXPECT_EQ(r.verb, RuleVerb::drop) << r.prefix.to_string();
+    EXPECT_EQ(r.expires_ns, w_.t + 60 * kNsPerSec);
+    EXPECT_EQ(r.action_id, "batch");
+  }
+  EXPECT_TRUE(fake_->kernel["eth1"].rules.empty());
+  // One intent; its inverse: the 98 new keys go, the two rules there come back.
+  ASSERT_EQ(last_.intents.size(), 1u);
+  const auto& inv = last_.intents[0].inverse;
+  ASSERT_EQ(inv.size(), 3u);
+  const auto& fresh = std::get<RuleBatch>(inv[0]);
+  EXPECT_TRUE(fresh.remove);
+  EXPECT_EQ(fresh.prefixes.size(), 98u);
+  EXPECT_FALSE(std::binary_search(fresh.prefixes.begin(), fresh.prefixes.end(), P("192.0.2.5")));
+  std::vector<RuleBatch> back = {std::get<RuleBatch>(inv[1]), std::get<RuleBatch>(inv[2])};
+  std::sort(back.begin(), back.end(), [](const auto& x, const auto& y) { return x.verb < y.verb; });
+  EXPECT_EQ(back[0].verb, RuleVerb::rate_limit);
+  EXPECT_EQ(back[0].pps, 100u);
+  EXPECT_EQ(back[0].prefixes, std::vector<Prefix>{P("192.0.2.5")});
+  EXPECT_EQ(back[1].verb, RuleVerb::shadow);
+  EXPECT_EQ(back[1].prefixes, std::vector<Prefix>{P("192.0.2.6")});
+  ASSERT_EQ(last_.checks.size(), 1u);
+  EXPECT_TRUE(last_.checks[0].rules.empty()) << "one pre-image list, not a RuleBefore per key";
+
+  // The inverse, applied as a plan, gives back exactly what was there.
+  std::vector<Action> undo;
+  for (std::size_t i = 0; i < inv.size(); ++i) undo.push_back(act("undo/" + std::to_string(i), inv[i]));
+  w_.run(1, 100, 0, 0);
+  out = tick(plan_of(undo));
+  const auto& after = ex_->desired().ifaces.at("eth0").rules;
+  ASSERT_EQ(after.size(), before.size());
+  for (std::size_t i = 0; i < after.size(); ++i) {
+    EXPECT_EQ(after[i].prefix, before[i].prefix);
+    EXPECT_EQ(after[i].verb, before[i].verb);
+    EXPECT_EQ(after[i].pps, before[i].pps);
+  }
+}
+
+TEST_F(ExecutorTest, ARuleBatchIsVerifiedWhenItsRulesAreInForce) {
+  RuleBatch b{"eth0", hosts("198.51.100.", 1, 50), {}};
+  w_.run(1, 1000, 0, 0);
+  tick(plan_of({act("batch", b)}));
+  w_.rules["eth0"] = 50;
+  w_.run(3, 1000, 0, 0);
+  auto out = tick();
+  auto* v = find(out, "batch", OutcomeStatus::verified);
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->detail, "the batch's 50 rules are in force");
+}
+
+TEST_F(ExecutorTest, ARuleBatchNotInForceIsRolledBackToExactlyWhatWasThere) {
+  w_.run(1, 100, 0, 0);
+  tick(plan_of({act("before/0", RateLimitPrefix{"eth0", P("203.0.113.9"), 250, 20, {}}, 300 * kNsPerSec)}));
+  const auto before = ex_->desired().ifaces.at("eth0").rules;
+  const auto kernel_before = fake_->kernel["eth0"].rules;
+  tick(plan_of({act("batch", RuleBatch{"eth0", hosts("203.0.113.", 1, 20), {}})}));
+  EXPECT_EQ(fake_->kernel["eth0"].rules.size(), 20u);
+  w_.rules["eth0"] = 3;  // the Monitor never sees them
+  std::vector<Outcome> out;
+  for (int i = 0; i < 6 && !find(out, "batch", OutcomeStatus::rolled_back); ++i) {
+    w_.run(2, 100, 0, 0);
+    out = tick();
+  }
+  auto* rb = find(out, "batch", OutcomeStatus::rolled_back);
+  ASSERT_NE(rb, nullptr);
+  EXPECT_NE(rb->detail.find("3 rules in force, fewer than the batch's 20"), std::string::npos) << rb->detail;
+  EXPECT_EQ(ex_->desired().ifaces.at("eth0").rules, before) << "the rate limit is back with its own expiry and id";
+  EXPECT_EQ(fake_->kernel["eth0"].rules, kernel_before);
+}
+
+TEST_F(ExecutorTest, ARemovalBatchRemovesItsKeysEverywhereLeavesOthersRulesAndSkipsWhenNothingIsThere) {
+  fake_->kernel["eth0"].rules.push_back(DesiredRule{P("192.0.2.200"), {}, RuleVerb::allow});  // an operator's, not ours
+  w_.run(1, 100, 0, 0);
+  tick(plan_of({act("b", RuleBatch{"", hosts("192.0.2.", 1, 10), {}})}));
+  EXPECT_EQ(ex_->desired().ifaces.at("eth1").rules.size(), 10u);
+  RuleBatch rm{"", hosts("192.0.2.", 1, 5), {}};
+  rm.remove = true;
+  auto out = tick(plan_of({act("rm", rm)}));
+  ASSERT_NE(find(out, "rm", OutcomeStatus::applied), nullptr);
+  EXPECT_EQ(ex_->desired().ifaces.at("eth0").rules.size(), 5u);
+  EXPECT_EQ(ex_->desired().ifaces.at("eth1").rules.size(), 5u);
+  EXPECT_NE(FakeActuator::find(fake_->kernel["eth0"], "192.0.2.200"), nullptr);
+  EXPECT_TRUE(last_.checks.empty() || last_.checks[0].deadline_ns == 0) << "a removal has no post-condition";
+  out = tick(plan_of({act("rm2", rm)}));
+  auto* sk = find(out, "rm2", OutcomeStatus::skipped);
+  ASSERT_NE(sk, nullptr);
+  EXPECT_EQ(sk->detail, "none of the batch's 5 keys holds a rule");
+}
+
+TEST_F(ExecutorTest, ARuleBatchIsWholeOrNothing) {
+  // Too many for the table: refused, nothing of it anywhere.
+  {
+    std::vector<ActuatorPtr> acts;
+    acts.push_back(std::make_unique<FakeActuator>());
+    ExecutorConfig cfg;
+    cfg.ifaces = {"eth0", "eth1"};
+    cfg.max_rules = 30;
+    Executor ex(cfg, std::move(acts));
+    auto p = ex.prepare(plan_of({act("small", BlockPrefix{"eth1", P("192.0.2.250"), {}}),
+                                 act("big", RuleBatch{"", hosts("192.0.2.", 1, 30), {}})}),
+                        w_.snap());
+    ASSERT_EQ(p.outcomes.size(), 1u);
+    EXPECT_EQ(p.outcomes[0].action_id, "big");
+    EXPECT_NE(p.outcomes[0].error.find("eth1: the rule table is full"), std::string::npos) << p.outcomes[0].error;
+    EXPECT_TRUE(p.desired->ifaces.at("eth0").rules.empty());
+    EXPECT_EQ(p.desired->ifaces.at("eth1").rules.size(), 1u);
+  }
+  // A kernel failure on one interface takes it back on the other.
+  fake_->fail[{"eth1", Facet::rules}] = make_error("create map rules: Cannot allocate memory", "free memory", ENOMEM);
+  w_.run(1, 100, 0, 0);
+  auto out = tick(plan_of({act("big", RuleBatch{"", hosts("192.0.2.", 1, 30), {}})}));
+  ASSERT_NE(find(out, "big", OutcomeStatus::failed), nullptr);
+  EXPECT_TRUE(fake_->kernel["eth0"].rules.empty());
+  EXPECT_TRUE(ex_->desired().ifaces.at("eth0").rules.empty());
+  // Bad rules are refused before anything is touched.
+  RuleBatch allow{"eth0", hosts("192.0.2.", 1, 2), {}, RuleVerb::allow};
+  RuleBatch icmp{"eth0", hosts("192.0.2.", 1, 2), L4Match{1, 80}};
+  out = tick(plan_of({act("allow", allow), act("icmp", icmp), act("empty", RuleBatch{"eth0", {}, {}})}));
+  EXPECT_NE(find(out, "allow", OutcomeStatus::failed), nullptr);
+  auto* f = find(out, "icmp", OutcomeStatus::failed);
+  ASSERT_NE(f, nullptr);
+  EXPECT_NE(f->error.find("has no ports"), std::string::npos) << f->error;
+  EXPECT_NE(find(out, "empty", OutcomeStatus::failed), nullptr);
 }
 
 }  // namespace

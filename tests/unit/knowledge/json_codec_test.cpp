@@ -183,6 +183,47 @@ TEST(JsonCodec, ErrorsNameThePlace) {
   EXPECT_FALSE(from_json<Plan>(json::value(3)));
 }
 
+// A batch's list is one string checked against its count and digest: a
+// damaged or truncated record is refused, naming the field; an inverse over
+// the action's own list names it instead of repeating it.
+TEST(JsonCodec, RuleBatchListsAreCheckedAndRecordedOnce) {
+  RuleBatch b{"eth0", {*Prefix::parse("192.0.2.0/24"), *Prefix::parse("2001:db8::1/128")}, {}, RuleVerb::shadow};
+  json::value v = to_json(ActionSpec{b});
+  EXPECT_EQ(v.at("count").as_uint64(), 2u);
+  EXPECT_EQ(std::string(v.at("prefixes").as_string()), "192.0.2.0/24 2001:db8::1");
+  expect_round_trip(ActionSpec{b});
+
+  json::value cut = v;
+  cut.as_object()["prefixes"] = "192.0.2.0/24";
+  auto c = from_json<ActionSpec>(cut, "spec");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().what.rfind("spec.prefixes: holds 1 prefixes", 0), 0u) << c.error().what;
+  json::value swapped = v;
+  swapped.as_object()["prefixes"] = "2001:db8::1 192.0.2.0/24";  // same count, other list
+  EXPECT_FALSE(from_json<ActionSpec>(swapped, "spec"));
+  json::value bad = v;
+  bad.as_object()["prefixes"] = "192.0.2.0/24 10.0.0.0/40";
+  auto e = from_json<ActionSpec>(bad, "spec");
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().what.rfind("spec.prefixes: prefix 1: ", 0), 0u) << e.error().what;
+
+  Action a;
+  a.id = "batch-1";
+  a.spec = b;
+  RuleBatch undo = b;
+  undo.remove = true;
+  Intent in{a, {undo}};
+  json::value iv = to_json(in);
+  EXPECT_EQ(iv.at("inverse").at(0).at("prefixes_of").as_string(), "action");
+  EXPECT_FALSE(iv.at("inverse").at(0).as_object().contains("prefixes"));
+  expect_round_trip(in);
+  iv.as_object()["action"].as_object()["spec"].as_object()["kind"] = "block";
+  iv.as_object()["action"].as_object()["spec"].as_object()["prefix"] = "192.0.2.0/24";
+  auto orphan = from_json<Intent>(iv, "intent");
+  ASSERT_FALSE(orphan);
+  EXPECT_EQ(orphan.error().what.rfind("intent.inverse[0].prefixes_of: ", 0), 0u) << orphan.error().what;
+}
+
 TEST(JsonCodec, UnknownFieldsAreIgnoredMissingOnesDefault) {
   auto a = from_json<Action>(
       *parse_text(R"({"id":"x","spec":{"kind":"alert","message":"hi","new":1},"later":[1]})"));

@@ -121,6 +121,16 @@ ActionSpec RandomValues::spec() {
       return SwapProgram{text(), text()};
     case 7:
       return Alert{text()};
+    case 9: {
+      RuleBatch b;
+      b.iface = text();
+      for (auto n = below(5); n > 0; --n) b.prefixes.push_back(prefix());
+      b.l4 = l4();
+      b.verb = std::array{RuleVerb::drop, RuleVerb::rate_limit, RuleVerb::shadow}[below(3)];
+      if (b.verb == RuleVerb::rate_limit) b.pps = rng_(), b.burst = below(2) ? rng_() : 0;
+      b.remove = below(4) == 0;
+      return b;
+    }
     default: {
       AggregateRules a;
       a.iface = text();

@@ -6,6 +6,7 @@
 #include "knowledge/json/desired_state_json.h"
 #include "knowledge/json/planner_state_json.h"
 #include "knowledge/json/symptom_json.h"
+#include "knowledge/json/text.h"
 #include "knowledge/store/schema.h"
 #include "tests/unit/knowledge/samples.h"
 #include "tests/unit/knowledge/store_fixture.h"
@@ -176,6 +177,53 @@ TEST_F(StoreRecord, OverrideChangesAreDecisions) {
   EXPECT_EQ(recs[0].summary, "forbid override ov-1 removed by bob");
   EXPECT_EQ(recs[1].summary, "forbid override ov-1 created by alice");
   EXPECT_EQ(recs[0].subject, "eth1 192.0.2.0/24");
+}
+
+}  // namespace
+}  // namespace reflex
+
+namespace reflex {
+namespace {
+
+// A batch of 10k rules is one action record: its prefixes once (the inverse
+// that removes the same keys names them), read back exactly.
+TEST_F(StoreRecord, ARuleBatchIntentRoundTripsWithItsListOnce) {
+  auto s = open_ok(db(), {}, &wall_);
+  ASSERT_TRUE(s);
+  auto d = testing::synthetic_decisions(9, 90 * kNsPerSec, 1);
+  RuleBatch b;
+  b.iface = "eth0";
+  b.l4.proto = 17;
+  for (std::uint32_t i = 0; i < 10'000; ++i) {
+    Prefix p;
+    p.family = 4;
+    p.len = 32;
+    p.addr[0] = 198, p.addr[1] = 18, p.addr[2] = static_cast<std::uint8_t>(i >> 8), p.addr[3] = static_cast<std::uint8_t>(i);
+    b.prefixes.push_back(p);
+  }
+  d.plan.actions[0].spec = b;
+  d.plan.actions[0].ttl_ns = 600 * kNsPerSec;
+  RuleBatch undo = b;
+  undo.remove = true;
+  RuleBatch back_to{"eth0", {b.prefixes[7]}, b.l4, RuleVerb::rate_limit, 100, 0, false};
+  d.intents[0] = Intent{d.plan.actions[0], {undo, back_to}};
+  ASSERT_TRUE(s->commit_decisions(d.decisions()));
+
+  auto recs = all_pages(*s, {});
+  const Record* action = nullptr;
+  for (const auto& r : recs)
+    if (r.kind == RecordKind::action) action = &r;
+  ASSERT_NE(action, nullptr);
+  EXPECT_EQ(action->subject, "eth0");
+  EXPECT_NE(action->summary.find("rule_batch iface=eth0 verb=block prefixes=10000"), std::string::npos)
+      << action->summary;
+  const std::string text = to_text(action->body);
+  const std::string needle = b.prefixes[1234].to_string() + " ";
+  EXPECT_EQ(text.find(needle), text.rfind(needle)) << "the list is recorded once";
+  EXPECT_LT(text.size(), 10'000u * 24) << "one short string per prefix, once";
+  auto intent = from_json<Intent>(action->body);
+  ASSERT_TRUE(intent) << intent.error().message();
+  EXPECT_TRUE(*intent == d.intents[0]);
 }
 
 }  // namespace
