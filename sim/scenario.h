@@ -87,6 +87,7 @@ struct Expectations {
   std::optional<std::uint64_t> rules_left_max;
   std::optional<double> attack_delivered_ratio_max;
   std::optional<double> rules_gone_lag_ms_max;  // rule gone after its TTL (or revert) ran out
+  std::optional<double> rtt_p99_late_ms_max;    // probe RTT p99 over the second half of the bulk load
 };
 
 struct Scenario {
