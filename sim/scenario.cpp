@@ -200,7 +200,7 @@ struct Parser {
 
   void path(const YAML::Node& n) {
     if (!r.expect_map(n, "path")) return;
-    r.check_keys(n, "path", {"bottleneck", "bulk"});
+    r.check_keys(n, "path", {"bottleneck", "bulk", "background"});
     if (const auto& b = n["bottleneck"]; b && r.expect_map(b, "path.bottleneck")) {
       r.check_keys(b, "path.bottleneck", {"rate", "buffer"});
       auto rate = r.bit_rate(b["rate"], "path.bottleneck.rate");
@@ -215,6 +215,10 @@ struct Parser {
       if (b["from"]) set_if(time(b["from"], "path.bulk.from"), u.from_ns);
       if (b["until"]) u.until_ns = time(b["until"], "path.bulk.until");
       s.bulk = u;
+    }
+    if (const auto& b = n["background"]; b && r.expect_map(b, "path.background")) {
+      r.check_keys(b, "path.background", {"rate"});
+      if (auto rate = r.bit_rate(b["rate"], "path.background.rate")) s.background = BackgroundUpload{*rate};
     }
   }
 
