@@ -34,7 +34,7 @@ path:
   bulk: {flows: 2, from: 4s}
   background: {rate: 800kbit}
 traffic:
-  - {name: c, class: benign, kind: udp, count: 2, pps: 10}
+  - {name: c, class: benign, kind: udp, sources: 100.64.1.0/24, count: 2, pps: 10}
 expect: {rtt_p99_late_ms: 200}
 )",
                           "t.yaml");
@@ -44,7 +44,10 @@ expect: {rtt_p99_late_ms: 200}
   ASSERT_TRUE(s->background);
   EXPECT_EQ(s->background->rate_bps, 800'000u);
   EXPECT_EQ(s->expect.rtt_p99_late_ms_max, 200.0);
-  auto bad = parse_scenario("name: t\nduration: 10s\npath: {background: {rate: lots}}\ntraffic: []\n", "t.yaml");
+  auto bad = parse_scenario(
+      "name: t\nduration: 10s\npath: {background: {rate: lots}}\n"
+      "traffic: [{name: c, class: benign, kind: udp, sources: 100.64.1.0/24, count: 2, pps: 10}]\n",
+      "t.yaml");
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().what.find("path.background.rate"), std::string::npos) << bad.error().what;
 }
