@@ -184,7 +184,7 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
       in.now_ns = now;
       in.snapshot_version = snap->version;
       in.symptoms_from = &snap->symptoms;
-      in.traffic = plan::TrafficView::from_observation(snap->observation);
+      in.traffic = plan::TrafficView::from_snapshot(*snap);
       in.overrides = snap->overrides;
       in.outcomes = std::move(pending_outcomes_);
       in.outcomes.insert(in.outcomes.end(), reviewed.outcomes.begin(), reviewed.outcomes.end());

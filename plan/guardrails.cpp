@@ -124,8 +124,9 @@ bool apply_guardrails(ActionSpec& spec, const GuardInput& in, std::vector<std::s
       s->rate_bps = g.shaping_floor_bps;
     }
     if (!s->prefix) {
+      // A shape limits what the interface sends: what it would drop is egress.
       auto it = in.traffic.ifaces.find(s->iface);
-      double bps = it == in.traffic.ifaces.end() ? 0 : it->second.rx_bps;
+      double bps = it == in.traffic.ifaces.end() ? 0 : it->second.tx_bps;
       double allowed = g.max_drop_fraction * bps;
       if (bps > 0 && bps - static_cast<double>(s->rate_bps) > allowed) {
         auto rate = static_cast<std::uint64_t>(std::ceil(bps - allowed));

@@ -90,7 +90,12 @@ void lint(const PolicySet& set, std::vector<Diagnostic>& out) {
         warn(out, s.loc, sf + ".pps",
              "below global.guardrails.rate_limit_floor (" + std::to_string(g.guardrails.rate_limit_floor_pps) +
                  "); it will always be raised to the floor");
-      if (s.kind == ActionKind::shape && s.rate_bps < g.guardrails.shaping_floor_bps)
+      if (s.kind == ActionKind::shape && s.rate_share > 0 && s.rate_share < 1 - g.guardrails.max_drop_fraction)
+        warn(out, s.loc, sf + ".rate",
+             format_percent(s.rate_share) + " of the egress rate drops more than global.guardrails.max_drop_fraction (" +
+                 format_percent(g.guardrails.max_drop_fraction) + ") of it; it will always be raised to " +
+                 format_percent(1 - g.guardrails.max_drop_fraction));
+      if (s.kind == ActionKind::shape && s.rate_share == 0 && s.rate_bps < g.guardrails.shaping_floor_bps)
         warn(out, s.loc, sf + ".rate",
              "below global.guardrails.shaping_floor (" + format_bit_rate(g.guardrails.shaping_floor_bps) +
                  "); it will always be raised to the floor");

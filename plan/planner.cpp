@@ -132,10 +132,34 @@ struct Emission {
   std::vector<std::string> guardrails;
 };
 
+// What a rung is materialized for: to act on (fire, escalate, deescalate), to
+// renew what is in force, or only to name its target (an inverse, a target
+// comparison), which needs no measured rate.
+enum class Purpose { act, renew, target };
+
+// A shape's absolute rate: the rung's own, or its share of the interface's
+// egress rate now. A renewal keeps the whole-interface shape in force, since
+// while shaped the egress is that rate and a share of it would step the rate
+// down on every renewal. Never 0, which would mean "remove the shape": the
+// guardrails raise a tiny rate to shaping_floor.
+std::optional<std::uint64_t> shape_rate(const Step& s, const Subject& subj, const TrafficView& traffic, Purpose why,
+                                        std::string& why_not) {
+  if (s.rate_share <= 0 || why == Purpose::target) return s.rate_bps;
+  const auto it = traffic.ifaces.find(subj.iface);
+  if (it != traffic.ifaces.end() && why == Purpose::renew && it->second.shaped_bps > 0) return it->second.shaped_bps;
+  const double tx = it == traffic.ifaces.end() ? 0 : it->second.tx_bps;
+  if (!(tx > 0)) {
+    why_not = "shape at " + format_percent(s.rate_share) + " of the egress rate needs " + subj.iface +
+              "'s measured tx rate, and the snapshot has none";
+    return std::nullopt;
+  }
+  return std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::llround(s.rate_share * tx)));
+}
+
 // What the rung `level` of `r` asks for, for this subject; nullopt with a
 // reason when the subject lacks what the action needs (e.g. no prefix).
 std::optional<Emission> materialize(const Rule& r, int level, const Subject& subj, const Symptom& sym,
-                                    AttachMode base, std::string& why_not) {
+                                    AttachMode base, const TrafficView& traffic, Purpose why, std::string& why_not) {
   const Step& s = r.ladder[static_cast<std::size_t>(level)];
   Emission e;
   e.ttl = s.ttl;
@@ -173,7 +197,9 @@ std::optional<Emission> materialize(const Rule& r, int level, const Subject& sub
         if (!need_prefix()) return std::nullopt;
         p = subj.prefix;
       }
-      e.spec = ShapeInterface{subj.iface, p, s.rate_bps, s.burst_bytes};
+      auto rate = shape_rate(s, subj, traffic, why, why_not);
+      if (!rate) return std::nullopt;
+      e.spec = ShapeInterface{subj.iface, p, *rate, s.burst_bytes};
       break;
     }
     case ActionKind::attach_mode:
@@ -199,9 +225,10 @@ std::optional<Emission> materialize(const Rule& r, int level, const Subject& sub
 }
 
 // The inverse of rung `level`, if it has one (alerts have none).
-std::optional<Emission> inverse_of(const Rule& r, int level, const Subject& subj, const Symptom& sym, AttachMode base) {
+std::optional<Emission> inverse_of(const Rule& r, int level, const Subject& subj, const Symptom& sym, AttachMode base,
+                                   const TrafficView& traffic) {
   std::string ignored;
-  auto e = materialize(r, level, subj, sym, base, ignored);
+  auto e = materialize(r, level, subj, sym, base, traffic, Purpose::target, ignored);
   if (!e) return std::nullopt;
   Emission inv;
   inv.revert = true;
@@ -270,6 +297,9 @@ struct Candidate {
   AttachMode base = AttachMode::native;
   std::string note;
   bool trimmed_all = false;  // guardrails dropped every emission: the datapath keeps what it had
+  // The rung needs a measurement the snapshot lacks (a share rate's egress
+  // rate): the track does not move, and tries again on the next tick.
+  bool waits = false;
 };
 
 struct Group {
@@ -617,19 +647,25 @@ class PlanBuilder {
 
     std::string why_not;
     auto add_rung = [&](int level) {
-      auto e = materialize(rule, level, c.subject, sym, c.base, why_not);
-      if (e) c.emissions.push_back(std::move(*e));
-      else c.note = "rule '" + rule.id + "' " + decision + " on " + describe(c.subject) + ": " + why_not;
+      auto e = materialize(rule, level, c.subject, sym, c.base, in_.traffic,
+                           decision == "renew" ? Purpose::renew : Purpose::act, why_not);
+      if (e) {
+        c.emissions.push_back(std::move(*e));
+        return;
+      }
+      c.note = "rule '" + rule.id + "' " + decision + " on " + describe(c.subject) + ": " + why_not;
+      const Step& s = rule.ladder[static_cast<std::size_t>(level)];
+      c.waits = s.kind == ActionKind::shape && s.rate_share > 0 && !c.subject.iface.empty();
     };
     auto add_inverse = [&](int level) {
-      if (auto inv = inverse_of(rule, level, c.subject, sym, c.base)) c.emissions.push_back(std::move(*inv));
+      if (auto inv = inverse_of(rule, level, c.subject, sym, c.base, in_.traffic)) c.emissions.push_back(std::move(*inv));
     };
     if (decision == "fire" || decision == "escalate" || decision == "renew") {
       add_rung(new_level);
     } else if (decision == "deescalate") {
       std::string ignored;
-      auto hi = materialize(rule, t.level, c.subject, sym, c.base, ignored);
-      auto lo = materialize(rule, new_level, c.subject, sym, c.base, ignored);
+      auto hi = materialize(rule, t.level, c.subject, sym, c.base, in_.traffic, Purpose::target, ignored);
+      auto lo = materialize(rule, new_level, c.subject, sym, c.base, in_.traffic, Purpose::target, ignored);
       bool same_target = hi && lo && target_key(hi->spec) == target_key(lo->spec);
       if (!same_target && !t.target.empty()) add_inverse(t.level);
       if (lo && (same_target || !std::holds_alternative<Alert>(lo->spec))) add_rung(new_level);
@@ -663,6 +699,10 @@ class PlanBuilder {
   void resolve_and_emit(std::vector<Candidate>& cands) {
     std::vector<Candidate*> live;
     for (auto& c : cands) {
+      if (c.waits) {
+        note(c.note + " (waiting for it)");  // standing: said once, not every tick it waits
+        continue;
+      }
       if (!c.note.empty()) note(c.note, false);
       // Policy guardrails trim what rules ask for; a rung they nullify still
       // counts as taken, so the ladder moves on instead of retrying forever.
@@ -936,8 +976,18 @@ TimeNs backoff_delay(const Backoff& b, int failures) {
 
 TrafficView TrafficView::from_observation(const Observation& obs) {
   TrafficView v;
-  for (const auto& [name, i] : obs.interfaces) v.ifaces[name] = IfaceTraffic{i.rx_pps, i.rx_bps, i.mode};
+  for (const auto& [name, i] : obs.interfaces) v.ifaces[name] = IfaceTraffic{i.rx_pps, i.rx_bps, i.mode, i.tx_bps};
   for (const auto& t : obs.talkers) v.talkers.push_back(TalkerTraffic{t.iface, t.source, t.pps});
+  return v;
+}
+
+TrafficView TrafficView::from_snapshot(const Snapshot& snap) {
+  TrafficView v = from_observation(snap.observation);
+  if (!snap.desired) return v;
+  for (const auto& [name, d] : snap.desired->ifaces)
+    for (const auto& sh : d.shapes)
+      if (!sh.prefix)
+        if (auto it = v.ifaces.find(name); it != v.ifaces.end()) it->second.shaped_bps = sh.rate_bps;
   return v;
 }
 

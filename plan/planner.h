@@ -12,6 +12,7 @@
 #include "knowledge/action.h"
 #include "knowledge/history.h"
 #include "knowledge/observation.h"
+#include "knowledge/snapshot.h"
 #include "knowledge/symptom.h"
 #include "plan/policy.h"
 
@@ -22,11 +23,14 @@
 namespace reflex::plan {
 
 // The slice of the Snapshot the guardrails need: how much traffic an action
-// would touch, and which attach mode an interface is in.
+// would touch, and which attach mode an interface is in; and what a relative
+// shaping rate (`rate: 85%`) is a share of.
 struct IfaceTraffic {
   double rx_pps = 0;
   double rx_bps = 0;
   AttachMode mode = AttachMode::none;
+  double tx_bps = 0;             // egress, bits per second
+  std::uint64_t shaped_bps = 0;  // the whole-interface shape in force (Execute's desired state); 0: none
 };
 struct TalkerTraffic {
   std::string iface;
@@ -38,6 +42,8 @@ struct TrafficView {
   std::vector<TalkerTraffic> talkers;
 
   static TrafficView from_observation(const Observation& obs);
+  // The Observation's, with the shapes in force from the desired state.
+  static TrafficView from_snapshot(const Snapshot& snap);
 };
 
 struct PlanInput {

@@ -104,6 +104,10 @@ struct Step {
   L4Match l4;                           // block/shadow/rate_limit
   std::uint64_t pps = 0, burst = 0;     // rate_limit
   std::uint64_t rate_bps = 0, burst_bytes = 0;  // shape
+  // shape with `rate: 85%`: that share (0, 1] of the interface's egress rate
+  // (tx_bps) when the planner decides; 0 means rate_bps is absolute. The
+  // Action still carries an absolute rate (the planner computes it).
+  double rate_share = 0;
   bool shape_prefix = false;            // shape the symptom's prefix instead of the whole interface
   AttachStep attach_step = AttachStep::down;    // attach_mode
   AttachMode attach_mode = AttachMode::generic;  // attach_mode with `mode:`

@@ -1,6 +1,7 @@
 #include "plan/policy_loader.h"
 
 #include "plan/lint.h"
+#include "plan/units.h"
 #include "plan/yaml_reader.h"
 
 #include <algorithm>
@@ -375,9 +376,24 @@ class Loader {
         break;
       case ActionKind::shape:
         if (auto v = n["rate"]) {
-          if (auto p = r.bit_rate(v, field + ".rate")) s.rate_bps = *p;
+          // A share ("85%") of the egress rate measured when the rule acts:
+          // the node cannot know a bottleneck beyond it, but while that
+          // bottleneck's queue is full it sends at about its rate.
+          if (v.IsScalar() && !v.Scalar().empty() && v.Scalar().back() == '%') {
+            auto share = parse_percent(v.Scalar());
+            if (share && *share > 0 && *share <= 1) {
+              s.rate_share = *share;
+            } else {
+              r.error(v, field + ".rate",
+                      "expected a share of the interface's egress rate above 0% and at most 100%, got " +
+                          YamlReader::describe(v),
+                      "e.g. `rate: 85%` (shape a little below the rate the interface sends at)");
+            }
+          } else if (auto p = r.bit_rate(v, field + ".rate")) {
+            s.rate_bps = *p;
+          }
         } else {
-          r.error(n, field + ".rate", "shape needs `rate:`", "e.g. `rate: 50Mbit`");
+          r.error(n, field + ".rate", "shape needs `rate:`", "e.g. `rate: 50Mbit` or `rate: 85%` of the egress rate");
         }
         if (auto v = n["burst"])
           if (auto p = r.byte_size(v, field + ".burst")) s.burst_bytes = *p;
@@ -386,6 +402,11 @@ class Loader {
             s.shape_prefix = v.Scalar() == "prefix";
           else r.error(v, field + ".target", "expected `interface` or `prefix`, got " + YamlReader::describe(v));
         }
+        if (s.shape_prefix && s.rate_share > 0)
+          r.error(n["rate"], field + ".rate",
+                  "a share (" + format_percent(s.rate_share) +
+                      ") is of the whole interface's egress rate, which says nothing about one prefix's path",
+                  "give a prefix shape an absolute rate, e.g. `rate: 20Mbit`, or shape the interface");
         break;
       case ActionKind::attach_mode: {
         auto st = n["step"];

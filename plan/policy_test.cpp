@@ -113,10 +113,12 @@ class TestParser {
         std::string name = key.IsScalar() ? key.Scalar() : "";
         std::string f = field + ".interfaces." + name;
         if (!r_.expect_map(v, f)) continue;
-        r_.check_keys(v, f, {"rx_pps", "rx_bps", "mode"});
+        r_.check_keys(v, f, {"rx_pps", "rx_bps", "tx_bps", "shaped_bps", "mode"});
         IfaceTraffic t;
         if (auto x = v["rx_pps"]) t.rx_pps = r_.number(x, f + ".rx_pps", 0, 1e12, "packets per second").value_or(0);
         if (auto x = v["rx_bps"]) t.rx_bps = static_cast<double>(r_.bit_rate(x, f + ".rx_bps").value_or(0));
+        if (auto x = v["tx_bps"]) t.tx_bps = static_cast<double>(r_.bit_rate(x, f + ".tx_bps").value_or(0));
+        if (auto x = v["shaped_bps"]) t.shaped_bps = r_.bit_rate(x, f + ".shaped_bps").value_or(0);
         if (auto x = v["mode"]) {
           auto m = x.IsScalar() ? parse_attach_mode(x.Scalar()) : std::nullopt;
           if (m) t.mode = *m;

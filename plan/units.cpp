@@ -3,6 +3,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <string>
 
@@ -112,6 +113,13 @@ std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
   });
 }
 
+std::optional<double> parse_percent(std::string_view text) {
+  text = trim(text);
+  auto n = take_number(text);
+  if (!n || text != "%") return std::nullopt;
+  return *n / 100;
+}
+
 std::string format_duration(TimeNs ns) {
   if (ns == 0) return "0s";
   std::string out;
@@ -137,6 +145,12 @@ std::string format_bit_rate(std::uint64_t bps) {
   for (auto [scale, name] : units)
     if (bps >= scale && bps % scale == 0) return std::to_string(bps / scale) + name;
   return std::to_string(bps) + "bit";
+}
+
+std::string format_percent(double share) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.6g%%", share * 100);
+  return buf;
 }
 
 }  // namespace reflex::plan

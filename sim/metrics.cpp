@@ -211,6 +211,7 @@ RunMetrics compute_metrics(const RunData& r) {
     TimeNs to = r.bulk_window ? r.bulk_window->second : attack_end;
     m.rtt_before_ms = rtt_in(r, kNsPerSec, from);
     m.rtt_during_ms = rtt_in(r, from, to);
+    m.rtt_late_ms = rtt_in(r, from + (to - from) / 2, to);
     m.rtt_after_ms = rtt_in(r, to + kNsPerSec, r.duration_ns);
   }
   return m;

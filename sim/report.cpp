@@ -47,6 +47,7 @@ const std::vector<Figure>& figures() {
       {"rtt_p50_during_ms", [](const RunMetrics& m) { return m.rtt_during_ms.p50; }, "probe RTT p50 under load"},
       {"rtt_p99_during_ms", [](const RunMetrics& m) { return m.rtt_during_ms.p99; }, "probe RTT p99 under load"},
       {"rtt_p50_before_ms", [](const RunMetrics& m) { return m.rtt_before_ms.p50; }, "probe RTT p50 before"},
+      {"rtt_p99_late_ms", [](const RunMetrics& m) { return m.rtt_late_ms.p99; }, "probe RTT p99, second half of the load"},
   };
   return f;
 }
@@ -117,7 +118,8 @@ json::object metrics_json(const RunMetrics& m) {
     o["rtt_ms"] = json::object{
         {"before", json::object{{"p50", opt(m.rtt_before_ms.p50)}, {"p99", opt(m.rtt_before_ms.p99)}}},
         {"during", json::object{{"p50", opt(m.rtt_during_ms.p50)}, {"p99", opt(m.rtt_during_ms.p99)}}},
-        {"after", json::object{{"p50", opt(m.rtt_after_ms.p50)}, {"p99", opt(m.rtt_after_ms.p99)}}}};
+        {"after", json::object{{"p50", opt(m.rtt_after_ms.p50)}, {"p99", opt(m.rtt_after_ms.p99)}}},
+        {"late", json::object{{"p50", opt(m.rtt_late_ms.p50)}, {"p99", opt(m.rtt_late_ms.p99)}}}};
   return o;
 }
 
@@ -166,6 +168,7 @@ std::vector<ExpectationCheck> check_expectations(const Report& r) {
   check("rules_left", e.rules_left_max ? std::optional<double>(static_cast<double>(*e.rules_left_max)) : std::nullopt,
         [](const RunMetrics& m) { return std::optional<double>(static_cast<double>(m.rules_left)); });
   check("attack_delivered_ratio", e.attack_delivered_ratio_max, [](const RunMetrics& m) { return m.attack_delivered_ratio; });
+  check("rtt_p99_late_ms", e.rtt_p99_late_ms_max, [](const RunMetrics& m) { return m.rtt_late_ms.p99; });
   check("rules_gone_lag_ms", e.rules_gone_lag_ms_max, [](const RunMetrics& m) {
     return m.rules_gone_lag_ms ? m.rules_gone_lag_ms : std::optional<double>(0.0);
   });

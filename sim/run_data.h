@@ -93,6 +93,9 @@ struct RunMetrics {
   std::uint32_t rules_max = 0;  // most rules in force at once
   std::optional<double> rules_gone_lag_ms;  // worst: gone minus the TTL it had when the attack stopped
   Percentiles rtt_before_ms, rtt_during_ms, rtt_after_ms;
+  // The second half of the load: what the path settled to under it (a node
+  // that heals the queue does so after the load began, never before).
+  Percentiles rtt_late_ms;
 };
 
 RunMetrics compute_metrics(const RunData& run);

@@ -200,6 +200,12 @@ class Run {
       probe_ = std::move(*probe);
       data_.bulk_window = std::make_pair(s_.bulk->from_ns, s_.bulk->until_ns.value_or(s_.duration_ns));
     }
+    if (s_.background) {
+      auto l = TcpLoad::start(topo_->node(), Topology::kNodeAddr, topo_->clients(), Topology::client_addr(6), 5399,
+                              "cubic", s_.background->rate_bps);
+      if (!l) return l.error();
+      background_ = std::move(*l);
+    }
 
     std::vector<bool> announced(s_.traffic.size(), false), ended(s_.traffic.size(), false);
     std::vector<bool> done_events(s_.events.size(), false);
@@ -219,6 +225,7 @@ class Run {
         attack_gen_->stop();
         paced_->stop();
         bulk_.clear();
+        background_.reset();
         settling_ = true;
         event(now, "scenario", "traffic_end", "", "traffic ends; waiting for the node's rules to go");
       }
@@ -420,6 +427,7 @@ class Run {
     if (attack_gen_) attack_gen_->stop();
     if (paced_) paced_->stop();
     bulk_.clear();
+    background_.reset();
     if (probe_) {
       probe_->stop();
       data_.rtt = probe_->samples();
@@ -452,6 +460,7 @@ class Run {
   std::unique_ptr<PacketGenerator> client_gen_, attack_gen_;
   std::unique_ptr<PacedTcp> paced_;
   std::vector<std::unique_ptr<TcpLoad>> bulk_;
+  std::unique_ptr<TcpLoad> background_;
   std::unique_ptr<LatencyProbe> probe_;
   std::unique_ptr<NodeUnderTest> node_;
   std::optional<guard::Guard> guard_;

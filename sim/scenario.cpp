@@ -200,7 +200,7 @@ struct Parser {
 
   void path(const YAML::Node& n) {
     if (!r.expect_map(n, "path")) return;
-    r.check_keys(n, "path", {"bottleneck", "bulk"});
+    r.check_keys(n, "path", {"bottleneck", "bulk", "background"});
     if (const auto& b = n["bottleneck"]; b && r.expect_map(b, "path.bottleneck")) {
       r.check_keys(b, "path.bottleneck", {"rate", "buffer"});
       auto rate = r.bit_rate(b["rate"], "path.bottleneck.rate");
@@ -216,12 +216,16 @@ struct Parser {
       if (b["until"]) u.until_ns = time(b["until"], "path.bulk.until");
       s.bulk = u;
     }
+    if (const auto& b = n["background"]; b && r.expect_map(b, "path.background")) {
+      r.check_keys(b, "path.background", {"rate"});
+      if (auto rate = r.bit_rate(b["rate"], "path.background.rate")) s.background = BackgroundUpload{*rate};
+    }
   }
 
   void expect(const YAML::Node& n) {
     if (!r.expect_map(n, "expect")) return;
     r.check_keys(n, "expect", {"onset_to_drop_ms", "recovered_ms", "false_blocks", "rules_left",
-                               "attack_delivered_ratio", "rules_gone_lag_ms"});
+                               "attack_delivered_ratio", "rules_gone_lag_ms", "rtt_p99_late_ms"});
     auto num = [&](const char* k, std::optional<double>& out) {
       if (n[k]) out = r.number(n[k], std::string("expect.") + k, 0, 1e9, "a maximum");
     };
@@ -234,6 +238,7 @@ struct Parser {
     num("recovered_ms", s.expect.recovered_ms_max);
     num("attack_delivered_ratio", s.expect.attack_delivered_ratio_max);
     num("rules_gone_lag_ms", s.expect.rules_gone_lag_ms_max);
+    num("rtt_p99_late_ms", s.expect.rtt_p99_late_ms_max);
     count("false_blocks", s.expect.false_blocks_max);
     count("rules_left", s.expect.rules_left_max);
   }

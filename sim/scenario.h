@@ -66,6 +66,11 @@ struct BulkUpload {
   std::optional<TimeNs> until_ns;
 };
 
+// A light paced TCP upload from the node for the whole run.
+struct BackgroundUpload {
+  std::uint64_t rate_bps = 0;
+};
+
 struct NodeSpec {
   std::string mode = "auto";           // attach mode asked for (reflexd --mode, guard load)
   std::optional<std::uint32_t> peer_mtu;  // MTU of the link's far end: jumbo frames refuse native XDP
@@ -87,6 +92,7 @@ struct Expectations {
   std::optional<std::uint64_t> rules_left_max;
   std::optional<double> attack_delivered_ratio_max;
   std::optional<double> rules_gone_lag_ms_max;  // rule gone after its TTL (or revert) ran out
+  std::optional<double> rtt_p99_late_ms_max;    // probe RTT p99 over the second half of the bulk load
 };
 
 struct Scenario {
@@ -102,6 +108,7 @@ struct Scenario {
   std::vector<ScenarioEvent> events;
   std::optional<PathBottleneck> bottleneck;
   std::optional<BulkUpload> bulk;
+  std::optional<BackgroundUpload> background;
   Expectations expect;
 
   // First attack packet (the onset), and the last instant any attack runs.

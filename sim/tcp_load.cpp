@@ -7,7 +7,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 namespace reflex::sim {
@@ -25,7 +28,7 @@ Result<sockaddr_in> v4(const std::string& addr, std::uint16_t port) {
 
 Result<std::unique_ptr<TcpLoad>> TcpLoad::start(const NetNs& a, const std::string& a_addr, const NetNs& b,
                                                 const std::string& b_addr, std::uint16_t port,
-                                                const std::string& congestion) {
+                                                const std::string& congestion, std::uint64_t rate_bps) {
   auto bsa = v4(b_addr, port);
   if (!bsa) return bsa.error();
   auto asa = v4(a_addr, 0);
@@ -69,6 +72,35 @@ Result<std::unique_ptr<TcpLoad>> TcpLoad::start(const NetNs& a, const std::strin
   setsockopt(t->client_.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   setsockopt(t->server_.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   TcpLoad* self = t.get();
+  if (rate_bps > 0) {
+    int one = 1;
+    setsockopt(t->client_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    static constexpr auto kEvery = std::chrono::milliseconds(2);
+    const std::size_t chunk = std::max<std::size_t>(1, static_cast<std::size_t>(rate_bps / 8 / 500));
+    t->sender_ = std::thread([self, chunk] {
+      std::vector<std::uint8_t> buf(chunk, 0x5a);
+      auto next = std::chrono::steady_clock::now();
+      while (!self->stop_.load(std::memory_order_relaxed)) {
+        ::send(self->client_.get(), buf.data(), buf.size(), MSG_NOSIGNAL);
+        next += kEvery;
+        std::this_thread::sleep_until(next);  // pacing, not synchronisation
+      }
+    });
+    t->receiver_ = std::thread([self] {
+      std::vector<std::uint8_t> buf(64 * 1024);
+      int one = 1;
+      while (!self->stop_.load(std::memory_order_relaxed)) {
+        ssize_t n = ::recv(self->server_.get(), buf.data(), buf.size(), 0);
+        // Quick ACKs: a delayed ACK would add up to 40 ms to every sample.
+        setsockopt(self->server_.get(), IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+        if (n > 0)
+          self->received_.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+        else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+          break;
+      }
+    });
+    return t;
+  }
   t->sender_ = std::thread([self] {
     std::vector<std::uint8_t> buf(64 * 1024, 0x5a);
     while (!self->stop_.load(std::memory_order_relaxed)) {

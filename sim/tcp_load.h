@@ -19,12 +19,16 @@ namespace reflex::sim {
 class TcpLoad {
  public:
   // Connects a_addr (in a) to b_addr:port (in b) and starts sending.
+  // rate_bps > 0 paces it instead: small writes every 2 ms, sent at once and
+  // acknowledged at once, so the sender's RTT is sampled ~500 times a second
+  // at a rate that fills no queue (the ordinary traffic a node has before
+  // its bulk starts: what its RTT baseline is learned from).
   // congestion: the sender's TCP congestion control. Loss-based cubic fills
   // whatever buffer the path has, as most traffic does; BBR (a common
   // default) deliberately keeps queues short and would hide them.
   static Result<std::unique_ptr<TcpLoad>> start(const NetNs& a, const std::string& a_addr, const NetNs& b,
                                                 const std::string& b_addr, std::uint16_t port,
-                                                const std::string& congestion = "cubic");
+                                                const std::string& congestion = "cubic", std::uint64_t rate_bps = 0);
   ~TcpLoad();  // stops
   TcpLoad(const TcpLoad&) = delete;
   TcpLoad& operator=(const TcpLoad&) = delete;

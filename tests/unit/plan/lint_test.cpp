@@ -40,6 +40,9 @@ TEST(Lint, Table) {
        "rules:\n  - {id: a, when: {symptom: flood}, then: {action: rate_limit, pps: 10}}\n", "rate_limit_floor"},
       {"shape below floor",
        "rules:\n  - {id: a, when: {symptom: latency_high}, then: {action: shape, rate: 100kbit}}\n", "shaping_floor"},
+      {"share the max_drop_fraction guardrail raises",
+       "rules:\n  - {id: a, when: {symptom: latency_high}, then: {action: shape, rate: 30%}}\n",
+       "it will always be raised to 50%"},
       {"enforce under global dry_run",
        "global: {mode: dry_run}\nrules:\n  - {id: a, mode: enforce, when: {symptom: flood}, then: {action: block}}\n",
        "has no effect"},
@@ -59,6 +62,13 @@ TEST(Lint, NarrowerRuleIsNotShadowed) {
       "rules:\n  - {id: a, priority: 5, when: {symptom: flood}, then: {action: block}}\n"
       "  - {id: b, priority: 1, when: {symptom: flood, prefix: 192.0.2.0/24}, then: {action: shadow}}\n");
   EXPECT_FALSE(has(ws, "shadowed")) << (ws.empty() ? "" : ws[0]);
+}
+
+TEST(Lint, AShareOfTheEgressRateIsNotComparedWithTheShapingFloor) {
+  // A relative rate has no absolute value until the planner computes it (and
+  // the guardrail floors it then): no "below shaping_floor" at load.
+  auto ws = warnings_of("rules:\n  - {id: a, when: {symptom: latency_high}, then: {action: shape, rate: 85%}}\n");
+  EXPECT_TRUE(ws.empty()) << ws[0];
 }
 
 TEST(Lint, CleanPolicyHasNoWarnings) {

@@ -104,6 +104,52 @@ TEST(Loader, ParametersThatDoNotApplyToTheActionAreErrors) {
   EXPECT_EQ(errs[0].field, "rules[a].then.pps");
 }
 
+TEST(Loader, ShapeRateIsAbsoluteOrAShareOfTheEgressRate) {
+  auto p = load_ok(R"(rules:
+  - id: rel
+    when: {symptom: latency_high}
+    then: {action: shape, rate: 85%}
+  - id: frac
+    when: {symptom: latency_high}
+    then: {action: shape, rate: 12.5%}
+  - id: abs
+    when: {symptom: latency_high}
+    then: {action: shape, rate: 20Mbit}
+)");
+  ASSERT_EQ(p.rules.size(), 3u);
+  EXPECT_DOUBLE_EQ(p.rules[0].ladder[0].rate_share, 0.85);
+  EXPECT_EQ(p.rules[0].ladder[0].rate_bps, 0u);
+  EXPECT_DOUBLE_EQ(p.rules[1].ladder[0].rate_share, 0.125);
+  EXPECT_DOUBLE_EQ(p.rules[2].ladder[0].rate_share, 0);
+  EXPECT_EQ(p.rules[2].ladder[0].rate_bps, 20'000'000u);
+}
+
+TEST(Loader, BadShareRatesSayWhatWasExpected) {
+  struct Row { const char* rate; const char* expect; };
+  const Row rows[] = {
+      {"0%", "above 0% and at most 100%"},
+      {"150%", "above 0% and at most 100%"},
+      {"-5%", "above 0% and at most 100%"},
+      {"85 %%", "above 0% and at most 100%"},
+      {"%", "above 0% and at most 100%"},
+      {"85 percent", "expected a bit rate"},
+  };
+  for (const auto& r : rows) {
+    auto errs = errors_of(std::string("rules:\n  - id: a\n    when: {symptom: latency_high}\n    then:\n      action: shape\n"
+                                      "      rate: \"") + r.rate + "\"\n");
+    ASSERT_EQ(errs.size(), 1u) << r.rate;
+    EXPECT_EQ(errs[0].field, "rules[a].then.rate") << r.rate;
+    EXPECT_EQ(errs[0].loc.line, 6) << r.rate;
+    EXPECT_NE(errs[0].message.find(r.expect), std::string::npos) << r.rate << ": " << errs[0].message;
+  }
+  // A share of the whole interface's egress says nothing about one prefix.
+  auto errs = errors_of(
+      "rules:\n  - id: a\n    when: {symptom: latency_high}\n    then: {action: shape, rate: 85%, target: prefix}\n");
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0].field, "rules[a].then.rate");
+  EXPECT_NE(errs[0].hint.find("absolute rate"), std::string::npos) << errs[0].hint;
+}
+
 TEST(Loader, TableOfInvalidPolicies) {
   struct Row { const char* name; const char* yaml; const char* field; };
   const Row rows[] = {

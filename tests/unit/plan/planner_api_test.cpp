@@ -150,6 +150,112 @@ TEST(PlannerApi, RationaleCarriesRuleSymptomEvidenceAndGuardrail) {
   EXPECT_TRUE(seen);
 }
 
+const char* kShareShape = R"Y(
+global:
+  guardrails: {shaping_floor: 2Mbit}
+rules:
+  - id: bloat
+    when: {symptom: latency_high, min_severity: critical, for: 0s}
+    then: {action: shape, rate: 85%, ttl: 10m}
+    cooldown: 0s
+    clear_for: 10s
+)Y";
+
+Symptom latency(TimeNs t) {
+  Symptom s;
+  s.kind = SymptomKind::latency_high;
+  s.subject.iface = "eth0";
+  s.severity = Severity::critical;
+  s.score = 1;
+  s.evidence = {400'000, 1'000, 400, "RTT p99"};
+  s.ts_ns = t;
+  return s;
+}
+
+PlanInput latency_input(TimeNs t, double tx_bps, std::uint64_t shaped_bps = 0, bool symptom = true) {
+  PlanInput in;
+  in.now_ns = t;
+  if (symptom) in.symptoms = {latency(t)};
+  if (tx_bps > 0 || shaped_bps > 0) in.traffic.ifaces["eth0"] = IfaceTraffic{0, 0, AttachMode::native, tx_bps, shaped_bps};
+  return in;
+}
+
+const ShapeInterface* only_shape(const Plan& plan) {
+  if (plan.actions.size() != 1) return nullptr;
+  return std::get_if<ShapeInterface>(&plan.actions[0].spec);
+}
+
+TEST(PlannerApi, AShareRateBecomesThatShareOfTheEgressRateAtDecisionTime) {
+  auto p = testing::load_ok(kShareShape);
+  auto out = make_plan(p, latency_input(kNsPerSec, 19'600'000), {});
+  const auto* s = only_shape(out.plan);
+  ASSERT_NE(s, nullptr) << out.plan.actions.size() << " actions";
+  EXPECT_EQ(s->iface, "eth0");
+  EXPECT_FALSE(s->prefix);
+  EXPECT_EQ(s->rate_bps, 16'660'000u);  // 85% of 19.6 Mbit/s, absolute in the Action
+  EXPECT_TRUE(out.plan.actions[0].rationale.guardrails.empty());
+}
+
+TEST(PlannerApi, AShareRateBelowTheShapingFloorIsRaisedToIt) {
+  auto p = testing::load_ok(kShareShape);
+  auto out = make_plan(p, latency_input(kNsPerSec, 1'000'000), {});  // 85% = 850 kbit/s < 2 Mbit/s
+  const auto* s = only_shape(out.plan);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->rate_bps, 2'000'000u);
+  ASSERT_EQ(out.plan.actions[0].rationale.guardrails.size(), 1u);
+  EXPECT_EQ(out.plan.actions[0].rationale.guardrails[0], "shaping_floor: 850kbit raised to 2Mbit");
+}
+
+TEST(PlannerApi, AShareRateWaitsForAMeasuredEgressRateAndSaysWhy) {
+  auto p = testing::load_ok(kShareShape);
+  auto out = make_plan(p, latency_input(kNsPerSec, 0), {});
+  EXPECT_TRUE(out.plan.actions.empty());
+  bool said = false;
+  for (const auto& n : out.plan.notes) said = said || n.find("needs eth0's measured tx rate") != std::string::npos;
+  EXPECT_TRUE(said) << (out.plan.notes.empty() ? "no notes" : out.plan.notes[0]);
+  // The rung was not taken: it acts on the first tick the rate is measured.
+  auto next = make_plan(p, latency_input(2 * kNsPerSec, 10'000'000), out.state);
+  const auto* s = only_shape(next.plan);
+  ASSERT_NE(s, nullptr) << next.plan.actions.size() << " actions";
+  EXPECT_EQ(next.plan.actions[0].rationale.decision, "fire");
+  EXPECT_EQ(s->rate_bps, 8'500'000u);
+}
+
+TEST(PlannerApi, ARenewalKeepsTheShapedRateAndTheRevertNeedsNoEgressRate) {
+  auto p = testing::load_ok(kShareShape);
+  PlannerState st = make_plan(p, latency_input(kNsPerSec, 20'000'000), {}).state;
+  // Renewed at 80% of the TTL while still shaped: egress is the shaped rate
+  // now, and a share of it would step the rate down on every renewal.
+  auto renew = make_plan(p, latency_input(kNsPerSec + 8 * 60 * kNsPerSec, 16'900'000, 17'000'000), st);
+  const auto* s = only_shape(renew.plan);
+  ASSERT_NE(s, nullptr) << renew.plan.actions.size() << " actions";
+  EXPECT_EQ(renew.plan.actions[0].rationale.decision, "renew");
+  EXPECT_EQ(s->rate_bps, 17'000'000u);
+  // The latency clears, the traffic stops: the shape is still taken off.
+  st = renew.state;
+  TimeNs t = kNsPerSec + 9 * 60 * kNsPerSec;
+  st = make_plan(p, latency_input(t, 0, 0, false), st).state;
+  auto revert = make_plan(p, latency_input(t + 11 * kNsPerSec, 0, 0, false), st);
+  const auto* r = only_shape(revert.plan);
+  ASSERT_NE(r, nullptr) << revert.plan.actions.size() << " actions";
+  EXPECT_EQ(revert.plan.actions[0].rationale.decision, "revert");
+  EXPECT_EQ(r->rate_bps, 0u);
+}
+
+TEST(PlannerApi, TheShapeInForceComesFromTheSnapshotsDesiredState) {
+  Snapshot snap;
+  snap.observation.interfaces["eth0"].tx_bps = 16e6;
+  snap.observation.interfaces["eth1"].tx_bps = 5e6;
+  auto d = std::make_shared<DesiredState>();
+  d->ifaces["eth0"].shapes.push_back(DesiredShape{std::nullopt, 17'000'000, 0, 0, "a"});
+  d->ifaces["eth1"].shapes.push_back(DesiredShape{Prefix::parse("10.0.0.0/8").value(), 1'000'000, 0, 0, "b"});
+  snap.desired = d;
+  auto v = TrafficView::from_snapshot(snap);
+  EXPECT_EQ(v.ifaces["eth0"].tx_bps, 16e6);
+  EXPECT_EQ(v.ifaces["eth0"].shaped_bps, 17'000'000u);
+  EXPECT_EQ(v.ifaces["eth1"].shaped_bps, 0u);  // a prefix's shape is not the interface's
+}
+
 TEST(PlannerApi, BackoffGrowsExponentiallyAndCaps) {
   Backoff b{60 * kNsPerSec, 10 * 60 * kNsPerSec, 2.0};
   EXPECT_EQ(backoff_delay(b, 1), 60 * kNsPerSec);

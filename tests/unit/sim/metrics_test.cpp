@@ -1,5 +1,6 @@
 // The figures of a run, from hand-made samples: every definition in
 // docs/scenarios.md, checked on a case whose answer is known.
+#include "sim/report.h"
 #include "sim/run_data.h"
 #include "tests/unit/sim/synthetic_run.h"
 
@@ -52,6 +53,35 @@ TEST(Metrics, RuleLagIsMeasuredFromTheTtlItHadWhenTheAttackStopped) {
   r.rules = {a, b};
   auto m = compute_metrics(r);
   EXPECT_DOUBLE_EQ(*m.rules_gone_lag_ms, 400);
+}
+
+TEST(Metrics, RttUnderLoadAndInItsSecondHalf) {
+  // Bulk load from 2 s to 10 s; the queue is at 500 ms until 5 s, then healed
+  // to 20 ms; 10 ms before it.
+  auto r = synthetic_run(3'300 * kMs);
+  r.bulk_window = std::make_pair(2 * kNsPerSec, 10 * kNsPerSec);
+  for (TimeNs t = 0; t < r.duration_ns; t += 10 * kMs) {
+    TimeNs rtt = t < 2 * kNsPerSec ? 10 * kMs : t < 5 * kNsPerSec ? 500 * kMs : 20 * kMs;
+    r.rtt.push_back(RttSample{t, rtt});
+  }
+  auto m = compute_metrics(r);
+  EXPECT_DOUBLE_EQ(*m.rtt_before_ms.p99, 10);
+  EXPECT_DOUBLE_EQ(*m.rtt_during_ms.p99, 500);  // the whole load: the bloat before it healed
+  EXPECT_DOUBLE_EQ(*m.rtt_late_ms.p99, 20);     // 6 s to 10 s: healed
+  Scenario sc;
+  sc.expect.rtt_p99_late_ms_max = 50;
+  Report rep;
+  rep.scenario = &sc;
+  NodeRuns n;
+  n.node = NodeKind::reflex;
+  n.metrics = {m};
+  rep.nodes.push_back(n);
+  auto checks = check_expectations(rep);
+  ASSERT_EQ(checks.size(), 1u);
+  EXPECT_EQ(checks[0].metric, "rtt_p99_late_ms");
+  EXPECT_TRUE(checks[0].pass);
+  sc.expect.rtt_p99_late_ms_max = 10;
+  EXPECT_FALSE(check_expectations(rep)[0].pass);
 }
 
 TEST(Metrics, NearestRankPercentile) {

@@ -25,6 +25,33 @@ TEST(Scenario, EveryShippedScenarioLoads) {
   EXPECT_GE(n, 8);
 }
 
+TEST(Scenario, ParsesAPathWithBulkAndBackgroundUploadsAndAnRttTarget) {
+  auto s = parse_scenario(R"(
+name: t
+duration: 10s
+path:
+  bottleneck: {rate: 20Mbit, buffer: 500ms}
+  bulk: {flows: 2, from: 4s}
+  background: {rate: 800kbit}
+traffic:
+  - {name: c, class: benign, kind: udp, sources: 100.64.1.0/24, count: 2, pps: 10}
+expect: {rtt_p99_late_ms: 200}
+)",
+                          "t.yaml");
+  ASSERT_TRUE(s) << s.error().what;
+  ASSERT_TRUE(s->bulk);
+  EXPECT_EQ(s->bulk->flows, 2u);
+  ASSERT_TRUE(s->background);
+  EXPECT_EQ(s->background->rate_bps, 800'000u);
+  EXPECT_EQ(s->expect.rtt_p99_late_ms_max, 200.0);
+  auto bad = parse_scenario(
+      "name: t\nduration: 10s\npath: {background: {rate: lots}}\n"
+      "traffic: [{name: c, class: benign, kind: udp, sources: 100.64.1.0/24, count: 2, pps: 10}]\n",
+      "t.yaml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().what.find("path.background.rate"), std::string::npos) << bad.error().what;
+}
+
 TEST(Scenario, ParsesGroupsPulsesEventsAndTargets) {
   auto s = parse_scenario(R"(
 name: t
