@@ -85,6 +85,10 @@ double bulk_top(const std::vector<const TalkerObservation*>& talkers, double gap
 
 Analyzer::Analyzer(AnalyzerConfig config) : c_(config) {}
 
+void Analyzer::TalkerBaseline::decay(TimeNs now, double envelope_s) {
+  if (ticks > 0 && now > ts) envelope *= std::exp(-static_cast<double>(now - ts) * kNsToS / envelope_s);
+}
+
 Hysteresis& Analyzer::hysteresis(SymptomKind k, const std::string& subject, const std::string& detail) {
   return hyst_[Key{k, subject, detail}];
 }
@@ -382,8 +386,7 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
     // The reference a source is judged against: the fastest benign source the
     // interface has had, forgotten over flood_envelope_s. A source new this
     // tick has no history of its own; the interface's per-source rates do.
-    if (base.ticks > 0 && obs.ts_ns > base.ts)
-      base.envelope *= std::exp(-static_cast<double>(obs.ts_ns - base.ts) * kNsToS / c_.flood_envelope_s);
+    base.decay(obs.ts_ns, c_.flood_envelope_s);
     //
     // Without history (a start with traffic already flowing) a source that
     // stands apart from the rest is a heavy client as often as a flood, and
@@ -431,8 +434,7 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
           const bool learned = s.gate->trusted();
           const bool unusual = s.gate->open(static_cast<double>(obs.ts_ns) * kNsToS, pps, c_.flood_min_pps / c_.flood.raise,
                                             !s.flood.active(), c_.flood.raise_after + 1);
-          const bool critical = s.ratio >= c_.flood_critical_ratio && pps >= c_.flood_critical_min_pps;
-          open = !learned || unusual || critical || s.flood.active();
+          open = !learned || unusual || critical_flood(s.ratio, pps) || s.flood.active();
         }
       }
       if (s.flood.update(gated(s.ratio, open, c_.flood), c_.flood, obs.ts_ns)) {
@@ -487,8 +489,7 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
       s.kind = SymptomKind::flood;
       s.subject.iface = iface;
       s.subject.prefix = p;
-      s.severity = ratio >= c_.flood_critical_ratio && pps >= c_.flood_critical_min_pps ? Severity::critical
-                                                                                       : Severity::warning;
+      s.severity = critical_flood(ratio, pps) ? Severity::critical : Severity::warning;
       s.score = score_from_ratio(ratio / c_.flood.raise, c_.flood_score_power);
       s.evidence = {pps, reference, ratio, {}};
       s.evidence.detail = fmt("%.0f sources, %.0f pps, %.1fx ", n, pps, ratio) +
@@ -521,8 +522,7 @@ void Analyzer::analyze_networks(const Observation& obs, std::vector<Symptom>& ou
 
   for (auto& [iface, nets] : by_iface) {
     TalkerBaseline& base = network_base_[iface];
-    if (base.ticks > 0 && obs.ts_ns > base.ts)
-      base.envelope *= std::exp(-static_cast<double>(obs.ts_ns - base.ts) * kNsToS / c_.flood_envelope_s);
+    base.decay(obs.ts_ns, c_.flood_envelope_s);
     const bool history = base.ticks >= c_.benign_after_ticks;
     double reference = c_.flood_min_pps / c_.flood.raise;
     if (history) {
@@ -530,7 +530,7 @@ void Analyzer::analyze_networks(const Observation& obs, std::vector<Symptom>& ou
     } else {
       std::vector<double> r;
       for (const auto* n : nets) r.push_back(n->pps);
-      reference = std::max(reference, bulk_top(r, c_.flood.raise));
+      reference = std::max(reference, bulk_top(std::move(r), c_.flood.raise));
     }
     // Short of the critical level a network's flood needs the interface's
     // traffic to be unusual for it (a network that grows slowly is a trend,
@@ -540,10 +540,7 @@ void Analyzer::analyze_networks(const Observation& obs, std::vector<Symptom>& ou
 
     std::map<Prefix, const PrefixTalkerObservation*> now;
     for (const auto* n : nets) now[n->prefix] = n;
-    for (const auto* n : nets) {
-      auto [it, fresh] = networks_.try_emplace({iface, n->prefix});
-      if (fresh) it->second.quiet_ticks = 0;
-    }
+    for (const auto* n : nets) networks_.try_emplace({iface, n->prefix});
     double benign_max = 0;
     for (auto& [key, st] : networks_) {
       if (key.first != iface) continue;
@@ -558,8 +555,7 @@ void Analyzer::analyze_networks(const Observation& obs, std::vector<Symptom>& ou
                           pps / hosts >= c_.flood_network_min_host_pps &&
                           (history || (it != now.end() && dropped_mostly(*it->second)));
       st.ratio = judged ? pps / reference : 0.0;
-      const bool critical = st.ratio >= c_.flood_critical_ratio && pps >= c_.flood_critical_min_pps;
-      const bool open = traffic_open || critical || st.flood.active();
+      const bool open = traffic_open || critical_flood(st.ratio, pps) || st.flood.active();
       if (st.flood.update(gated(st.ratio, open, c_.flood), c_.flood, obs.ts_ns)) {
         st.quiet_ticks = 0;
         if (!st.first_raised) st.first_raised = st.flood.since();
@@ -586,16 +582,17 @@ void Analyzer::analyze_networks(const Observation& obs, std::vector<Symptom>& ou
       for (auto s = sources_.lower_bound({iface, first_host}); s != sources_.end() && s->first.first == iface; ++s) {
         if (!net.contains(s->first.second)) break;
         if (!s->second.flood.active() && s->second.quiet_ticks >= c_.benign_after_ticks &&
-            s->second.first_seen < st.first_raised)
+            s->second.first_seen < st.first_raised) {
           has_client = true;
+          break;
+        }
       }
       if (has_client) continue;
       Symptom s;
       s.kind = SymptomKind::flood;
       s.subject.iface = iface;
       s.subject.prefix = net;
-      s.severity = st.ratio >= c_.flood_critical_ratio && st.pps >= c_.flood_critical_min_pps ? Severity::critical
-                                                                                             : Severity::warning;
+      s.severity = critical_flood(st.ratio, st.pps) ? Severity::critical : Severity::warning;
       s.score = score_from_ratio(st.ratio / c_.flood.raise, c_.flood_score_power);
       s.evidence = {st.pps, reference, st.ratio, {}};
       s.evidence.detail = fmt("%.0f hosts of the network, %.0f pps together, %.1fx ", st.sources, st.pps, st.ratio) +
@@ -632,8 +629,9 @@ void Analyzer::drop_overlapping_floods(std::vector<Symptom>& level) const {
            *a.subject.prefix != *b.subject.prefix;
   };
   auto from_network = [this](const Symptom& s) {
-    return s.subject.prefix && networks_.count({s.subject.iface, *s.subject.prefix}) &&
-           networks_.at({s.subject.iface, *s.subject.prefix}).flood.active();
+    if (!s.subject.prefix) return false;
+    auto it = networks_.find({s.subject.iface, *s.subject.prefix});
+    return it != networks_.end() && it->second.flood.active();
   };
   std::vector<bool> drop(level.size(), false);
   for (std::size_t i = 0; i < level.size(); ++i) {

@@ -86,11 +86,13 @@ class Analyzer {
     double ratio = 0, pps = 0;
     std::uint32_t sources = 0;
   };
-  // Per interface: what its benign sources' rates have been.
+  // Per interface: what its benign sources' (or networks') rates have been.
   struct TalkerBaseline {
     double envelope = 0;  // fastest benign source, decaying over flood_envelope_s
     TimeNs ts = 0;
     int ticks = 0;        // ticks with talkers seen
+    // Forgets the envelope over `envelope_s` for the time since the last tick.
+    void decay(TimeNs now, double envelope_s);
   };
   struct MapState {
     bool seen = false;
@@ -108,6 +110,10 @@ class Analyzer {
   // Where a network's flood and a flood of some of its hosts are both raised,
   // one symptom stays: the one raised first (on the board), else the hosts'.
   void drop_overlapping_floods(std::vector<Symptom>& level) const;
+  // The flood's critical level: far past the reference, and fast in absolute terms.
+  bool critical_flood(double ratio, double pps) const {
+    return ratio >= c_.flood_critical_ratio && pps >= c_.flood_critical_min_pps;
+  }
   void analyze_map(const std::string& name, const MapObservation& m, TimeNs ts, std::vector<Symptom>& out);
   Hysteresis& hysteresis(SymptomKind k, const std::string& subject, const std::string& detail = {});
   // The symptom on the board for this kind and subject, carried into this

@@ -685,7 +685,9 @@ TEST(AnalyzerFlood, AFreshAnalyzerJudgesWhatARuleDropsAndLearnsWhatPasses) {
       if (dropped) {
         ASSERT_EQ(a.active().size(), 1u) << "tick " << i;
         EXPECT_EQ(a.active()[0].subject.prefix->to_string(), "203.0.113.9");
-        if (i == 0) EXPECT_NE(a.active()[0].evidence.detail.find("no history"), std::string::npos);
+        if (i == 0) {
+          EXPECT_NE(a.active()[0].evidence.detail.find("no history"), std::string::npos);
+        }
       } else {
         EXPECT_TRUE(a.active().empty()) << "tick " << i << ": a heavy source passing at the start was blamed";
       }
