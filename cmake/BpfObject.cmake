@@ -55,6 +55,9 @@ function(bpf_object name source)
     COMMENT "skeleton ${name}.skel.h"
     VERBATIM)
   add_custom_target(${name}_skel_gen DEPENDS ${skel})
+  # One target builds every skeleton (bpf_skeletons, defined at the top level
+  # once every directory has declared its objects).
+  set_property(GLOBAL APPEND PROPERTY REFLEX_BPF_SKELETON_TARGETS ${name}_skel_gen)
   add_library(${name}_skel INTERFACE)
   add_dependencies(${name}_skel ${name}_skel_gen)
   target_include_directories(${name}_skel INTERFACE ${BPF_GEN_DIR} ${CMAKE_CURRENT_SOURCE_DIR})
