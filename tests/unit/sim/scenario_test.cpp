@@ -1,11 +1,13 @@
 // Scenario files: every shipped one loads; mistakes are reported with
 // file:line:col, the field and what was expected.
 #include "sim/fleet/scenario.h"
+#include "sim/flood_gen.h"
 #include "sim/scenario.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 
 namespace reflex::sim {
 namespace {
@@ -114,6 +116,55 @@ speed: 3
   EXPECT_NE(w.find("300 sources do not fit"), std::string::npos) << w;
   EXPECT_NE(w.find("needs `rate:`"), std::string::npos) << w;
   EXPECT_NE(w.find("speed"), std::string::npos) << "unknown keys are errors: " << w;
+}
+
+TEST(Scenario, AUdpGroupWithoutSourcesIsAnErrorWithItsPlaceNotAThrow) {
+  auto s = parse_scenario(R"(name: t
+description: d
+duration: 10s
+traffic:
+  - {name: c, class: benign, kind: udp, sources: 100.64.1.0/24, count: 4, pps: 100}
+  - {name: f, class: attack, kind: udp, count: 20, pps: 1000}
+)",
+                          "nosrc.yaml");
+  ASSERT_FALSE(s);
+  const std::string& w = s.error().what;
+  EXPECT_NE(w.find("nosrc.yaml:6:"), std::string::npos) << w;
+  EXPECT_NE(w.find("traffic[f].sources"), std::string::npos) << w;
+  EXPECT_NE(w.find("needs `sources:`"), std::string::npos) << w;
+}
+
+TEST(Scenario, WavesSendAFewSourcesAtATimeSpreadOverTheGroup) {
+  auto s = parse_scenario(R"(name: t
+description: d
+duration: 10s
+traffic:
+  - {name: f, class: attack, kind: udp, sources: 198.18.0.0/23, count: 12, pps: 1000, wave: {size: 3, every: 500ms}}
+)",
+                          "wave.yaml");
+  ASSERT_TRUE(s) << s.error().what;
+  const auto& g = s->traffic.at(0);
+  ASSERT_TRUE(g.wave);
+  EXPECT_EQ(g.wave->size, 3u);
+  EXPECT_EQ(g.wave->every_ns, 500 * kNsPerMs);
+  Stream st{0, TrafficKind::udp, group_sources(g), g.pps, 64, 0, 10 * kNsPerSec, std::nullopt, g.wave};
+  // Lanes of 4 sources: wave w sends sources w, 4 + w and 8 + w (mod 4 in the lane).
+  std::set<std::size_t> first, second;
+  for (std::uint64_t n = 0; n < 30; ++n) first.insert(source_index(st, n, 100 * kNsPerMs));
+  for (std::uint64_t n = 0; n < 30; ++n) second.insert(source_index(st, n, 600 * kNsPerMs));
+  EXPECT_EQ(first, (std::set<std::size_t>{0, 4, 8}));
+  EXPECT_EQ(second, (std::set<std::size_t>{1, 5, 9}));
+  EXPECT_EQ(source_index(st, 0, 2 * kNsPerSec), 0u) << "after every lane's source had its turn the first comes back";
+
+  auto bad = parse_scenario(R"(name: t
+description: d
+duration: 10s
+traffic:
+  - {name: f, class: attack, kind: udp, sources: 198.18.0.0/23, count: 2, pps: 1000, wave: {size: 3, every: 0s}}
+)",
+                            "badwave.yaml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().what.find("traffic[f].wave"), std::string::npos) << bad.error().what;
 }
 
 TEST(Scenario, RefusesAMissingFileWithTheFix) {
