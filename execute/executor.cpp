@@ -801,12 +801,13 @@ std::vector<Outcome> Executor::apply(const Prepared& p) {
 
 namespace {
 
-// What the kernel holds of a shape: its prefix, rate and burst. The expiry
-// and the action that asked for it are the Executor's own, never read back.
+// What the kernel holds of a shape: its prefix, rate (in bytes a second, as
+// htb keeps it) and burst (0: htb's default). The expiry and the action that
+// asked for it are the Executor's own, never read back.
 bool same_shapes(const std::vector<DesiredShape>& want, const std::vector<DesiredShape>& actual) {
   return std::equal(want.begin(), want.end(), actual.begin(), actual.end(),
                     [](const DesiredShape& w, const DesiredShape& a) {
-                      return w.prefix == a.prefix && w.rate_bps == a.rate_bps &&
+                      return w.prefix == a.prefix && w.rate_bps / 8 == a.rate_bps / 8 &&
                              (w.burst_bytes == 0 || w.burst_bytes == a.burst_bytes);
                     });
 }

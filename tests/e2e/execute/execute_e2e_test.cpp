@@ -153,9 +153,9 @@ TEST_F(ExecuteE2E, AFillingRuleTableRelievesItselfThroughTheShippedPolicy) {
 
 TEST_F(ExecuteE2E, AShapeInForceIsNotDriftToReconcile) {
   ASSERT_NO_FATAL_FAILURE(start(guard::LoadMode::native, {}, 0, /*shaping=*/true));
-  auto out = tick(plan_of({act("shape", ShapeInterface{key(), std::nullopt, 10'000'000, 0}, 60 * kNsPerSec)}));
+  auto out = tick(plan_of({act("shape", ShapeInterface{key(), std::nullopt, 9'999'999, 0}, 60 * kNsPerSec)}));
   ASSERT_NE(find(out, "shape", OutcomeStatus::applied), nullptr) << "the shape was not applied";
-  // The kernel holds the shape's rate and burst, not its expiry or its action:
+  // The kernel holds the shape's rate (rounded to bytes/s) and burst, not its expiry or its action:
   // what it reads back is the shape in force, not a difference to heal.
   for (int i = 0; i < 3; ++i) {
     auto rec = ex_->reconcile(snapshot().ts_ns);
