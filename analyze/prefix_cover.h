@@ -10,8 +10,11 @@
 
 namespace reflex::analyze {
 
+// The floors are the policy's default max_block_prefix (/24, /48): Plan
+// narrows a wider block to the one part that holds its origin, so a cover
+// wider than that would leave the rest of its attackers unblocked.
 struct CoverLimits {
-  unsigned min_len_v4 = 16;
+  unsigned min_len_v4 = 24;
   unsigned min_len_v6 = 48;
 };
 

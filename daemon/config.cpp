@@ -16,7 +16,7 @@ using plan::Diagnostic;
 using plan::YamlReader;
 
 constexpr std::string_view kTopKeys[] = {"interfaces", "mode",  "tick", "policies", "watch_policies", "pin_root",
-                                         "drain",      "api",   "store", "log",     "monitor", "fleet"};
+                                         "max_rules",  "drain", "api",   "store",   "log",     "monitor", "fleet"};
 
 bool is_log_level(std::string_view s) {
   for (auto l : {"trace", "debug", "info", "warn", "error", "off"})
@@ -62,6 +62,10 @@ class ConfigParser {
     if (auto n = root["policies"]) set(r_.string(n, "policies"), c.policies);
     if (auto n = root["watch_policies"]) set(r_.boolean(n, "watch_policies"), c.watch_policies);
     if (auto n = root["pin_root"]) set(r_.string(n, "pin_root"), c.pin_root);
+    if (auto n = root["max_rules"]) {
+      if (auto v = r_.integer(n, "max_rules", 1, static_cast<std::int64_t>(guard::kDefaultMaxRules), "a rule count"))
+        c.max_rules = static_cast<std::size_t>(*v);
+    }
     if (auto n = root["drain"]) set(r_.duration(n, "drain"), c.drain);
     if (auto n = root["api"]) api(n, c.api);
     if (auto n = root["store"]) store(n, c.store);
@@ -364,6 +368,13 @@ std::vector<plan::Diagnostic> apply_flags(DaemonConfig& cfg, const ConfigFlags& 
       out.push_back(flag_error("--drain-ms", "expected 0 to 600000 milliseconds, got " + std::to_string(*f.drain_ms)));
     else
       cfg.drain = *f.drain_ms * kNsPerMs;
+  }
+  if (f.max_rules) {
+    if (*f.max_rules < 1 || *f.max_rules > static_cast<std::int64_t>(guard::kDefaultMaxRules))
+      out.push_back(flag_error("--max-rules", "expected 1 to " + std::to_string(guard::kDefaultMaxRules) +
+                                                  " rules, got " + std::to_string(*f.max_rules)));
+    else
+      cfg.max_rules = static_cast<std::size_t>(*f.max_rules);
   }
   if (f.log_format) {
     if (!parse_log_format(*f.log_format))

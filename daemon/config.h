@@ -7,6 +7,7 @@
 
 #include "fleet/fleet_config.h"
 #include "guard/attach.h"
+#include "guard/compiler.h"
 #include "knowledge/time.h"
 #include "plan/diagnostic.h"
 
@@ -72,6 +73,9 @@ struct DaemonConfig {
   std::string policies = kDefaultPolicies;
   bool watch_policies = true;
   std::string pin_root = "/sys/fs/bpf/reflex";
+  // The guard's rule capacity per interface: Execute refuses rules past it and
+  // the Monitor reports the rule table's fill against it (map_pressure).
+  std::size_t max_rules = guard::kDefaultMaxRules;
   TimeNs drain = 5 * kNsPerSec;  // SIGTERM: time for in-flight work
   ApiConfig api;
   StoreConfig store;
@@ -105,6 +109,7 @@ struct ConfigFlags {
   std::optional<std::int64_t> tick_ms;
   std::optional<bool> watch_policies;
   std::optional<std::int64_t> drain_ms;
+  std::optional<std::int64_t> max_rules;
 };
 // Applies flags over cfg and checks the result as a whole (an interface named
 // twice, a tick out of range, an unknown mode): one diagnostic per problem,

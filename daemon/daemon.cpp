@@ -152,6 +152,7 @@ Status Daemon::start_store() {
 Status Daemon::start_datapath() {
   execute::GuardActuatorOptions go;
   go.pin_root = cfg_.pin_root;
+  go.max_rules = cfg_.max_rules;
   go.loop_clock = &loop_clock();
   auto guard = std::make_unique<execute::GuardActuator>(go);
   auto shaping = std::make_unique<execute::shaping::ShapingActuator>(execute::shaping::ShaperOptions{cfg_.pin_root});
@@ -179,6 +180,7 @@ Status Daemon::start_datapath() {
 
   execute::ExecutorConfig ec;
   for (const auto& r : refs_) ec.ifaces.push_back(r.key);
+  ec.max_rules = cfg_.max_rules;
   if (auto set = policies_.current()) ec.verify.max_drop_fraction = set->global.guardrails.max_drop_fraction;
   std::vector<execute::ActuatorPtr> acts;
   acts.push_back(std::move(guard));
@@ -276,6 +278,7 @@ Status Daemon::start_monitor() {
   mc.interfaces = refs_;
   mc.interval = std::chrono::milliseconds(cfg_.tick / kNsPerMs);
   mc.pin_root = cfg_.pin_root;
+  mc.max_rules = cfg_.max_rules;
   mc.top_talkers = cfg_.monitor.top_talkers;
   mc.run_time_every = cfg_.monitor.run_time_every;
   auto m = monitor::Monitor::create(io_, mc, [this](const Observation& o) { on_observation(o); }, &loop_clock());

@@ -799,6 +799,21 @@ std::vector<Outcome> Executor::apply(const Prepared& p) {
 
 // ---- reconcile --------------------------------------------------------------
 
+namespace {
+
+// What the kernel holds of a shape: its prefix, rate (in bytes a second, as
+// htb keeps it) and burst (0: htb's default). The expiry and the action that
+// asked for it are the Executor's own, never read back.
+bool same_shapes(const std::vector<DesiredShape>& want, const std::vector<DesiredShape>& actual) {
+  return std::equal(want.begin(), want.end(), actual.begin(), actual.end(),
+                    [](const DesiredShape& w, const DesiredShape& a) {
+                      return w.prefix == a.prefix && w.rate_bps / 8 == a.rate_bps / 8 &&
+                             (w.burst_bytes == 0 || w.burst_bytes == a.burst_bytes);
+                    });
+}
+
+}  // namespace
+
 std::vector<Outcome> Executor::reconcile(TimeNs now) {
   std::vector<Outcome> out;
   for (const auto& [iface, want] : desired_->ifaces) {
@@ -831,7 +846,7 @@ std::vector<Outcome> Executor::reconcile(TimeNs now) {
             else if (!want.rules.empty()) why = "no guard to hold " + std::to_string(want.rules.size()) + " rules";
             break;
           case Facet::shapes:
-            if (actual->shapes != want.shapes) why = "shapes differ";
+            if (!same_shapes(want.shapes, actual->shapes)) why = "shapes differ";
             break;
         }
         if (why.empty()) continue;
@@ -847,6 +862,7 @@ std::vector<Outcome> Executor::reconcile(TimeNs now) {
           hint = r.error().hint;
           continue;
         }
+        if (!r->changed) continue;  // read back in another form (a rounded rate), nothing was out of place
         healed += (healed.empty() ? "" : "; ") + std::string(to_string(f)) + ": " + why + ", healed" +
                   (r->detail.empty() ? "" : " (" + r->detail + ")");
         if (f == Facet::attach) {

@@ -154,6 +154,13 @@ bool apply_guardrails(ActionSpec& spec, const GuardInput& in, std::vector<std::s
     a->keep_out = g.never_block;
     return true;
   }
+  if (auto* u = std::get_if<Unblock>(&spec)) {
+    // The undo of a block the width limit narrowed removes the rule that was
+    // installed (the same narrowing of the same origin), not the wider
+    // prefix no rule has.
+    limit_width(u->prefix, in, applied);
+    return true;
+  }
   if (auto* b = std::get_if<RuleBatch>(&spec)) {
     // A batch (an operator's list) is taken as given, less what touches a
     // protected range: those prefixes leave it, with one note for all.

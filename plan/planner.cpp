@@ -707,11 +707,14 @@ class PlanBuilder {
       // Policy guardrails trim what rules ask for; a rung they nullify still
       // counts as taken, so the ladder moves on instead of retrying forever.
       for (auto it = c.emissions.begin(); it != c.emissions.end();) {
+        std::optional<Prefix> origin = c.symptom.subject.prefix;
         if (it->revert) {
+          // Undoing is always allowed; only its target follows the narrowing.
+          if (std::holds_alternative<Unblock>(it->spec))
+            apply_guardrails(it->spec, GuardInput{p_.global.guardrails, in_.traffic, origin}, it->guardrails);
           ++it;
           continue;
         }
-        std::optional<Prefix> origin = c.symptom.subject.prefix;
         if (apply_guardrails(it->spec, GuardInput{p_.global.guardrails, in_.traffic, origin}, it->guardrails)) {
           ++it;
           continue;

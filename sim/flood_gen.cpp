@@ -108,12 +108,21 @@ std::size_t PacketGenerator::add(Stream s) {
   return streams_.size() - 1;
 }
 
-std::size_t PacketGenerator::fill(std::size_t i, std::uint8_t* out) {
+std::size_t source_index(const Stream& s, std::uint64_t n, TimeNs t) {
+  const std::size_t count = s.sources.size();
+  if (!s.wave || s.wave->size == 0 || count == 0) return count ? n % count : 0;
+  const std::size_t size = std::min<std::size_t>(s.wave->size, count);
+  const std::size_t lane_len = count / size;  // the last count % size sources are never sent
+  const auto wave = static_cast<std::uint64_t>(std::max<TimeNs>(0, t - s.from_ns) / s.wave->every_ns);
+  return (n % size) * lane_len + wave % lane_len;
+}
+
+std::size_t PacketGenerator::fill(std::size_t i, std::uint8_t* out, TimeNs now) {
   const Stream& s = streams_[i];
   State& st = *state_[i];
   std::size_t len = st.frame.size();
   std::memcpy(out, st.frame.data(), len);
-  std::uint32_t src = s.sources[st.next_src++ % s.sources.size()];
+  std::uint32_t src = s.sources[source_index(s, st.next_src++, now)];
   std::uint32_t seq = static_cast<std::uint32_t>(st.seq++);
   std::uint8_t* ip = out + kEth;
   put16(ip + 4, static_cast<std::uint16_t>(seq));  // IP id
@@ -184,7 +193,7 @@ void PacketGenerator::run() {
       }
       while (owed-- && n < kBatch) {
         std::uint8_t* f = buf.data() + n * kMaxFrame;
-        iov[n] = {f, fill(i, f)};
+        iov[n] = {f, fill(i, f, now)};
         msgs[n] = {};
         msgs[n].msg_hdr.msg_iov = &iov[n];
         msgs[n].msg_hdr.msg_iovlen = 1;

@@ -39,7 +39,13 @@ struct Stream {
   std::uint32_t payload = 64;
   TimeNs from_ns = 0, until_ns = 0;  // offsets from the generator's start
   std::optional<Pulse> pulse;
+  std::optional<Wave> wave;
 };
+
+// The index in s.sources of the n-th packet's source at time t. The sources
+// are cut into wave->size lanes; each wave takes the next source of every
+// lane, so the sources sending at once are spread over the group's prefixes.
+std::size_t source_index(const Stream& s, std::uint64_t n, TimeNs t);
 
 class PacketGenerator {
  public:
@@ -73,7 +79,7 @@ class PacketGenerator {
   };
   PacketGenerator() = default;
   void run();
-  std::size_t fill(std::size_t stream, std::uint8_t* out);  // one frame from the template, returns its length
+  std::size_t fill(std::size_t stream, std::uint8_t* out, TimeNs now);  // one frame from the template, returns its length
 
   Fd fd_;
   Mac src_mac_{}, dst_mac_{};

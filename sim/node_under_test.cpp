@@ -204,6 +204,10 @@ class ReflexNode final : public NodeUnderTest {
                                   ctx_.pin_root,
                                   "--log-format",
                                   "json"};
+    if (ctx_.scenario->node.max_rules) {  // the same capacity the baselines' guard gets
+      args.push_back("--max-rules");
+      args.push_back(std::to_string(ctx_.scenario->node.max_rules));
+    }
     std::string log = ctx_.work_dir + "/reflexd.log";
     pid_t pid = fork();
     if (pid < 0) return errno_error("fork reflexd", errno);

@@ -152,7 +152,7 @@ class Run {
         ci.intended_rate = g.pps;
         for (const auto& p : g.sources)
           if (auto st = counter_->add_class(p, cls); !st) return st;
-        Stream st{cls, g.kind, ci.sources, g.pps, g.size, g.from_ns, g.end_ns(s_.duration_ns), g.pulse};
+        Stream st{cls, g.kind, ci.sources, g.pps, g.size, g.from_ns, g.end_ns(s_.duration_ns), g.pulse, g.wave};
         auto& gen = g.cls == TrafficClass::attack ? *attack_gen_ : *client_gen_;
         stream_of_.push_back(gen.add(std::move(st)));
       }

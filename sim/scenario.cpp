@@ -100,7 +100,8 @@ struct Parser {
   void group(const YAML::Node& n, std::size_t i) {
     std::string f = "traffic[" + std::to_string(i) + "]";
     if (!r.expect_map(n, f)) return;
-    r.check_keys(n, f, {"name", "class", "kind", "sources", "count", "pps", "rate", "size", "from", "until", "pulse"});
+    r.check_keys(n, f, {"name", "class", "kind", "sources", "count", "pps", "rate", "size", "from", "until", "pulse",
+                        "wave"});
     TrafficGroup g;
     if (auto name = r.string(n["name"], f + ".name")) {
       g.name = *name;
@@ -139,6 +140,10 @@ struct Parser {
       if (n["sources"] || n["pps"])
         r.error(n, f, "a tcp group connects from the clients' own addresses: drop `sources:` and `pps:`");
       if (g.count > 64) r.error(n["count"], f + ".count", "at most 64 connections per tcp group");
+    } else if (!n["sources"]) {
+      r.error(n, f + ".sources", std::string("a ") + (g.kind == TrafficKind::syn ? "syn" : "udp") +
+                                     " group needs `sources:`, the prefixes its crafted addresses are picked in",
+              "e.g. sources: 203.0.113.0/24");
     } else {
       if (auto p = r.prefix_list(n["sources"], f + ".sources")) {
         g.sources = *p;
@@ -167,6 +172,25 @@ struct Parser {
           r.error(n["pulse"], f + ".pulse", "on and off must both be longer than 0s");
         else
           g.pulse = Pulse{*on, *off};
+      }
+    }
+    if (n["wave"] && r.expect_map(n["wave"], f + ".wave")) {
+      r.check_keys(n["wave"], f + ".wave", {"size", "every"});
+      auto size = r.integer(n["wave"]["size"], f + ".wave.size", 1, 1 << 20, "sources sending at once");
+      auto every = time(n["wave"]["every"], f + ".wave.every");
+      if (g.kind == TrafficKind::tcp)
+        r.error(n["wave"], f + ".wave", "a tcp group's connections all run at once: waves are for udp and syn groups");
+      else if (g.pulse)
+        r.error(n["wave"], f + ".wave", "a group has either `pulse:` or `wave:`, not both");
+      else if (size && every) {
+        if (*every <= 0)
+          r.error(n["wave"]["every"], f + ".wave.every", "expected a time longer than 0s");
+        else if (static_cast<std::uint32_t>(*size) > g.count)
+          r.error(n["wave"]["size"], f + ".wave.size",
+                  "a wave of " + std::to_string(*size) + " is more than the group's " + std::to_string(g.count) +
+                      " sources");
+        else
+          g.wave = Wave{static_cast<std::uint32_t>(*size), *every};
       }
     }
     for (const auto& other : s.traffic)

@@ -27,6 +27,14 @@ struct Pulse {
   TimeNs on_ns = 0, off_ns = 0;
 };
 
+// Attackers arriving over time: only `size` of the group's sources send at
+// once, each a flood on its own, and every `every` the next `size` take over
+// (hit and run; more distinct attackers over the attack than at any moment).
+struct Wave {
+  std::uint32_t size = 0;
+  TimeNs every_ns = 0;
+};
+
 // One stream of traffic: one class in the report.
 struct TrafficGroup {
   std::string name;
@@ -40,6 +48,7 @@ struct TrafficGroup {
   TimeNs from_ns = 0;
   std::optional<TimeNs> until_ns;  // default: the scenario's duration
   std::optional<Pulse> pulse;
+  std::optional<Wave> wave;  // udp/syn
 
   TimeNs end_ns(TimeNs duration) const { return until_ns.value_or(duration); }
   // Is the group sending at time t (offset from the run's start)?

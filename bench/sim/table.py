@@ -8,7 +8,8 @@ root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/reflex-sim-bench
 cols = [("attack_offered_pps", "attack reached kpps", False), ("onset_to_drop_ms", "onset→drop ms p50 / p99", True), ("recovered_ms", "goodput ≥95% after ms", False),
         ("benign_goodput_during", "benign goodput during", False), ("attack_delivered_ratio", "attack delivered", False),
         ("false_blocks", "false blocks", False), ("rules_max", "rules (max)", False), ("rules_left", "rules left", False),
-        ("rules_gone_lag_ms", "rule gone vs TTL ms", False), ("rtt_p99_during_ms", "RTT p99 under load ms", False)]
+        ("rules_gone_lag_ms", "rule gone vs TTL ms", False), ("rtt_p99_during_ms", "RTT p99 under load ms", False),
+        ("rtt_p99_late_ms", "RTT p99 2nd half of load ms", False)]
 
 
 def fmt(v, ratio=False):

@@ -15,7 +15,9 @@ out=${2:-/tmp/reflex-sim-bench}
 shift $(( $# > 2 ? 2 : $# )) || true
 nodes=${NODES:-reflex none threshold}
 scenarios=("$@")
-if ((${#scenarios[@]} == 0)); then scenarios=(sim/scenarios/*.yaml); fi
+if ((${#scenarios[@]} == 0)); then  # the fleet scenarios run in virtual time: sim/fleet
+  for s in sim/scenarios/*.yaml; do [[ $(basename "$s") == fleet-* ]] || scenarios+=("$s"); done
+fi
 sim=build/cmd/reflex-sim/reflex-sim
 [[ -x $sim ]] || { echo "build first: scripts/build.sh" >&2; exit 1; }
 mkdir -p "$out"

@@ -24,6 +24,7 @@ void add_config_flags(CLI::App* sub, ConfigCli& c) {
   sub->add_option("--tick-ms", c.tick_ms, "loop tick in milliseconds (50 to 60000)");
   sub->add_option("--log-format", c.log_format, "text or json");
   sub->add_option("--pin-root", c.pin_root, "where the guards are pinned in bpffs");
+  sub->add_option("--max-rules", c.max_rules, "guard rules per interface at most (the rule table's capacity)");
   sub->add_option("--drain-ms", c.drain_ms, "on SIGTERM, time for in-flight work before connections are cut");
   sub->add_flag("--no-watch", c.no_watch,
                 "do not follow the policy folder with inotify (e.g. on NFS); reload on SIGHUP or POST "
@@ -54,6 +55,7 @@ std::optional<daemon::DaemonConfig> resolve_config(const ConfigCli& c, const CLI
   str("--pin-root", c.pin_root, f.pin_root);
   if (given(*sub, "--tick-ms")) f.tick_ms = c.tick_ms;
   if (given(*sub, "--drain-ms")) f.drain_ms = c.drain_ms;
+  if (given(*sub, "--max-rules")) f.max_rules = c.max_rules;
   if (c.no_watch) f.watch_policies = false;
   if (const CLI::Option* o = app.get_option_no_throw("--log-level"); o && o->count()) f.log_level = o->results().back();
   bool file_ok = std::none_of(diags.begin(), diags.end(),

@@ -15,7 +15,7 @@ struct ConfigCli {
   std::string config_path;  // empty: defaults (and flags) only
   std::vector<std::string> ifaces;
   std::string mode, listen, unix_socket, token_file, store, policies, log_format, pin_root;
-  std::int64_t tick_ms = 0, drain_ms = 0;
+  std::int64_t tick_ms = 0, drain_ms = 0, max_rules = 0;
   bool no_watch = false;
   std::vector<CLI::Option*> opts;  // to tell which were given
 };

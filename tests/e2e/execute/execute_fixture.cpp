@@ -1,5 +1,7 @@
 #include "tests/e2e/execute/execute_fixture.h"
 
+#include "execute/shaping/shaping_actuator.h"
+
 #include <boost/json.hpp>
 
 namespace reflex::testing {
@@ -111,7 +113,7 @@ void ExecuteE2E::TearDown() {
   a_.reset();
 }
 
-void ExecuteE2E::start(guard::LoadMode mode, execute::VerifyConfig v, std::size_t max_rules) {
+void ExecuteE2E::start(guard::LoadMode mode, execute::VerifyConfig v, std::size_t max_rules, bool shaping) {
   auto act = std::make_unique<execute::GuardActuator>(
       execute::GuardActuatorOptions{test_pin_root(), max_rules ? max_rules : guard::kDefaultMaxRules});
   guard_act_ = act.get();
@@ -119,6 +121,11 @@ void ExecuteE2E::start(guard::LoadMode mode, execute::VerifyConfig v, std::size_
   ASSERT_TRUE(e) << e.error().message();
   std::vector<execute::ActuatorPtr> acts;
   acts.push_back(std::move(act));
+  if (shaping) {
+    auto sh = std::make_unique<execute::shaping::ShapingActuator>(execute::shaping::ShaperOptions{test_pin_root()});
+    sh->add_interface(ref());
+    acts.push_back(std::move(sh));
+  }
   execute::ExecutorConfig cfg;
   cfg.ifaces = {key()};
   cfg.verify = v;

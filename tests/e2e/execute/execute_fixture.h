@@ -70,7 +70,9 @@ class ExecuteE2E : public ::testing::Test {
 
   // Loads the guard through the actuator and makes the executor (verify windows short for tests).
   // max_rules: the guard's and the executor's rule limit (0: their defaults).
-  void start(guard::LoadMode mode = guard::LoadMode::native, execute::VerifyConfig v = {}, std::size_t max_rules = 0);
+  // shaping: also the real TC shaping actuator on the same interface.
+  void start(guard::LoadMode mode = guard::LoadMode::native, execute::VerifyConfig v = {}, std::size_t max_rules = 0,
+             bool shaping = false);
   // The veth pair between a and b (SetUp makes it; a test that deleted it makes it again).
   void make_pair();
   // One loop tick: Monitor, review, prepare, apply. Returns every outcome of it.

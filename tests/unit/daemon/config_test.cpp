@@ -36,6 +36,7 @@ tick: 100ms
 policies: /srv/policies
 watch_policies: false
 pin_root: /sys/fs/bpf/rx
+max_rules: 1024
 drain: 2s
 api:
   listen: 127.0.0.1:9999
@@ -69,6 +70,7 @@ monitor: {top_talkers: 32, run_time_every: 5}
   EXPECT_EQ(c.policies, "/srv/policies");
   EXPECT_FALSE(c.watch_policies);
   EXPECT_EQ(c.pin_root, "/sys/fs/bpf/rx");
+  EXPECT_EQ(c.max_rules, 1024u);
   EXPECT_EQ(c.drain, 2 * kNsPerSec);
   EXPECT_EQ(c.api.listen, "127.0.0.1:9999");
   EXPECT_EQ(c.api.unix_socket, "/tmp/r.sock");
@@ -135,8 +137,10 @@ TEST(Config, FlagsWinOverTheFile) {
   f.mode = "generic";
   f.listen = "127.0.0.1:0";
   f.log_format = "json";
+  f.max_rules = 80;
   auto diags = apply_flags(c, f);
   EXPECT_TRUE(diags.empty());
+  EXPECT_EQ(c.max_rules, 80u);
   ASSERT_EQ(c.interfaces.size(), 2u);
   EXPECT_EQ(c.interfaces[0].netns, "ns1");
   EXPECT_EQ(c.tick, 100 * kNsPerMs);
@@ -154,6 +158,7 @@ TEST(Config, BadFlagsAreReportedByName) {
   f.tick_ms = 10;
   f.mode = "turbo";
   f.listen = "nowhere";
+  f.max_rules = 0;
   auto diags = apply_flags(c, f);
   std::string all;
   for (const auto& d : diags) all += d.to_string() + "\n";
@@ -162,6 +167,7 @@ TEST(Config, BadFlagsAreReportedByName) {
   EXPECT_NE(all.find("--tick-ms"), std::string::npos) << all;
   EXPECT_NE(all.find("--mode"), std::string::npos) << all;
   EXPECT_NE(all.find("--listen"), std::string::npos) << all;
+  EXPECT_NE(all.find("--max-rules"), std::string::npos) << all;
 }
 
 TEST(Config, NoWayInIsRefused) {

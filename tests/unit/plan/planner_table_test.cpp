@@ -195,6 +195,18 @@ const Row kRows[] = {
     expect:
       - {at: 0s, actions: [{action: block, prefix: 198.51.100.0/24, guardrail: "max_block_prefix: 198.51.0.0/16 narrowed to 198.51.100.0/24"}]}
 )Y"},
+    {"guardrail max_block_prefix: the undo of a narrowed block removes the rule it became, not the wider prefix",
+     "global: {defaults: {for: 0s, clear_for: 10s, cooldown: 0s}, guardrails: {max_block_prefix: {ipv4: 24}}}\n"
+     "rules:\n  - {id: b, when: {symptom: flood}, then: {action: block}}\n",
+     R"Y(
+  - name: t
+    symptoms: [{kind: flood, prefix: 198.18.0.0/23, from: 0s, until: 10s}]
+    interval: 10s
+    expect:
+      - {at: 0s, actions: [{action: block, prefix: 198.18.0.0/24, guardrail: "max_block_prefix: 198.18.0.0/23 narrowed to 198.18.0.0/24"}]}
+      - {at: 20s, actions: [{action: unblock, prefix: 198.18.0.0/24, decision: revert}]}
+    duration: 30s
+)Y"},
     {"guardrail floors: rate limits and shaping are raised to their floors",
      "global: {defaults: {for: 0s}, guardrails: {rate_limit_floor: 200, shaping_floor: 5Mbit}}\n"
      "rules:\n  - {id: rl, when: {symptom: flood}, then: {action: rate_limit, pps: 20}}\n"

@@ -1,11 +1,13 @@
 // Scenario files: every shipped one loads; mistakes are reported with
 // file:line:col, the field and what was expected.
 #include "sim/fleet/scenario.h"
+#include "sim/flood_gen.h"
 #include "sim/scenario.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 
 namespace reflex::sim {
 namespace {
@@ -102,8 +104,9 @@ TEST(Scenario, ReportsEveryMistakeWithItsPlace) {
 description: d
 duration: 10s
 traffic:
-  - {name: a, class: atack, kind: udp, sources: 192.0.2.0/24, count: 300, pps: 1000}
+  - {name: a, class: atack, kind: udp, sources: 192.0.2.0/24, count: 300, pps: 1000, wave: {size: 3, every: 0s}}
   - {name: b, class: benign, kind: tcp, count: 2}
+  - {name: f, class: attack, kind: udp, count: 20, pps: 1000}
 speed: 3
 )",
                           "bad.yaml");
@@ -113,7 +116,34 @@ speed: 3
   EXPECT_NE(w.find("traffic[a].class: expected benign or attack"), std::string::npos) << w;
   EXPECT_NE(w.find("300 sources do not fit"), std::string::npos) << w;
   EXPECT_NE(w.find("needs `rate:`"), std::string::npos) << w;
+  // A udp group without sources: an error with its place, not a yaml-cpp throw.
+  EXPECT_NE(w.find("bad.yaml:7:"), std::string::npos) << w;
+  EXPECT_NE(w.find("traffic[f].sources: a udp group needs `sources:`"), std::string::npos) << w;
+  EXPECT_NE(w.find("traffic[a].wave.every: expected a time longer than 0s"), std::string::npos) << w;
   EXPECT_NE(w.find("speed"), std::string::npos) << "unknown keys are errors: " << w;
+}
+
+TEST(Scenario, WavesSendAFewSourcesAtATimeSpreadOverTheGroup) {
+  auto s = parse_scenario(R"(name: t
+description: d
+duration: 10s
+traffic:
+  - {name: f, class: attack, kind: udp, sources: 198.18.0.0/23, count: 12, pps: 1000, wave: {size: 3, every: 500ms}}
+)",
+                          "wave.yaml");
+  ASSERT_TRUE(s) << s.error().what;
+  const auto& g = s->traffic.at(0);
+  ASSERT_TRUE(g.wave);
+  EXPECT_EQ(g.wave->size, 3u);
+  EXPECT_EQ(g.wave->every_ns, 500 * kNsPerMs);
+  Stream st{0, TrafficKind::udp, group_sources(g), g.pps, 64, 0, 10 * kNsPerSec, std::nullopt, g.wave};
+  // Lanes of 4 sources: wave w sends sources w, 4 + w and 8 + w (mod 4 in the lane).
+  std::set<std::size_t> first, second;
+  for (std::uint64_t n = 0; n < 30; ++n) first.insert(source_index(st, n, 100 * kNsPerMs));
+  for (std::uint64_t n = 0; n < 30; ++n) second.insert(source_index(st, n, 600 * kNsPerMs));
+  EXPECT_EQ(first, (std::set<std::size_t>{0, 4, 8}));
+  EXPECT_EQ(second, (std::set<std::size_t>{1, 5, 9}));
+  EXPECT_EQ(source_index(st, 0, 2 * kNsPerSec), 0u) << "after every lane's source had its turn the first comes back";
 }
 
 TEST(Scenario, RefusesAMissingFileWithTheFix) {
