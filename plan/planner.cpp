@@ -317,8 +317,8 @@ bool better(const Symptom& a, bool a_strict, const Symptom& b, bool b_strict) {
 
 class PlanBuilder {
  public:
-  PlanBuilder(const PolicySet& p, const PlanInput& in, PlannerState& st, Plan& plan)
-      : p_(p), in_(in), st_(st), plan_(plan), now_(in.now_ns) {}
+  PlanBuilder(const PolicySet& p, const PlanInput& in, PlannerState& st, Plan& plan, PlanCache* cache = nullptr)
+      : p_(p), in_(in), st_(st), plan_(plan), now_(in.now_ns), cache_(cache) {}
 
   void run() {
     decide();
@@ -420,8 +420,24 @@ class PlanBuilder {
   void expire_state() {
     while (!st_.recent_actions.empty() && st_.recent_actions.front() <= now_ - kCapWindow)
       st_.recent_actions.pop_front();
-    for (auto it = st_.emitted.begin(); it != st_.emitted.end();)
-      it = it->second.planned_ns < now_ - kEmittedRetention ? st_.emitted.erase(it) : std::next(it);
+    // The map is keyed by id, not time: walk it only when its oldest entry
+    // (as far as the cache knows) may have passed the retention.
+    const TimeNs cutoff = now_ - kEmittedRetention;
+    if (!cache_ || !cache_->emitted_oldest_known || cache_->emitted_oldest_ns < cutoff) {
+      TimeNs oldest = kForever;
+      for (auto it = st_.emitted.begin(); it != st_.emitted.end();) {
+        if (it->second.planned_ns < cutoff) {
+          it = st_.emitted.erase(it);
+        } else {
+          oldest = std::min(oldest, it->second.planned_ns);
+          ++it;
+        }
+      }
+      if (cache_) {
+        cache_->emitted_oldest_known = true;
+        cache_->emitted_oldest_ns = oldest;
+      }
+    }
     // Forgive old failures after a quiet spell as long as the longest backoff.
     for (auto it = st_.backoff.begin(); it != st_.backoff.end();)
       it = now_ > it->second.retry_after_ns + p_.global.backoff.max ? st_.backoff.erase(it) : std::next(it);
@@ -949,9 +965,11 @@ class PlanBuilder {
   // or rollback can be charged to (kind, target) for backoff.
   void push(Action a, const std::string& track = {}) {
     a.id = plan_.id + "/" + std::to_string(plan_.actions.size());
-    if (!std::holds_alternative<Alert>(a.spec))
+    if (!std::holds_alternative<Alert>(a.spec)) {
       st_.emitted[a.id] = EmittedAction{std::string(action_kind_name(a.spec)) + "@" + target_key(a.spec), now_,
                                         track, a.rationale.decision == "revert" ? -1 : a.rationale.step};
+      if (cache_ && cache_->emitted_oldest_known) cache_->emitted_oldest_ns = std::min(cache_->emitted_oldest_ns, now_);
+    }
     plan_.actions.push_back(std::move(a));
   }
 
@@ -960,6 +978,7 @@ class PlanBuilder {
   PlannerState& st_;
   Plan& plan_;
   const TimeNs now_;
+  PlanCache* cache_ = nullptr;
   bool paused_ = false;
   std::string pause_id_, pause_who_;
   std::vector<const Override*> forbids_, pins_, manuals_;
@@ -1001,8 +1020,9 @@ PlanOutput make_plan(const PolicySet& policy, const PlanInput& input, const Plan
   return out;
 }
 
-void plan_in_place(const PolicySet& policy, const PlanInput& input, PlannerState& state, Plan& out) {
-  PlanBuilder(policy, input, state, out).run();
+void plan_in_place(const PolicySet& policy, const PlanInput& input, PlannerState& state, Plan& out,
+                   PlanCache* cache) {
+  PlanBuilder(policy, input, state, out, cache).run();
 }
 
 }  // namespace reflex::plan

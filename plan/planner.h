@@ -65,10 +65,22 @@ struct PlanOutput {
   PlannerState state;
 };
 
+// What a planner held between plans may remember to save work, beside the
+// state: it changes no decision (a plan made without it is the same), so it
+// is neither stored nor compared. Whoever replaces the state resets it.
+struct PlanCache {
+  // Every emitted action was planned at or after this (a lower bound, kept
+  // as actions are emitted), so none is due for retention before then.
+  bool emitted_oldest_known = false;
+  TimeNs emitted_oldest_ns = 0;
+};
+
 // Pure: no clock, no I/O, no globals.
 PlanOutput make_plan(const PolicySet& policy, const PlanInput& input, const PlannerState& state);
-// The same, moving `state` on where it is.
-void plan_in_place(const PolicySet& policy, const PlanInput& input, PlannerState& state, Plan& out);
+// The same, moving `state` on where it is; `cache`, when given, belongs to
+// this state and saves the work it remembers.
+void plan_in_place(const PolicySet& policy, const PlanInput& input, PlannerState& state, Plan& out,
+                   PlanCache* cache = nullptr);
 
 // The same, holding the state between calls for the daemon's loop. Replays and
 // tests may use make_plan directly and keep the state themselves.
@@ -78,14 +90,18 @@ class Planner {
   // recently emitted action) on every tick cost more than the plan itself.
   Plan plan(const PolicySet& policy, const PlanInput& input) {
     Plan out;
-    plan_in_place(policy, input, state_, out);
+    plan_in_place(policy, input, state_, out, &cache_);
     return out;
   }
   const PlannerState& state() const { return state_; }
-  void restore(PlannerState s) { state_ = std::move(s); }
+  void restore(PlannerState s) {
+    state_ = std::move(s);
+    cache_ = {};
+  }
 
  private:
   PlannerState state_;
+  PlanCache cache_;
 };
 
 // Backoff delay after `failures` consecutive failures (1 -> initial).

@@ -31,6 +31,7 @@ void add_fleet_options(CLI::App& cmd, FleetCommand& a) {
       ->check(CLI::IsMember({"both", "on", "off"}));
   cmd.add_option("--threads", a.threads, "threads (the two runs of `both` share them)")->check(CLI::Range(1, 256));
   cmd.add_option("--trace", a.trace, "print node N's actions and outcomes as they happen");
+  cmd.add_option("--slices", a.slices, "print the cost per node-tick of every SECONDS of simulated time (stderr)");
   cmd.add_flag("--quiet", a.quiet, "print nothing but errors");
   cmd.add_flag("--verbose", a.verbose, "log every loop's actions (as reflexd does)");
 }
@@ -65,6 +66,7 @@ int run_fleet_command(const FleetCommand& a) {
     ro.coop = coop;
     ro.threads = per_run;
     ro.trace_node = a.trace;
+    ro.slice_s = a.slices;
     ro.loop = real_loop_factory(lo);
     // Both runs at once when there are threads for both.
     futures.push_back(std::async(a.threads >= 2 ? std::launch::async : std::launch::deferred,

@@ -15,6 +15,7 @@ struct FleetCommand {
   std::string coop = "both";  // both, on, off
   int threads = 2;
   int trace = -1;
+  int slices = 0;  // seconds of simulated time per cost slice (0: none)
   bool quiet = false, verbose = false;
 };
 

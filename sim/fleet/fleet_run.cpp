@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <memory>
 #include <thread>
 
@@ -46,6 +48,17 @@ FleetRun run_fleet(const FleetScenario& s, const RunOptions& o) {
   auto tick_range = [&](TimeNs now, int from, int to) {
     for (int i = from; i < to; ++i) nodes[static_cast<std::size_t>(i)]->tick(now, dt, inbox[static_cast<std::size_t>(i)]);
   };
+  // The process's CPU (both runs of `both` share it: slice one run at a time).
+  auto cpu_s = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+  };
+  const TimeNs slice = static_cast<TimeNs>(o.slice_s) * kNsPerSec;
+  TimeNs slice_end = slice;
+  auto slice_wall = std::chrono::steady_clock::now();
+  double slice_cpu = slice ? cpu_s() : 0;
+  std::uint64_t slice_ticks = 0;
   for (TimeNs now = s.tick; now <= s.duration; now += s.tick) {
     bus.begin_tick(now);
     bus.deliver(now, inbox);
@@ -61,6 +74,19 @@ FleetRun run_fleet(const FleetScenario& s, const RunOptions& o) {
     bus.flush(now);
     for (auto& b : inbox) b.clear();
     run.node_ticks += static_cast<std::uint64_t>(s.nodes);
+    if (slice && (now >= slice_end || now + s.tick > s.duration)) {
+      slice_ticks = run.node_ticks - slice_ticks;
+      const auto w = std::chrono::steady_clock::now();
+      const double c = cpu_s();
+      std::fprintf(stderr, "slice coop %s to %5.0f s: %7.2f us wall, %7.2f us cpu per node-tick\n",
+                   o.coop ? "on" : "off", static_cast<double>(now) / kNsPerSec,
+                   std::chrono::duration<double>(w - slice_wall).count() * 1e6 / static_cast<double>(slice_ticks),
+                   (c - slice_cpu) * 1e6 / static_cast<double>(slice_ticks));
+      slice_wall = w;
+      slice_cpu = c;
+      slice_ticks = run.node_ticks;
+      slice_end += slice;
+    }
   }
 
   run.nodes.reserve(nodes.size());

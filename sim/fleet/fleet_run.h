@@ -26,6 +26,9 @@ struct RunOptions {
   int threads = 1;
   int timeline_bins = 240;
   int trace_node = -1;  // print this node's actions and outcomes
+  // Print to stderr the wall and CPU cost per node-tick of every slice of this
+  // many simulated seconds (0: none): whatever grows with simulated time shows.
+  int slice_s = 0;
   NodeLoopFactory loop;  // real_loop_factory() in reflex-sim
 };
 

@@ -298,6 +298,49 @@ TEST(PlannerApi, StatefulPlannerMatchesPureFunction) {
   EXPECT_TRUE(planner.state() == st);
 }
 
+// The daemon's Planner walks its emitted actions only when the oldest may be
+// due: it must forget them exactly when the pure function does (24 h after
+// they were planned), and a restored state must not inherit what it knew.
+TEST(PlannerApi, EmittedActionsAreForgottenAfterTheirRetentionLikeThePureFunction) {
+  auto p = testing::load_ok(kPolicy);
+  Planner planner;
+  PlannerState st;
+  std::vector<Outcome> applied;
+  auto step = [&](TimeNs now, bool flooding) {
+    PlanInput in;
+    in.now_ns = now;
+    if (flooding) in.symptoms = {flood("192.0.2.1", 0.9, now)};
+    in.outcomes = applied;
+    auto pure = make_plan(p, in, st);
+    st = pure.state;
+    auto plan = planner.plan(p, in);
+    EXPECT_TRUE(planner.state() == st) << "at " << now / kNsPerSec << " s";
+    applied.clear();
+    for (const auto& a : plan.actions) {
+      Outcome o;
+      o.action_id = a.id;
+      o.status = OutcomeStatus::applied;
+      o.ts_ns = now;
+      applied.push_back(o);
+    }
+  };
+  for (int i = 0; i < 12; ++i) step(i * 5 * kNsPerSec, true);
+  ASSERT_FALSE(st.emitted.empty());  // applied actions wait for a later rollback
+  const TimeNs day = 24 * 3600 * kNsPerSec;
+  for (TimeNs t = 3600 * kNsPerSec; t < day; t += 3600 * kNsPerSec) step(t, false);
+  ASSERT_FALSE(st.emitted.empty());
+  step(day + 3600 * kNsPerSec, false);
+  for (const auto& [id, e] : planner.state().emitted) EXPECT_GE(e.planned_ns, kNsPerSec * 3600) << id;
+
+  // A state restored with an action older than the retention: gone at the next plan.
+  PlannerState old = planner.state();
+  old.emitted["plan-0/0"] = EmittedAction{"block@x", kNsPerSec, "", 0};
+  planner.restore(old);
+  st = old;
+  step(day + 2 * 3600 * kNsPerSec, false);
+  EXPECT_FALSE(planner.state().emitted.count("plan-0/0"));
+}
+
 TEST(PlannerApi, RemovedRuleDropsItsTrackWithANote) {
   auto p = testing::load_ok(kPolicy);
   PlanInput in;
