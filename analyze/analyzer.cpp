@@ -372,6 +372,38 @@ std::optional<Analyzer::Traffic> Analyzer::traffic(const std::string& iface) con
   return t;
 }
 
+std::vector<Prefix> Analyzer::covers_of(const std::string& iface, const std::vector<Prefix>& attackers,
+                                        const std::vector<Prefix>& benign, TimeNs now) {
+  auto& held = covers_[iface];
+  const auto hold_ns = static_cast<TimeNs>(c_.cover_hold_s * 1e9);
+  std::erase_if(held, [&](const auto& kv) { return now - kv.second > hold_ns; });
+  std::vector<Prefix> out, rest;
+  for (const Prefix& a : attackers) {
+    auto it = std::find_if(held.begin(), held.end(), [&](const auto& kv) { return kv.first.contains(a); });
+    // A benign host seen inside it since ends it: the cover is found afresh.
+    if (it != held.end() && std::any_of(benign.begin(), benign.end(), [&](const Prefix& b) {
+          return b.family == it->first.family && it->first.contains(b);
+        })) {
+      held.erase(it);
+      it = held.end();
+    }
+    if (it == held.end()) {
+      rest.push_back(a);
+      continue;
+    }
+    it->second = now;
+    out.push_back(it->first);
+  }
+  for (const Prefix& p : cover_without(rest, benign, c_.cover)) {
+    out.push_back(p);
+    if (!p.is_host()) held[p] = now;
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  if (held.empty()) covers_.erase(iface);
+  return out;
+}
+
 void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out) {
   // Group this tick's talkers by interface.
   std::map<std::string, std::vector<const TalkerObservation*>> by_iface;
@@ -413,6 +445,23 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
     };
     std::vector<Prefix> attackers, benign;
     double benign_max = 0;
+    // Hosts of a flood cover still held teach nothing about benign rates: a
+    // hit-and-run attacker's first, partial tick would otherwise raise the
+    // reference until the next attackers no longer stand out.
+    const auto hold_ns = static_cast<TimeNs>(c_.cover_hold_s * 1e9);
+    const auto covers_it = covers_.find(iface);
+    auto in_held_cover = [&](const Prefix& p) {
+      if (covers_it == covers_.end()) return false;
+      return std::any_of(covers_it->second.begin(), covers_it->second.end(), [&](const auto& kv) {
+        return obs.ts_ns - kv.second <= hold_ns && kv.first.contains(p);
+      });
+    };
+    auto recently_flooded = [&](const SourceState& s) {
+      return s.flooded_ns != 0 && obs.ts_ns - s.flooded_ns <= hold_ns;
+    };
+    auto learn = [&](const Prefix& p, const SourceState& s, double pps) {
+      if (!recently_flooded(s) && !in_held_cover(p)) benign_max = std::max(benign_max, pps);
+    };
     for (auto& [key, s] : sources_) {
       if (key.first != iface) continue;
       const TalkerObservation* t = listed(key.second);
@@ -439,10 +488,11 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
       }
       if (s.flood.update(gated(s.ratio, open, c_.flood), c_.flood, obs.ts_ns)) {
         s.quiet_ticks = 0;
+        s.flooded_ns = obs.ts_ns;
         attackers.push_back(key.second);
       } else {
         ++s.quiet_ticks;
-        if (t && s.ratio < c_.flood.raise) benign_max = std::max(benign_max, pps);
+        if (t && s.ratio < c_.flood.raise) learn(key.second, s, pps);
       }
     }
     for (const auto* t : talkers) {
@@ -454,10 +504,11 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
       s.pps = t->pps;
       s.ratio = t->pps >= c_.flood_min_pps && judged(t) ? t->pps / reference : 0.0;
       if (s.flood.update(s.ratio, c_.flood, obs.ts_ns)) {
+        s.flooded_ns = obs.ts_ns;
         attackers.push_back(t->source);
       } else {
         s.quiet_ticks = 1;
-        if (s.ratio < c_.flood.raise) benign_max = std::max(benign_max, t->pps);
+        if (s.ratio < c_.flood.raise) learn(t->source, s, t->pps);
       }
     }
     // Learn after judging: this tick's benign rates widen the envelope.
@@ -465,12 +516,13 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
     base.ts = obs.ts_ns;
     if (!talkers.empty()) ++base.ticks;
 
-    // Benign: sources seen quiet for a while (now or before), on this interface.
+    // Benign: sources seen quiet for a while (now or before), on this
+    // interface; an attacker that paused is not one while its cover is held.
     for (const auto& [key, s] : sources_)
-      if (key.first == iface && !s.flood.active() && s.quiet_ticks >= c_.benign_after_ticks)
+      if (key.first == iface && !s.flood.active() && s.quiet_ticks >= c_.benign_after_ticks && !recently_flooded(s))
         benign.push_back(key.second);
 
-    for (const Prefix& p : cover_without(attackers, benign, c_.cover)) {
+    for (const Prefix& p : covers_of(iface, attackers, benign, obs.ts_ns)) {
       double pps = 0, ratio = 0;
       int n = 0;
       TimeNs since = obs.ts_ns;

@@ -76,6 +76,7 @@ class Analyzer {
     Hysteresis flood;
     double ratio = 0, pps = 0;  // last tick's rate, and it over the interface's reference
     DeepBox<SignalGate> gate;   // its own rate's series, once it is known benign
+    TimeNs flooded_ns = 0;      // the last tick it flooded (0: never)
   };
   // A network (/24, /64) of an interface, judged as a whole.
   struct NetworkState {
@@ -107,6 +108,10 @@ class Analyzer {
                          std::vector<Symptom>& out);
   void analyze_talkers(const Observation& obs, std::vector<Symptom>& out);
   void analyze_networks(const Observation& obs, std::vector<Symptom>& out);
+  // This tick's flood prefixes: attackers inside a cover held from earlier
+  // ticks join it, the rest are covered afresh (cover_without).
+  std::vector<Prefix> covers_of(const std::string& iface, const std::vector<Prefix>& attackers,
+                                const std::vector<Prefix>& benign, TimeNs now);
   // Where a network's flood and a flood of some of its hosts are both raised,
   // one symptom stays: the one raised first (on the board), else the hosts'.
   void drop_overlapping_floods(std::vector<Symptom>& level) const;
@@ -126,6 +131,8 @@ class Analyzer {
   std::map<std::string, IfaceState> ifaces_;
   std::map<std::pair<std::string, Prefix>, SourceState> sources_;  // (iface, host)
   std::map<std::string, TalkerBaseline> talker_base_;
+  // Covers of two or more attackers per interface, with when they last held one.
+  std::map<std::string, std::map<Prefix, TimeNs>> covers_;
   std::size_t gated_sources_ = 0;
   std::map<std::pair<std::string, Prefix>, NetworkState> networks_;  // (iface, network)
   std::map<std::string, TalkerBaseline> network_base_;

@@ -41,6 +41,12 @@ struct AnalyzerConfig {
   // detectors cost ~2 KB each: at most this many.
   std::size_t max_gated_sources = 4096;
   CoverLimits cover;
+  // A cover of two or more attackers is remembered this long after its last
+  // attacker: a new attacker inside it joins it (the same symptom, the same
+  // rule) instead of raising a host of its own. Hosts that take turns across
+  // a /24 would otherwise each raise a symptom, an action and a rule under
+  // the block that already drops them, until the action budget runs out.
+  double cover_hold_s = 30;
 
   // flood of a network (an IPv4 /24, an IPv6 /64: the Monitor's
   // prefix_talkers): its hosts' summed rate against the fastest benign

@@ -23,6 +23,19 @@ void cover(std::vector<Prefix> group, std::span<const Prefix> benign, const Cove
       std::any_of(benign.begin(), benign.end(), [&](const Prefix& b) { return b.family == c.family && c.contains(b); });
   if ((c.len >= floor && !covers_benign) || c.is_host()) {
     // A lone host is covered even if it was benign before: it is attacking now.
+    // Two or more attackers are covered as widely as the floor allows without
+    // reaching a benign host: hosts that take turns across a /24 (hit and
+    // run) otherwise move their tightest cover every tick, each move a new
+    // symptom, a new action and a new rule, until the action budget runs out
+    // and the rest of the attack goes through.
+    if (group.size() >= 2)
+      while (c.len > floor) {
+        const Prefix wider = truncate(c, c.len - 1u);
+        if (std::any_of(benign.begin(), benign.end(),
+                        [&](const Prefix& b) { return b.family == wider.family && wider.contains(b); }))
+          break;
+        c = wider;
+      }
     out.push_back(c);
     return;
   }

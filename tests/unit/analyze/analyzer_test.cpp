@@ -519,9 +519,9 @@ TEST(AnalyzerFlood, Table) {
   const std::vector<Case> cases = {
       {"no attack", {}, {}},
       {"one heavy host", {talker("198.51.100.7", 90000)}, {"198.51.100.7"}},
-      {"a block of hosts, benign neighbour in the /24: split around it",
+      {"a block of hosts, benign neighbour (.50) in the /24: widened up to it, not over it",
        {talker("198.51.100.1", 60000), talker("198.51.100.2", 60000), talker("198.51.100.3", 60000)},
-       {"198.51.100.0/30"}},
+       {"198.51.100.0/27"}},
       {"a /24 with no benign neighbour aggregates",
        {talker("100.64.7.1", 60000), talker("100.64.7.130", 60000), talker("100.64.7.250", 60000)},
        {"100.64.7.0/24"}},
@@ -548,6 +548,61 @@ TEST(AnalyzerFlood, Table) {
     }
     EXPECT_EQ(got, c.want) << c.name;
   }
+}
+
+TEST(AnalyzerFlood, HostsTakingTurnsInACoveredPrefixJoinItsCoverInsteadOfRaisingHosts) {
+  // Hit and run: two hosts of 100.64.7.0/24 flood together, then one new host
+  // at a time takes over. After the first pair the /24 is the one flood
+  // symptom: no host of it raises its own (each would be an action and a
+  // rule under the block that already drops it).
+  Analyzer a;
+  for (int i = 0; i < 3; ++i) {
+    Observation o = tick(i);
+    o.talkers = benign_talkers();
+    a.analyze(o);
+  }
+  auto floods = [&](int i, std::vector<TalkerObservation> attack) {
+    Observation o = tick(i);
+    o.talkers = benign_talkers();
+    o.talkers.insert(o.talkers.end(), attack.begin(), attack.end());
+    std::vector<std::string> got;
+    for (const auto& s : step(a, o))
+      if (s.kind == SymptomKind::flood) got.push_back(s.subject.prefix->to_string());
+    return got;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(floods(3, {talker("100.64.7.1", 60000), talker("100.64.7.2", 60000)}), V{"100.64.7.0/24"});
+  int t = 4;
+  for (const char* host : {"100.64.7.40", "100.64.7.99", "100.64.7.200"}) {
+    EXPECT_EQ(floods(t++, {talker(host, 90000)}), V{"100.64.7.0/24"}) << host;
+    EXPECT_EQ(floods(t++, {talker(host, 90000)}), V{"100.64.7.0/24"}) << host;
+  }
+  // A lone host elsewhere is still a host.
+  EXPECT_EQ(floods(t++, {talker("100.64.9.5", 90000)}), (V{"100.64.7.0/24", "100.64.9.5"}));
+}
+
+TEST(AnalyzerFlood, AHeldCoverIsForgottenAfterItsHold) {
+  AnalyzerConfig cfg;
+  cfg.cover_hold_s = 1;  // ten ticks
+  Analyzer a(cfg);
+  for (int i = 0; i < 3; ++i) {
+    Observation o = tick(i);
+    o.talkers = benign_talkers();
+    a.analyze(o);
+  }
+  auto floods = [&](int i, std::vector<TalkerObservation> attack) {
+    Observation o = tick(i);
+    o.talkers = benign_talkers();
+    o.talkers.insert(o.talkers.end(), attack.begin(), attack.end());
+    std::vector<std::string> got;
+    for (const auto& s : step(a, o))
+      if (s.kind == SymptomKind::flood) got.push_back(s.subject.prefix->to_string());
+    return got;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(floods(3, {talker("100.64.7.1", 60000), talker("100.64.7.2", 60000)}), V{"100.64.7.0/24"});
+  for (int i = 4; i < 30; ++i) floods(i, {});
+  EXPECT_EQ(floods(30, {talker("100.64.7.77", 90000)}), V{"100.64.7.77"});
 }
 
 TEST(AnalyzerFlood, HysteresisHoldsThroughADip) {
