@@ -125,17 +125,28 @@ class DirTable {
   }
 
   // Prefixes up to /24, each painted after every prefix covering it.
-  void paint(std::uint32_t a, unsigned len, std::uint32_t head) {
+  // False when the table has no chunk left for a.
+  bool paint(std::uint32_t a, unsigned len, std::uint32_t head) {
     if (len <= 16) {
       std::fill_n(t_ + (a >> 16), 1u << (16 - len), head);
-      return;
+      return true;
     }
-    std::fill_n(t_ + chunk_of(a >> 16) + ((a >> 8) & 0xff), 1u << (24 - len), head);
+    auto at = chunk_of(a >> 16);
+    if (!at) return false;
+    std::fill_n(t_ + *at + ((a >> 8) & 0xff), 1u << (24 - len), head);
+    return true;
   }
 
   // The /24 holding a in its range has /25../31 prefixes: the datapath must
   // probe the prefix hash there. Called after every paint().
-  void mark_long(std::uint32_t a) { t_[chunk_of(a >> 16) + ((a >> 8) & 0xff)] |= GUARD_V4_LONG_BIT; }
+  bool mark_long(std::uint32_t a) {
+    auto at = chunk_of(a >> 16);
+    if (!at) return false;
+    t_[*at + ((a >> 8) & 0xff)] |= GUARD_V4_LONG_BIT;
+    return true;
+  }
+
+  std::size_t chunks() const { return (size_ - kL1) / kChunk; }
 
   std::vector<std::uint32_t> take() { return std::move(own_); }
 
@@ -144,12 +155,14 @@ class DirTable {
   // filled with the entry's current value (the covering prefix's head).
   // Covering prefixes are painted first, so a new chunk never hides a
   // shorter prefix painted later.
-  std::uint32_t chunk_of(std::uint32_t slot) {
+  // nullopt when every chunk the table was sized for is taken (the count
+  // was wrong: a compiler bug, reported, never a write past the table).
+  std::optional<std::uint32_t> chunk_of(std::uint32_t slot) {
     std::uint32_t v = t_[slot];
     if (v & kChunkBit) return kL1 + (v & GUARD_V4_HEAD_MASK) * kChunk;
+    const std::size_t at = kL1 + std::size_t{next_chunk_} * kChunk;
+    if (at + kChunk > size_) return std::nullopt;
     std::uint32_t id = next_chunk_++;
-    const std::size_t at = kL1 + std::size_t{id} * kChunk;
-    if (at + kChunk > size_) std::abort();  // the chunks were counted exactly: a compiler bug
     std::fill_n(t_ + at, kChunk, v);
     t_[slot] = kChunkBit | id;
     return static_cast<std::uint32_t>(at);
@@ -406,8 +419,16 @@ Result<CompiledRuleSet> compile_rules(std::span<const GuardRule> input, std::uin
     auto* ext = opts.memory ? static_cast<std::uint32_t*>(opts.memory(TableKind::v4_table, words * sizeof(std::uint32_t)))
                             : nullptr;
     DirTable dir(chunks, ext);
-    for (const Node* n : v4_prefix) dir.paint(v4_addr(n), n->item->len, n->first);
-    for (const Node* n : v4_long) dir.mark_long(v4_addr(n));
+    auto out_of_chunks = [&](const Node* n) {
+      return make_error("internal error compiling the IPv4 table: " + std::to_string(dir.chunks()) +
+                            " second-level chunks were counted, but " + n->item->rule->prefix.to_string() +
+                            " needs one more (no rule was changed)",
+                        "report this with the rules file; the rules in force stay as they are");
+    };
+    for (const Node* n : v4_prefix)
+      if (!dir.paint(v4_addr(n), n->item->len, n->first)) return out_of_chunks(n);
+    for (const Node* n : v4_long)
+      if (!dir.mark_long(v4_addr(n))) return out_of_chunks(n);
     if (ext) out.v4_table_at = {ext, words};
     else out.v4_table = dir.take();
   }

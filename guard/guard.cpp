@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 #include "common/netns.h"
+#include "guard/slot_writes.h"
 #include "xdp_guard.skel.h"
 
 #include <fcntl.h>
@@ -189,7 +190,25 @@ std::string dir_of(const GuardOptions& opts, const std::string& name, const std:
 
 const char* Guard::map_name(MapId id) { return kMapNames[id]; }
 
-Guard::~Guard() = default;
+Guard::~Guard() { (void)release_retired(); }
+
+Status Guard::release_retired() {
+  if (!retired_ || !maps_[kOuterRules].valid()) return ok();
+  auto lock = lock_mutations();
+  if (!lock) return lock.error();
+  const Retired old = *std::exchange(retired_, std::nullopt);
+  // Another writer (another process) may have swapped since: then these
+  // slots hold its tables, or the live ones, and are not ours to clear.
+  if ((__atomic_load_n(&ctl().gen, __ATOMIC_ACQUIRE) & 1) != old.live_gen) return ok();
+  std::vector<SlotWrite> clear;
+  for (std::size_t i = 0; i < kOuterCount; ++i) {
+    if (!old.ids[i]) continue;
+    int outer = maps_[kOuterFirst + i].get();
+    std::uint32_t id = 0, slot = old.slot;
+    if (bpf_map_lookup_elem(outer, &slot, &id) == 0 && id == old.ids[i]) clear.push_back({outer, slot, -1});
+  }
+  return clear_slots(clear);
+}
 
 std::string Guard::pin_dir() const { return pin_root_ + "/" + key(); }
 
@@ -738,11 +757,18 @@ Result<InstallReport> Guard::install_tables(const CompiledRuleSet& rs, Prebuilt*
     }
   }
 
-  for (auto [outer, inner] : {std::pair{kOuterRules, &rules->first}, std::pair{kOuterRcnt, &rcnt->first},
-                              std::pair{kOuterH4, &h4}, std::pair{kOuterV4t, &v4t}, std::pair{kOuterH6, &h6},
-                              std::pair{kOuterV6f, &v6f}}) {
-    if (auto s = set_inner_map(maps_[outer].get(), nxt, *inner); !s) return s.error();
-  }
+  // The next generation's slots: written side by side, and the flip goes
+  // ahead once every slot reads back its table, while the kernel's
+  // per-write grace periods (see slot_writes.h) run beside the wait below.
+  const std::array<std::pair<MapId, const Fd*>, kOuterCount> next = {
+      {{kOuterRules, &rules->first}, {kOuterRcnt, &rcnt->first}, {kOuterH4, &h4}, {kOuterV4t, &v4t},
+       {kOuterH6, &h6}, {kOuterV6f, &v6f}}};
+  std::array<SlotWrite, kOuterCount> writes;
+  for (std::size_t i = 0; i < next.size(); ++i)
+    writes[i] = SlotWrite{maps_[next[i].first].get(), nxt, next[i].second->valid() ? next[i].second->get() : -1};
+  SlotWriter next_slots;
+  if (auto s = next_slots.start(writes); !s) return s.error();
+  retired_.reset();  // the slots it held have just been overwritten
   guard_gen_meta meta = rs.meta;
   meta.version = c->meta[cur].version + 1;
   meta.installed_ns = boottime_ns();
@@ -758,14 +784,32 @@ Result<InstallReport> Guard::install_tables(const CompiledRuleSet& rs, Prebuilt*
     __atomic_fetch_add(&dst->packets, now.packets - k.seen.packets, __ATOMIC_RELAXED);
     __atomic_fetch_add(&dst->bytes, now.bytes - k.seen.bytes, __ATOMIC_RELAXED);
   }
-  // Retire the old generation so its memory is freed.
-  for (auto outer : {kOuterRules, kOuterRcnt, kOuterH4, kOuterV4t, kOuterH6, kOuterV6f})
-    (void)set_inner_map(maps_[outer].get(), cur, Fd());
+  const std::size_t slot_writes = next_slots.issued();
+  (void)next_slots.finish();  // written and visible before the flip; only the kernel's waits were left
+  // Retire the old generation so its memory is freed: a large one now, a
+  // small one when the next swap overwrites its slots, release_retired() or
+  // this object's end, whichever comes first (its deletes cost a grace
+  // period each, which a small change should not wait for).
+  Retired old{nxt, cur, {}};
+  std::size_t old_bytes = 0;
+  for (std::size_t i = 0; i < kOuterCount; ++i) {
+    auto inner = inner_map(maps_[kOuterFirst + i].get(), cur);
+    if (!inner || !inner->valid()) continue;
+    auto info = map_info(inner->get());
+    if (!info) continue;
+    old.ids[i] = info->id;
+    old_bytes += std::size_t{info->value_size} * info->max_entries;
+  }
+  if (std::any_of(old.ids.begin(), old.ids.end(), [](std::uint32_t id) { return id != 0; })) retired_ = old;
+  const bool retire_now = old_bytes >= kRetireNowBytes;
+  if (retire_now) (void)release_retired();
 
   InstallReport rep;
   rep.version = meta.version;
   rep.rules = n - 1;
   rep.expired_dropped = rs.expired_dropped;
+  rep.slot_writes = slot_writes;
+  rep.retire_deferred = retired_.has_value();
   rep.install_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return rep;
 }

@@ -75,6 +75,10 @@ struct InstallReport {
   std::size_t rules = 0;            // rules in force after the swap
   std::size_t expired_dropped = 0;  // expired rules garbage-collected
   double compile_ms = 0, install_ms = 0;
+  // Slot writes that went to the kernel before the flip: each waits there
+  // for a grace period, side by side with the others and the flip's own wait.
+  std::size_t slot_writes = 0;
+  bool retire_deferred = false;  // the old generation was left in its slots (see release_retired())
 };
 
 struct UpdateReport {
@@ -164,6 +168,11 @@ class Guard {
   Result<InstallReport> replace(std::span<const GuardRule> rules);
   // A compiled set can be installed on many guards (it is only read).
   Result<InstallReport> install(const CompiledRuleSet& compiled);
+  // Frees the generation the last swap retired, if it is small enough to
+  // have been left in its slots (a large one is freed by the swap itself).
+  // The next swap, or this object's destruction, does it too; a loop calls
+  // it once a change is in effect, off the change's critical path.
+  Status release_retired();
 
   // One rule, added or replacing the rule with the same key. A host rule
   // (/32, /128) on an address with no rule yet goes straight into the live
@@ -209,6 +218,7 @@ class Guard {
   // Every map the guard owns, by the name it is pinned under.
   enum MapId { kCtl, kVerdicts, kOuterRules, kOuterRcnt, kOuterH4, kOuterV4t, kOuterH6, kOuterV6f, kRlState,
                kTalkers, kEvents, kMapCount };
+  static constexpr int kOuterFirst = kOuterRules, kOuterCount = kOuterV6f - kOuterRules + 1;
   static const char* map_name(MapId id);
   int map_fd(MapId id) const { return maps_[id].get(); }
   int events_fd() const { return map_fd(kEvents); }
@@ -257,6 +267,15 @@ class Guard {
   Fd xdp_prog_, tc_prog_, link_;
   std::array<Fd, kMapCount> maps_;
   MapMemory ctl_mem_;
+  // The generation the last swap retired while its tables still sit in
+  // their slots: which slot, the generation then live, each table's map id.
+  struct Retired {
+    std::uint32_t live_gen = 0, slot = 0;
+    std::array<std::uint32_t, kOuterCount> ids{};
+  };
+  std::optional<Retired> retired_;
+  // Retired generations at least this large are freed by the swap itself.
+  static constexpr std::size_t kRetireNowBytes = std::size_t{16} << 20;
 };
 
 }  // namespace reflex::guard

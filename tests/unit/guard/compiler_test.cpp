@@ -232,3 +232,46 @@ TEST(Compiler, RefusesMoreRulesThanTheLimit) {
   rules.pop_back();
   EXPECT_TRUE(compile_rules(rules, kNow, CompileOptions{0, 10}));
 }
+
+// A rule's uid keys its counters and rate-limiter bucket across swaps (and
+// across versions of reflex, through the pins), so it must stay FNV-1a over
+// the key's bytes exactly as first defined, whatever shortcut computes it.
+TEST(RuleUid, IsFnv1aOfTheKeyBytes) {
+  auto reference = [](const RuleKey& k) {
+    std::uint32_t h = 2166136261u;
+    auto mix = [&h](std::uint8_t b) {
+      h ^= b;
+      h *= 16777619u;
+    };
+    mix(k.prefix.family);
+    mix(k.prefix.len);
+    for (auto b : k.prefix.addr) mix(b);
+    mix(k.l4.proto ? 1 : 0);
+    mix(k.l4.proto.value_or(0));
+    mix(k.l4.port ? 1 : 0);
+    mix(static_cast<std::uint8_t>(k.l4.port.value_or(0) >> 8));
+    mix(static_cast<std::uint8_t>(k.l4.port.value_or(0)));
+    return h ? h : 1u;
+  };
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 20000; ++i) {
+    RuleKey k;
+    std::uint64_t r = rng();
+    if (r & 1) {
+      k.prefix = Prefix::v4(static_cast<std::uint32_t>(rng()), static_cast<std::uint8_t>(rng() % 33));
+    } else {
+      k.prefix.family = 6;
+      k.prefix.len = static_cast<std::uint8_t>(rng() % 129);
+      for (auto& b : k.prefix.addr) b = static_cast<std::uint8_t>(rng());
+      if (r & 2) std::fill(k.prefix.addr.begin() + 4, k.prefix.addr.end(), 0);  // an IPv6 key shaped like IPv4's
+    }
+    if (r & 4) k.l4.proto = static_cast<std::uint8_t>(r >> 8);
+    if (r & 8) k.l4.port = static_cast<std::uint16_t>(r >> 16);
+    ASSERT_EQ(rule_uid(k), reference(k)) << k.prefix.to_string();
+  }
+  // Pinned values: a change here resets every rule's counters on upgrade.
+  RuleKey host{*Prefix::parse("192.0.2.1"), {}};
+  RuleKey narrowed{*Prefix::parse("2001:db8::/32"), {17, 53}};
+  EXPECT_EQ(rule_uid(host), 1229931720u);
+  EXPECT_EQ(rule_uid(narrowed), 3812978961u);
+}
