@@ -1,5 +1,6 @@
 #include "execute/desired_edit.h"
 
+#include "common/huge_pages.h"
 #include "plan/action_text.h"
 
 #include <algorithm>
@@ -34,7 +35,7 @@ std::optional<DesiredRule> find_rule(const std::vector<DesiredRule>& rules, cons
 
 std::optional<DesiredRule> RuleEdits::get(const DesiredRule& key) const {
   if (auto it = latest_.find(Key{key.prefix, key.l4}); it != latest_.end()) return pending_[it->second].second;
-  return find_rule(rules_, key);
+  return find_rule(list(), key);
 }
 
 std::optional<DesiredRule> RuleEdits::set(const DesiredRule& key, std::optional<DesiredRule> rule) {
@@ -58,7 +59,7 @@ std::optional<DesiredRule> RuleEdits::cover_of(const Prefix& host) {
   if (!covers_) {
     flush();
     covers_.emplace();
-    for (const auto& r : rules_)
+    for (const auto& r : list())
       for (const auto& h : r.absorbed) (*covers_)[h] = r;
   }
   auto it = covers_->find(host);
@@ -75,15 +76,20 @@ void RuleEdits::flush() {
                    [&](std::size_t a, std::size_t b) { return rule_key_less(pending_[a].first, pending_[b].first); });
   std::vector<DesiredRule> merged;
   merged.reserve(count_);
-  auto it = rules_.begin();
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    const auto& [key, rule] = pending_[order[i]];
-    if (i + 1 < order.size() && !rule_key_less(key, pending_[order[i + 1]].first)) continue;  // a later edit of it
-    while (it != rules_.end() && rule_key_less(*it, key)) merged.push_back(std::move(*it++));
-    if (it != rules_.end() && !rule_key_less(key, *it)) ++it;  // replaced or removed
-    if (rule) merged.push_back(*rule);
-  }
-  while (it != rules_.end()) merged.push_back(std::move(*it++));
+  // From `from`, copied; from our own list, moved.
+  auto merge = [&](auto& src) {
+    auto it = src.begin();
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      const auto& [key, rule] = pending_[order[i]];
+      if (i + 1 < order.size() && !rule_key_less(key, pending_[order[i + 1]].first)) continue;  // a later edit of it
+      while (it != src.end() && rule_key_less(*it, key)) merged.push_back(std::move(*it++));
+      if (it != src.end() && !rule_key_less(key, *it)) ++it;  // replaced or removed
+      if (rule) merged.push_back(*rule);
+    }
+    while (it != src.end()) merged.push_back(std::move(*it++));
+  };
+  if (from_) merge(*std::exchange(from_, nullptr));
+  else merge(rules_);
   rules_ = std::move(merged);
   pending_.clear();
   latest_.clear();  // it indexes pending_; the list holds every edit now
@@ -92,7 +98,8 @@ void RuleEdits::flush() {
 std::vector<DesiredRule> RuleEdits::set_batch(const std::vector<Prefix>& keys, const L4Match& l4,
                                               const std::optional<DesiredRule>& rule) {
   flush();
-  auto before = execute::set_batch(rules_, keys, l4, rule);
+  auto before = from_ ? execute::set_batch(*std::exchange(from_, nullptr), rules_, keys, l4, rule)
+                      : execute::set_batch(rules_, keys, l4, rule);
   count_ = rules_.size();
   covers_.reset();  // rebuilt on next use: a batch may have replaced a cover
   return before;
@@ -100,7 +107,7 @@ std::vector<DesiredRule> RuleEdits::set_batch(const std::vector<Prefix>& keys, c
 
 std::size_t RuleEdits::restore_batch(const std::vector<Prefix>& keys, const L4Match& l4,
                                      const std::optional<DesiredRule>& after, const std::vector<DesiredRule>& before) {
-  flush();
+  rules();  // flushed, and `from` copied if need be
   std::size_t n = execute::restore_batch(rules_, keys, l4, after, before);
   count_ = rules_.size();
   covers_.reset();
@@ -108,8 +115,34 @@ std::size_t RuleEdits::restore_batch(const std::vector<Prefix>& keys, const L4Ma
 }
 
 std::vector<Prefix> batch_keys(const RuleBatch& b) {
-  std::vector<Prefix> keys = b.prefixes;
-  for (auto& p : keys) mask_prefix(p);
+  std::vector<Prefix> keys;
+  reserve_huge(keys, b.prefixes.size());
+  keys.assign(b.prefixes.begin(), b.prefixes.end());
+  bool v4 = true;
+  for (auto& p : keys) {
+    mask_prefix(p);
+    v4 = v4 && p.family == 4 && p.len <= 32;
+  }
+  if (std::is_sorted(keys.begin(), keys.end())) {
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    return keys;
+  }
+  if (v4) {
+    // IPv4 only (a feed, a block list): each key as one integer in the
+    // prefixes' order (family, length, address), sorted as integers; a
+    // third of the time of sorting 18-byte records field by field.
+    std::vector<std::uint64_t> packed;
+    reserve_huge(packed, keys.size());
+    for (const auto& p : keys)
+      packed.push_back(std::uint64_t{p.len} << 32 | std::uint64_t{p.addr[0]} << 24 | std::uint64_t{p.addr[1]} << 16 |
+                       std::uint64_t{p.addr[2]} << 8 | p.addr[3]);
+    std::sort(packed.begin(), packed.end());
+    packed.erase(std::unique(packed.begin(), packed.end()), packed.end());
+    keys.resize(packed.size());
+    for (std::size_t i = 0; i < packed.size(); ++i)
+      keys[i] = Prefix::v4(static_cast<std::uint32_t>(packed[i]), static_cast<std::uint8_t>(packed[i] >> 32));
+    return keys;
+  }
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   return keys;
@@ -132,29 +165,29 @@ bool holds_batch(const DesiredRule& r, const DesiredRule& after) {
 
 // Walks the sorted rule list and the sorted keys together, building the new
 // list: at each key, fn(the rule there or nullptr) says what it holds after.
-template <class Fn>
-void merge_keys(std::vector<DesiredRule>& rules, const std::vector<Prefix>& keys, const L4Match& l4, Fn fn) {
+// A const list is copied from (it is somebody else's: the state the plan
+// started from), an owned one moved from.
+template <class Vec, class Fn>
+std::vector<DesiredRule> merge_keys(Vec& rules, const std::vector<Prefix>& keys, const L4Match& l4, Fn fn) {
   std::vector<DesiredRule> out;
-  out.reserve(rules.size() + keys.size());
+  reserve_huge(out, rules.size() + keys.size());
   auto it = rules.begin();
   for (const auto& k : keys) {
     const DesiredRule probe = probe_of(k, l4);
     while (it != rules.end() && rule_key_less(*it, probe)) out.push_back(std::move(*it++));
-    DesiredRule* here = it != rules.end() && !rule_key_less(probe, *it) ? &*it : nullptr;
+    auto* here = it != rules.end() && !rule_key_less(probe, *it) ? &*it : nullptr;
     std::optional<DesiredRule> next = fn(k, here);
     if (here) ++it;
     if (next) out.push_back(std::move(*next));
   }
   while (it != rules.end()) out.push_back(std::move(*it++));
-  rules = std::move(out);
+  return out;
 }
 
-}  // namespace
-
-std::vector<DesiredRule> set_batch(std::vector<DesiredRule>& rules, const std::vector<Prefix>& keys,
-                                   const L4Match& l4, const std::optional<DesiredRule>& rule) {
-  std::vector<DesiredRule> before;
-  merge_keys(rules, keys, l4, [&](const Prefix& k, DesiredRule* here) -> std::optional<DesiredRule> {
+template <class Vec>
+std::vector<DesiredRule> merge_batch(Vec& rules, std::vector<DesiredRule>& before, const std::vector<Prefix>& keys,
+                                     const L4Match& l4, const std::optional<DesiredRule>& rule) {
+  return merge_keys(rules, keys, l4, [&](const Prefix& k, auto* here) -> std::optional<DesiredRule> {
     if (!rule) {
       if (!here) return std::nullopt;
       if (here->verb == RuleVerb::allow) return std::move(*here);
@@ -167,6 +200,22 @@ std::vector<DesiredRule> set_batch(std::vector<DesiredRule>& rules, const std::v
     r.l4 = l4;
     return r;
   });
+}
+
+}  // namespace
+
+std::vector<DesiredRule> set_batch(std::vector<DesiredRule>& rules, const std::vector<Prefix>& keys,
+                                   const L4Match& l4, const std::optional<DesiredRule>& rule) {
+  std::vector<DesiredRule> before;
+  rules = merge_batch(rules, before, keys, l4, rule);
+  return before;
+}
+
+std::vector<DesiredRule> set_batch(const std::vector<DesiredRule>& from, std::vector<DesiredRule>& to,
+                                   const std::vector<Prefix>& keys, const L4Match& l4,
+                                   const std::optional<DesiredRule>& rule) {
+  std::vector<DesiredRule> before;
+  to = merge_batch(from, before, keys, l4, rule);
   return before;
 }
 
@@ -174,7 +223,7 @@ std::size_t restore_batch(std::vector<DesiredRule>& rules, const std::vector<Pre
                           const std::optional<DesiredRule>& after, const std::vector<DesiredRule>& before) {
   std::size_t restored = 0;
   auto b = before.begin();
-  merge_keys(rules, keys, l4, [&](const Prefix& k, DesiredRule* here) -> std::optional<DesiredRule> {
+  rules = merge_keys(rules, keys, l4, [&](const Prefix& k, DesiredRule* here) -> std::optional<DesiredRule> {
     const DesiredRule probe = probe_of(k, l4);
     while (b != before.end() && rule_key_less(*b, probe)) ++b;
     const DesiredRule* was = b != before.end() && !rule_key_less(probe, *b) ? &*b : nullptr;

@@ -106,6 +106,22 @@ struct ShapeLess {
 
 std::string key_text(const DesiredRule& k) { return k.prefix.to_string() + plan::l4_text(k.l4); }
 
+// Two states differ: one shared state is not compared with itself rule by rule.
+bool differs(const DesiredState& a, const DesiredState& b) { return &a != &b && a != b; }
+
+// A copy of every field but the interfaces' rules (left empty).
+DesiredState without_rules(const DesiredState& s) {
+  DesiredState out;
+  out.version = s.version;
+  for (const auto& [k, d] : s.ifaces) {
+    DesiredInterface& n = out.ifaces[k];
+    n.mode = d.mode;
+    n.program = d.program;
+    n.shapes = d.shapes;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string_view to_string(Facet f) {
@@ -218,7 +234,7 @@ Prepared Executor::review(const Snapshot& snap) {
     bool any_own = c.rules.empty() && c.batches.empty();
     for (const auto& bb : c.batches)
       if (auto ifc = cur.ifaces.find(bb.iface); !any_own && ifc != cur.ifaces.end())
-        any_own = batch_in_force(ifc->second.rules, bb.keys, bb.l4, bb.after);
+        any_own = batch_in_force(ifc->second.rules, *bb.keys, bb.l4, bb.after);
     for (const auto& rb : c.rules) {
       auto ifc = cur.ifaces.find(rb.iface);
       if (ifc == cur.ifaces.end()) continue;
@@ -259,8 +275,8 @@ Prepared Executor::review(const Snapshot& snap) {
     for (auto& [i, e] : undo_edits) e->flush();
     for (const auto& bb : c.batches) {
       auto& rules = st.ifaces[bb.iface].rules;
-      if (!restore_batch(rules, bb.keys, bb.l4, bb.after, bb.before)) continue;
-      for (auto& spec : batch_inverse(bb.iface, bb.keys, bb.l4, bb.before, !bb.after)) undo.push_back(std::move(spec));
+      if (!restore_batch(rules, *bb.keys, bb.l4, bb.after, *bb.before)) continue;
+      for (auto& spec : batch_inverse(bb.iface, *bb.keys, bb.l4, *bb.before, !bb.after)) undo.push_back(std::move(spec));
     }
     for (const auto& [iface, m] : c.mode_before) {
       auto& d = st.ifaces[iface];
@@ -319,7 +335,7 @@ Prepared Executor::review(const Snapshot& snap) {
     history_.pop_front();
   if (next) staged_ = with_version(std::move(*next), *staged_);
   p.desired = staged_;
-  p.changed = *staged_ != *desired_;
+  p.changed = differs(*staged_, *desired_);
   return p;
 }
 
@@ -330,15 +346,20 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
   Prepared p;
   p.ts_ns = now;
   p.desired = staged_;
-  p.changed = *staged_ != *desired_;
+  p.changed = differs(*staged_, *desired_);
   if (plan.actions.empty()) return p;
 
-  DesiredState next = *staged_;
+  // The next state: the staged one, but an interface's rules (a million,
+  // say) are not copied first; its rule edits read the staged list and
+  // write the result (a batch merges from one into the other in one pass).
+  DesiredState next = without_rules(*staged_);
   std::map<std::string, std::unique_ptr<RuleEdits>> edits;
   auto rules_of = [&](const std::string& iface) -> RuleEdits& {
     auto& e = edits[iface];
     if (!e) {
-      e = std::make_unique<RuleEdits>(next.ifaces[iface].rules);
+      auto from = staged_->ifaces.find(iface);
+      e = from == staged_->ifaces.end() ? std::make_unique<RuleEdits>(next.ifaces[iface].rules)
+                                        : std::make_unique<RuleEdits>(next.ifaces[iface].rules, from->second.rules);
       e->reserve(plan.actions.size());
     }
     return *e;
@@ -478,7 +499,8 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
         }
         rule = std::move(*r);
       }
-      const std::vector<Prefix> keys = batch_keys(*bt);
+      const auto keys_ptr = std::make_shared<const std::vector<Prefix>>(batch_keys(*bt));
+      const std::vector<Prefix>& keys = *keys_ptr;
       renewal = !bt->remove;
       for (const auto& i : ifaces) {
         RuleEdits& e = rules_of(i);
@@ -496,12 +518,13 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
           renewal = false;
         if (!rule && before.empty()) continue;
         for (auto& spec : batch_inverse(i, keys, bt->l4, before, !rule)) inverse.push_back(std::move(spec));
-        c.batches.push_back({i, keys, bt->l4, rule, std::move(before)});
+        c.batches.push_back(
+            {i, keys_ptr, bt->l4, rule, std::make_shared<const std::vector<DesiredRule>>(std::move(before))});
         changes = true;
       }
       if (refused) {
         for (auto bb = c.batches.rbegin(); bb != c.batches.rend(); ++bb)
-          rules_of(bb->iface).restore_batch(bb->keys, bb->l4, bb->after, bb->before);
+          rules_of(bb->iface).restore_batch(*bb->keys, bb->l4, bb->after, *bb->before);
         c.batches.clear();
       } else if (!changes && bt->remove) {
         p.outcomes.push_back(outcome(a, OutcomeStatus::skipped, now,
@@ -643,9 +666,13 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
       p.checks.push_back(std::move(c));
     }
   }
-  for (auto& [i, e] : edits) e->flush();
-  if (any_change) p.desired = with_version(std::move(next), *staged_);
-  p.changed = *p.desired != *desired_;
+  if (any_change) {
+    for (auto& [i, d] : next.ifaces)
+      if (auto e = edits.find(i); e != edits.end()) (void)e->second->rules();
+      else if (auto from = staged_->ifaces.find(i); from != staged_->ifaces.end()) d.rules = from->second.rules;
+    p.desired = with_version(std::move(next), *staged_);
+  }
+  p.changed = differs(*p.desired, *desired_);
   return p;
 }
 
@@ -731,7 +758,7 @@ std::vector<Outcome> Executor::apply(const Prepared& p) {
       for (auto& [i, e] : back) e->flush();
       for (const auto& bb : c.batches)
         if (!failed.count({bb.iface, Facet::rules}) &&
-            restore_batch(result.ifaces[bb.iface].rules, bb.keys, bb.l4, bb.after, bb.before))
+            restore_batch(result.ifaces[bb.iface].rules, *bb.keys, bb.l4, bb.after, *bb.before))
           retake = true;
       for (const auto& [iface, m] : c.mode_before)
         if (!failed.count({iface, Facet::attach})) result.ifaces[iface].mode = m, retake = true;

@@ -68,12 +68,13 @@ struct Check {
   // A RuleBatch's pre-image, per interface: its keys (sorted), what it put
   // there (nullopt: a removal) and what the keys it changed held before.
   // A million keys are one sorted list each, not a million RuleBefores.
+  // Shared, not copied, as the check goes from prepare() to apply() to the watch list.
   struct BatchBefore {
     std::string iface;
-    std::vector<Prefix> keys;
+    std::shared_ptr<const std::vector<Prefix>> keys;
     L4Match l4;
     std::optional<DesiredRule> after;
-    std::vector<DesiredRule> before;
+    std::shared_ptr<const std::vector<DesiredRule>> before;
   };
   std::vector<BatchBefore> batches;
   std::map<std::string, AttachMode> mode_before;
