@@ -187,6 +187,7 @@ std::vector<DesiredRule> merge_keys(Vec& rules, const std::vector<Prefix>& keys,
 template <class Vec>
 std::vector<DesiredRule> merge_batch(Vec& rules, std::vector<DesiredRule>& before, const std::vector<Prefix>& keys,
                                      const L4Match& l4, const std::optional<DesiredRule>& rule) {
+  reserve_huge(before, std::min(rules.size(), keys.size()));
   return merge_keys(rules, keys, l4, [&](const Prefix& k, auto* here) -> std::optional<DesiredRule> {
     if (!rule) {
       if (!here) return std::nullopt;
@@ -268,10 +269,17 @@ std::vector<ActionSpec> batch_inverse(const std::string& iface, const std::vecto
   }
   // The rules that were there, one batch per kind (allow rules: no action makes one).
   std::map<std::tuple<RuleVerb, std::uint32_t, std::uint32_t>, RuleBatch> back;
+  std::map<std::tuple<RuleVerb, std::uint32_t, std::uint32_t>, std::size_t> sizes;
+  for (const auto& r : before)
+    if (r.verb != RuleVerb::allow) ++sizes[{r.verb, r.pps, r.burst}];
+  for (const auto& [k, n] : sizes) back[k].prefixes.reserve(n);
   for (const auto& r : before) {
     if (r.verb == RuleVerb::allow) continue;
     auto& bt = back[{r.verb, r.pps, r.burst}];
-    if (bt.prefixes.empty()) bt = RuleBatch{iface, {}, l4, r.verb, r.pps, r.burst, false};
+    if (bt.prefixes.empty()) {
+      auto room = std::move(bt.prefixes);
+      bt = RuleBatch{iface, std::move(room), l4, r.verb, r.pps, r.burst, false};
+    }
     bt.prefixes.push_back(r.prefix);
   }
   for (auto& [k, bt] : back) out.push_back(std::move(bt));

@@ -245,6 +245,7 @@ Result<ConvergeReport> GuardActuator::converge_rules(Slot& s, const DesiredInter
                   (!it->expires_ns || it->expires_ns > cm.boot_now);
       if (!same) up.push_back(i);
     }
+    remove.reserve(s.ours.size() > wanted.size() ? s.ours.size() - wanted.size() : 0);
     auto wr = want.rules.begin();
     for (const auto& o : s.ours) {
       while (wr != want.rules.end() && wr->prefix < o.prefix) ++wr;
