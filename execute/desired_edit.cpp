@@ -114,38 +114,67 @@ std::size_t RuleEdits::restore_batch(const std::vector<Prefix>& keys, const L4Ma
   return n;
 }
 
+namespace {
+
+// Sorts integers below 2^39 in three passes of 13 bits (least significant
+// first): a million keys in a few milliseconds, where a comparison sort
+// takes tens.
+void radix_sort_39(std::vector<std::uint64_t>& v) {
+  constexpr unsigned kBits = 13, kPasses = 3;
+  constexpr std::size_t kBuckets = std::size_t{1} << kBits;
+  std::vector<std::uint64_t> tmp;
+  reserve_huge(tmp, v.size());
+  tmp.resize(v.size());
+  std::vector<std::uint32_t> count(kBuckets + 1);
+  for (unsigned pass = 0; pass < kPasses; ++pass) {
+    const unsigned shift = pass * kBits;
+    std::fill(count.begin(), count.end(), 0u);
+    for (auto x : v) ++count[((x >> shift) & (kBuckets - 1)) + 1];
+    std::partial_sum(count.begin(), count.end(), count.begin());
+    for (auto x : v) tmp[count[(x >> shift) & (kBuckets - 1)]++] = x;
+    v.swap(tmp);
+  }
+}
+
+}  // namespace
+
 std::vector<Prefix> batch_keys(const RuleBatch& b) {
+  const auto& in = b.prefixes;
   std::vector<Prefix> keys;
-  reserve_huge(keys, b.prefixes.size());
-  keys.assign(b.prefixes.begin(), b.prefixes.end());
-  bool v4 = true;
-  for (auto& p : keys) {
-    mask_prefix(p);
-    v4 = v4 && p.family == 4 && p.len <= 32;
-  }
-  if (std::is_sorted(keys.begin(), keys.end())) {
-    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-    return keys;
-  }
-  if (v4) {
-    // IPv4 only (a feed, a block list): each key as one integer in the
-    // prefixes' order (family, length, address), sorted as integers; a
-    // third of the time of sorting 18-byte records field by field.
+  if (std::all_of(in.begin(), in.end(), [](const Prefix& p) { return p.family == 4 && p.len <= 32; })) {
+    // IPv4 only (a feed, a block list): each key masked into one integer in
+    // the prefixes' order (length, then address), sorted as integers.
     std::vector<std::uint64_t> packed;
-    reserve_huge(packed, keys.size());
-    for (const auto& p : keys)
-      packed.push_back(std::uint64_t{p.len} << 32 | std::uint64_t{p.addr[0]} << 24 | std::uint64_t{p.addr[1]} << 16 |
-                       std::uint64_t{p.addr[2]} << 8 | p.addr[3]);
-    std::sort(packed.begin(), packed.end());
+    reserve_huge(packed, in.size());
+    for (const auto& p : in) {
+      const std::uint32_t a = std::uint32_t{p.addr[0]} << 24 | std::uint32_t{p.addr[1]} << 16 |
+                              std::uint32_t{p.addr[2]} << 8 | p.addr[3];
+      const std::uint32_t mask = p.len == 0 ? 0 : ~std::uint32_t{0} << (32 - p.len);
+      packed.push_back(std::uint64_t{p.len} << 32 | (a & mask));
+    }
+    static_assert(32 + 6 <= 39, "a length and an IPv4 address fit the radix sort's 39 bits");
+    if (!std::is_sorted(packed.begin(), packed.end())) radix_sort_39(packed);
     packed.erase(std::unique(packed.begin(), packed.end()), packed.end());
-    keys.resize(packed.size());
-    for (std::size_t i = 0; i < packed.size(); ++i)
-      keys[i] = Prefix::v4(static_cast<std::uint32_t>(packed[i]), static_cast<std::uint8_t>(packed[i] >> 32));
+    reserve_huge(keys, packed.size());
+    for (auto k : packed) keys.push_back(Prefix::v4(static_cast<std::uint32_t>(k), static_cast<std::uint8_t>(k >> 32)));
     return keys;
   }
+  keys = in;
+  for (auto& p : keys) mask_prefix(p);
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   return keys;
+}
+
+std::size_t batch_key_count(const RuleBatch& b) {
+  const auto& in = b.prefixes;
+  bool keys = true;
+  for (std::size_t i = 0; i < in.size() && keys; ++i) {
+    Prefix m = in[i];
+    mask_prefix(m);
+    keys = m == in[i] && (i == 0 || in[i - 1] < in[i]);
+  }
+  return keys ? in.size() : batch_keys(b).size();
 }
 
 namespace {

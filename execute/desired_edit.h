@@ -105,6 +105,9 @@ std::vector<Cover> plan_covers(const AggregateRules& a, const std::vector<Desire
 // A RuleBatch's keys: its prefixes masked, sorted and without repeats
 // (with one L4 match for all, that is the rule list's key order).
 std::vector<Prefix> batch_keys(const RuleBatch& b);
+// How many keys that is: one pass, no copy, when the prefixes are keys
+// already (masked and in order, as the executor keeps a watched batch).
+std::size_t batch_key_count(const RuleBatch& b);
 
 // A batch in one merge with a sorted rule list (a million keys cost one pass,
 // no hashing): every key (prefix, l4) gets `rule` with its prefix, or with

@@ -219,7 +219,7 @@ Prepared Executor::review(const Snapshot& snap) {
     o.ts_ns = now;
     o.detail = "its ttl ran out";
     p.outcomes.push_back(std::move(o));
-    std::erase_if(checks_, [&](const Check& c) { return c.action.id == id; });
+    std::erase_if(checks_, [&](const Check& c) { return c.action->id == id; });
   }
 
   // 2. Post-conditions.
@@ -245,13 +245,13 @@ Prepared Executor::review(const Snapshot& snap) {
       it = checks_.erase(it);
       continue;
     }
-    Judgement j = judge(c.action, c.ifaces, c.base, c.applied_ns, c.deadline_ns, traffic, snap.symptoms, cfg_.verify);
+    Judgement j = judge(*c.action, c.ifaces, c.base, c.applied_ns, c.deadline_ns, traffic, snap.symptoms, cfg_.verify);
     if (j.verdict == Verdict::wait) {
       ++it;
       continue;
     }
     if (j.verdict == Verdict::holds) {
-      auto o = outcome(c.action, OutcomeStatus::verified, now, j.detail);
+      auto o = outcome(*c.action, OutcomeStatus::verified, now, j.detail);
       o.effect = j.effect;
       p.outcomes.push_back(std::move(o));
       it = checks_.erase(it);
@@ -280,14 +280,14 @@ Prepared Executor::review(const Snapshot& snap) {
     }
     for (const auto& [iface, m] : c.mode_before) {
       auto& d = st.ifaces[iface];
-      if (const auto* sm = std::get_if<SetAttachMode>(&c.action.spec); sm && d.mode == sm->mode) {
+      if (const auto* sm = std::get_if<SetAttachMode>(&c.action->spec); sm && d.mode == sm->mode) {
         d.mode = m;
         undo.push_back(SetAttachMode{iface, m});
       }
     }
     for (const auto& [iface, prog] : c.program_before) {
       auto& d = st.ifaces[iface];
-      if (const auto* sp = std::get_if<SwapProgram>(&c.action.spec); sp && d.program == sp->program) {
+      if (const auto* sp = std::get_if<SwapProgram>(&c.action->spec); sp && d.program == sp->program) {
         d.program = prog;
         undo.push_back(SwapProgram{iface, prog});
       }
@@ -306,23 +306,23 @@ Prepared Executor::review(const Snapshot& snap) {
         undo.push_back(ShapeInterface{sb.iface, sb.prefix, 0, 0});
       }
     }
-    auto o = outcome(c.action, OutcomeStatus::rolled_back, now, "rolled back: " + j.detail);
+    auto o = outcome(*c.action, OutcomeStatus::rolled_back, now, "rolled back: " + j.detail);
     o.effect = j.effect;
     p.outcomes.push_back(std::move(o));
-    log().warn("rolled back {} ({}): {}", c.action.id, plan::describe(c.action.spec), j.detail);
+    log().warn("rolled back {} ({}): {}", c.action->id, plan::describe(c.action->spec), j.detail);
     // The rollback is itself a change the loop journals before it happens.
     if (!undo.empty()) {
       Intent in;
-      in.action.id = c.action.id + "/rollback";
+      in.action.id = c.action->id + "/rollback";
       in.action.spec = undo.front();
-      in.action.rationale = c.action.rationale;
+      in.action.rationale = c.action->rationale;
       in.action.rationale.decision = "rollback";
       in.action.rationale.note = j.detail;
-      in.inverse = {c.action.spec};
+      in.inverse = {c.action->spec};
       p.intents.push_back(std::move(in));
       for (std::size_t k = 1; k < undo.size(); ++k) {
         Intent more = p.intents.back();
-        more.action.id = c.action.id + "/rollback/" + std::to_string(k);
+        more.action.id = c.action->id + "/rollback/" + std::to_string(k);
         more.action.spec = undo[k];
         p.intents.push_back(std::move(more));
       }
@@ -658,7 +658,20 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
       c.base.before = rates(before_from, at, ifaces, prefix, origin_of(a));
       if (const Symptom* s = answered_symptom(a, snap.symptoms)) c.base.symptom_value = s->evidence.value;
       else if (a.rationale.symptom) c.base.symptom_value = a.rationale.evidence.value;
-      c.action = a;
+      if (const auto* bt = std::get_if<RuleBatch>(&a.spec); bt && !c.batches.empty()) {
+        // The same batch with its keys for prefixes (masked, sorted, no
+        // repeats): what the check judges every tick is then counted in one
+        // pass, not sorted again.
+        Action kept;
+        kept.id = a.id;
+        kept.ttl_ns = a.ttl_ns;
+        kept.dry_run = a.dry_run;
+        kept.rationale = a.rationale;
+        kept.spec = RuleBatch{bt->iface, *c.batches.front().keys, bt->l4, bt->verb, bt->pps, bt->burst, bt->remove};
+        c.action = std::make_shared<const Action>(std::move(kept));
+      } else {
+        c.action = std::make_shared<const Action>(a);
+      }
       c.ifaces = ifaces;
       c.applied_ns = now;
       c.deadline_ns = watch ? now + cfg_.verify.deadline_ns : 0;  // 0: not watched
@@ -745,7 +758,7 @@ std::vector<Outcome> Executor::apply(const Prepared& p) {
     DesiredState partial = result;
     bool retake = false;
     for (const auto& c : p.checks) {
-      if (!failed_actions.count(c.action.id)) continue;
+      if (!failed_actions.count(c.action->id)) continue;
       std::map<std::string, std::unique_ptr<RuleEdits>> back;
       for (const auto& rb : c.rules) {
         if (failed.count({rb.iface, Facet::rules})) continue;
@@ -816,7 +829,7 @@ std::vector<Outcome> Executor::apply(const Prepared& p) {
     out.push_back(outcome(a, OutcomeStatus::applied, now, detail));
   }
   for (const auto& c : p.checks)
-    if (c.deadline_ns && !failed_actions.count(c.action.id)) checks_.push_back(c);
+    if (c.deadline_ns && !failed_actions.count(c.action->id)) checks_.push_back(c);
 
   if (!edited || *edited == *p.desired) desired_ = p.desired;
   else desired_ = with_version(std::move(*edited), *p.desired);
@@ -947,7 +960,7 @@ ExecutorStatus Executor::status(TimeNs now) const {
     is.soonest.resize(keep);
     s.ifaces.push_back(std::move(is));
   }
-  for (const auto& c : checks_) s.pending.push_back({c.action.id, plan::describe(c.action), c.applied_ns + cfg_.verify.settle_ns});
+  for (const auto& c : checks_) s.pending.push_back({c.action->id, plan::describe(*c.action), c.applied_ns + cfg_.verify.settle_ns});
   return s;
 }
 

@@ -50,7 +50,7 @@ struct ExecutorConfig {
 // A post-condition being watched: what was changed, how to undo it exactly,
 // and the traffic before.
 struct Check {
-  Action action;
+  std::shared_ptr<const Action> action;  // shared: a batch's may hold a million prefixes
   std::vector<std::string> ifaces;  // the interfaces it touched (an empty iface expanded)
   Facet facet = Facet::rules;
   Baseline base;  // traffic before, from the snapshot prepare saw
