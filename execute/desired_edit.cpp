@@ -288,11 +288,15 @@ std::vector<ActionSpec> batch_inverse(const std::string& iface, const std::vecto
   if (!removed) {
     RuleBatch fresh{iface, {}, l4};
     fresh.remove = true;
-    fresh.prefixes.reserve(keys.size() - std::min(keys.size(), before.size()));
-    auto b = before.begin();
-    for (const auto& k : keys) {
-      while (b != before.end() && b->prefix < k) ++b;
-      if (b == before.end() || b->prefix != k) fresh.prefixes.push_back(k);
+    reserve_huge(fresh.prefixes, keys.size() - std::min(keys.size(), before.size()));
+    if (before.empty()) {
+      fresh.prefixes.assign(keys.begin(), keys.end());
+    } else {
+      auto b = before.begin();
+      for (const auto& k : keys) {
+        while (b != before.end() && b->prefix < k) ++b;
+        if (b == before.end() || b->prefix != k) fresh.prefixes.push_back(k);
+      }
     }
     if (!fresh.prefixes.empty()) out.push_back(std::move(fresh));
   }

@@ -1,5 +1,6 @@
 #include "execute/executor.h"
 
+#include "common/huge_pages.h"
 #include "common/log.h"
 #include "execute/conversions.h"
 #include "execute/desired_edit.h"
@@ -105,6 +106,25 @@ struct ShapeLess {
 };
 
 std::string key_text(const DesiredRule& k) { return k.prefix.to_string() + plan::l4_text(k.l4); }
+
+// A copy of an action; a batch's prefixes (a million, say) go into memory
+// asked for in huge pages, or the copy's time is its page faults. With
+// `prefixes`, the batch gets those instead of its own.
+Action copy_action(const Action& a, const std::vector<Prefix>* prefixes = nullptr) {
+  const auto* bt = std::get_if<RuleBatch>(&a.spec);
+  if (!bt) return a;
+  Action out;
+  out.id = a.id;
+  out.ttl_ns = a.ttl_ns;
+  out.dry_run = a.dry_run;
+  out.rationale = a.rationale;
+  RuleBatch b{bt->iface, {}, bt->l4, bt->verb, bt->pps, bt->burst, bt->remove};
+  const auto& from = prefixes ? *prefixes : bt->prefixes;
+  reserve_huge(b.prefixes, from.size());
+  b.prefixes.assign(from.begin(), from.end());
+  out.spec = std::move(b);
+  return out;
+}
 
 // Two states differ: one shared state is not compared with itself rule by rule.
 bool differs(const DesiredState& a, const DesiredState& b) { return &a != &b && a != b; }
@@ -647,7 +667,7 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
       continue;
     }
     any_change = true;
-    p.intents.push_back(Intent{a, std::move(inverse)});
+    p.intents.push_back(Intent{copy_action(a), std::move(inverse)});
     for (const auto& i : ifaces) p.touches.push_back({p.intents.size() - 1, i, facet});
     const bool watch = has_postcondition(a.spec) && !renewal && checks < cfg_.max_checks_per_plan;
     if (watch || ifaces.size() > 1) {
@@ -658,20 +678,12 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
       c.base.before = rates(before_from, at, ifaces, prefix, origin_of(a));
       if (const Symptom* s = answered_symptom(a, snap.symptoms)) c.base.symptom_value = s->evidence.value;
       else if (a.rationale.symptom) c.base.symptom_value = a.rationale.evidence.value;
-      if (const auto* bt = std::get_if<RuleBatch>(&a.spec); bt && !c.batches.empty()) {
-        // The same batch with its keys for prefixes (masked, sorted, no
-        // repeats): what the check judges every tick is then counted in one
-        // pass, not sorted again.
-        Action kept;
-        kept.id = a.id;
-        kept.ttl_ns = a.ttl_ns;
-        kept.dry_run = a.dry_run;
-        kept.rationale = a.rationale;
-        kept.spec = RuleBatch{bt->iface, *c.batches.front().keys, bt->l4, bt->verb, bt->pps, bt->burst, bt->remove};
-        c.action = std::make_shared<const Action>(std::move(kept));
-      } else {
-        c.action = std::make_shared<const Action>(a);
-      }
+      // A batch's check keeps its keys for prefixes (masked, sorted, no
+      // repeats: the same batch): what it judges every tick is then counted
+      // in one pass, not sorted again.
+      c.action = std::make_shared<const Action>(
+          copy_action(a, std::holds_alternative<RuleBatch>(a.spec) && !c.batches.empty() ? c.batches.front().keys.get()
+                                                                                         : nullptr));
       c.ifaces = ifaces;
       c.applied_ns = now;
       c.deadline_ns = watch ? now + cfg_.verify.deadline_ns : 0;  // 0: not watched

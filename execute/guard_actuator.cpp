@@ -235,6 +235,14 @@ Result<ConvergeReport> GuardActuator::converge_rules(Slot& s, const DesiredInter
   const bool cache_ok = s.cached && (*g)->active_meta().version == s.version;
   // The rules read back (sorted by key, expired ones dropped), when they were.
   std::optional<std::vector<guard::GuardRule>> cur;
+  auto read_back = [&]() -> Status {
+    auto rules = (*g)->rules();
+    if (!rules) return rules.error();
+    cur = std::move(*rules);
+    std::erase_if(*cur, [&](const guard::GuardRule& r) { return r.expires_ns && r.expires_ns <= cm.boot_now; });
+    std::sort(cur->begin(), cur->end(), key_less);
+    return ok();
+  };
   if (cache_ok) {
     // Nobody changed the rules since we did: diff against what we installed (both sorted by key).
     auto it = s.ours.begin();
@@ -260,11 +268,7 @@ Result<ConvergeReport> GuardActuator::converge_rules(Slot& s, const DesiredInter
     // set: sorted in place and searched, no second copy of it (an operator's
     // 100k rules are megabytes as GuardRules, and more again in a hash map).
     // With nothing wanted before or now there is nothing to look up.
-    auto rules = (*g)->rules();
-    if (!rules) return rules.error();
-    cur = std::move(*rules);
-    std::erase_if(*cur, [&](const guard::GuardRule& r) { return r.expires_ns && r.expires_ns <= cm.boot_now; });
-    std::sort(cur->begin(), cur->end(), key_less);
+    if (auto st = read_back(); !st) return st.error();
     auto find = [&](const guard::GuardRule& k) -> const guard::GuardRule* {
       auto it = std::lower_bound(cur->begin(), cur->end(), k, key_less);
       return it != cur->end() && !key_less(k, *it) ? &*it : nullptr;
@@ -291,13 +295,8 @@ Result<ConvergeReport> GuardActuator::converge_rules(Slot& s, const DesiredInter
     // from what is known already: with nobody else's rules on the guard, the
     // new set is `wanted` itself (the anchor's Guard::replace, no merge).
     if (n_changes > std::max<std::size_t>(64, (*g)->rule_count() / 16)) {
-      if (!(cache_ok && s.exact) && !cur) {
-        auto rules = (*g)->rules();
-        if (!rules) return rules.error();
-        cur = std::move(*rules);
-        std::erase_if(*cur, [&](const guard::GuardRule& r) { return r.expires_ns && r.expires_ns <= cm.boot_now; });
-        std::sort(cur->begin(), cur->end(), key_less);
-      }
+      if (!(cache_ok && s.exact) && !cur)
+        if (auto st = read_back(); !st) return st.error();
       // Somebody else's: a rule whose key is neither wanted, nor wanted
       // before, nor installed by us last time.
       std::vector<guard::GuardRule> others;
