@@ -298,7 +298,7 @@ Result<ConvergeReport> GuardActuator::converge_rules(Slot& s, const DesiredInter
       if (!(cache_ok && s.exact) && !cur)
         if (auto st = read_back(); !st) return st.error();
       // Somebody else's: a rule whose key is neither wanted, nor wanted
-      // before, nor installed by us last time.
+      // before, nor (while nobody changed the set since) installed by us.
       std::vector<guard::GuardRule> others;
       if (cur)
         for (auto& r : *cur) {
@@ -306,7 +306,7 @@ Result<ConvergeReport> GuardActuator::converge_rules(Slot& s, const DesiredInter
           probe.prefix = r.prefix;
           probe.l4 = r.l4;
           if (has_key(want.rules, probe) || has_key(before.rules, probe) ||
-              std::binary_search(s.ours.begin(), s.ours.end(), r, key_less))
+              (cache_ok && std::binary_search(s.ours.begin(), s.ours.end(), r, key_less)))
             continue;
           others.push_back(std::move(r));
         }
