@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace reflex::execute {
@@ -33,6 +34,11 @@ std::optional<DesiredRule> find_rule(const std::vector<DesiredRule>& rules, cons
 class RuleEdits {
  public:
   explicit RuleEdits(std::vector<DesiredRule>& rules) : rules_(rules), count_(rules.size()) {}
+  // Edits of `from` (left as it is: the state the plan started from) whose
+  // result goes to `rules` (empty): nothing is copied until it must be, and a
+  // batch merges from `from` straight into `rules` (one pass, one copy).
+  RuleEdits(std::vector<DesiredRule>& rules, const std::vector<DesiredRule>& from)
+      : rules_(rules), from_(&from), count_(from.size()) {}
 
   // What the key (prefix, l4 of `key`) holds now, edits included.
   std::optional<DesiredRule> get(const DesiredRule& key) const;
@@ -59,14 +65,19 @@ class RuleEdits {
 
   // Merges the edits into the rule list (sorted, one rule per key).
   void flush();
-  // The list with every edit merged (flushes).
+  // The list with every edit merged (flushes, and copies `from` if nothing did yet).
   const std::vector<DesiredRule>& rules() {
     flush();
+    if (from_) rules_ = *std::exchange(from_, nullptr);
     return rules_;
   }
 
  private:
+  // What the edits apply to: `from` until the first merge, then rules_.
+  const std::vector<DesiredRule>& list() const { return from_ ? *from_ : rules_; }
+
   std::vector<DesiredRule>& rules_;
+  const std::vector<DesiredRule>* from_ = nullptr;
   struct Key {  // prefix and l4 only: what a rule is filed under, cheap to hash and copy
     Prefix prefix;
     L4Match l4;
@@ -94,6 +105,9 @@ std::vector<Cover> plan_covers(const AggregateRules& a, const std::vector<Desire
 // A RuleBatch's keys: its prefixes masked, sorted and without repeats
 // (with one L4 match for all, that is the rule list's key order).
 std::vector<Prefix> batch_keys(const RuleBatch& b);
+// How many keys that is: one pass, no copy, when the prefixes are keys
+// already (masked and in order, as the executor keeps a watched batch).
+std::size_t batch_key_count(const RuleBatch& b);
 
 // A batch in one merge with a sorted rule list (a million keys cost one pass,
 // no hashing): every key (prefix, l4) gets `rule` with its prefix, or with
@@ -101,6 +115,10 @@ std::vector<Prefix> batch_keys(const RuleBatch& b);
 // what the changed keys held before, sorted.
 std::vector<DesiredRule> set_batch(std::vector<DesiredRule>& rules, const std::vector<Prefix>& keys,
                                    const L4Match& l4, const std::optional<DesiredRule>& rule);
+// The same from a list left as it is (`from`) into `to`.
+std::vector<DesiredRule> set_batch(const std::vector<DesiredRule>& from, std::vector<DesiredRule>& to,
+                                   const std::vector<Prefix>& keys, const L4Match& l4,
+                                   const std::optional<DesiredRule>& rule);
 // The rollback of set_batch: where a key still holds what the batch put
 // there (`after`, or nothing), it gets its rule from `before` back (or
 // none). Returns how many keys it restored.

@@ -1,5 +1,6 @@
 #include "execute/executor.h"
 
+#include "common/huge_pages.h"
 #include "common/log.h"
 #include "execute/conversions.h"
 #include "execute/desired_edit.h"
@@ -106,6 +107,41 @@ struct ShapeLess {
 
 std::string key_text(const DesiredRule& k) { return k.prefix.to_string() + plan::l4_text(k.l4); }
 
+// A copy of an action; a batch's prefixes (a million, say) go into memory
+// asked for in huge pages, or the copy's time is its page faults. With
+// `prefixes`, the batch gets those instead of its own.
+Action copy_action(const Action& a, const std::vector<Prefix>* prefixes = nullptr) {
+  const auto* bt = std::get_if<RuleBatch>(&a.spec);
+  if (!bt) return a;
+  Action out;
+  out.id = a.id;
+  out.ttl_ns = a.ttl_ns;
+  out.dry_run = a.dry_run;
+  out.rationale = a.rationale;
+  RuleBatch b{bt->iface, {}, bt->l4, bt->verb, bt->pps, bt->burst, bt->remove};
+  const auto& from = prefixes ? *prefixes : bt->prefixes;
+  reserve_huge(b.prefixes, from.size());
+  b.prefixes.assign(from.begin(), from.end());
+  out.spec = std::move(b);
+  return out;
+}
+
+// Two states differ: one shared state is not compared with itself rule by rule.
+bool differs(const DesiredState& a, const DesiredState& b) { return &a != &b && a != b; }
+
+// A copy of every field but the interfaces' rules (left empty).
+DesiredState without_rules(const DesiredState& s) {
+  DesiredState out;
+  out.version = s.version;
+  for (const auto& [k, d] : s.ifaces) {
+    DesiredInterface& n = out.ifaces[k];
+    n.mode = d.mode;
+    n.program = d.program;
+    n.shapes = d.shapes;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string_view to_string(Facet f) {
@@ -203,7 +239,7 @@ Prepared Executor::review(const Snapshot& snap) {
     o.ts_ns = now;
     o.detail = "its ttl ran out";
     p.outcomes.push_back(std::move(o));
-    std::erase_if(checks_, [&](const Check& c) { return c.action.id == id; });
+    std::erase_if(checks_, [&](const Check& c) { return c.action->id == id; });
   }
 
   // 2. Post-conditions.
@@ -218,7 +254,7 @@ Prepared Executor::review(const Snapshot& snap) {
     bool any_own = c.rules.empty() && c.batches.empty();
     for (const auto& bb : c.batches)
       if (auto ifc = cur.ifaces.find(bb.iface); !any_own && ifc != cur.ifaces.end())
-        any_own = batch_in_force(ifc->second.rules, bb.keys, bb.l4, bb.after);
+        any_own = batch_in_force(ifc->second.rules, *bb.keys, bb.l4, bb.after);
     for (const auto& rb : c.rules) {
       auto ifc = cur.ifaces.find(rb.iface);
       if (ifc == cur.ifaces.end()) continue;
@@ -229,13 +265,13 @@ Prepared Executor::review(const Snapshot& snap) {
       it = checks_.erase(it);
       continue;
     }
-    Judgement j = judge(c.action, c.ifaces, c.base, c.applied_ns, c.deadline_ns, traffic, snap.symptoms, cfg_.verify);
+    Judgement j = judge(*c.action, c.ifaces, c.base, c.applied_ns, c.deadline_ns, traffic, snap.symptoms, cfg_.verify);
     if (j.verdict == Verdict::wait) {
       ++it;
       continue;
     }
     if (j.verdict == Verdict::holds) {
-      auto o = outcome(c.action, OutcomeStatus::verified, now, j.detail);
+      auto o = outcome(*c.action, OutcomeStatus::verified, now, j.detail);
       o.effect = j.effect;
       p.outcomes.push_back(std::move(o));
       it = checks_.erase(it);
@@ -259,19 +295,19 @@ Prepared Executor::review(const Snapshot& snap) {
     for (auto& [i, e] : undo_edits) e->flush();
     for (const auto& bb : c.batches) {
       auto& rules = st.ifaces[bb.iface].rules;
-      if (!restore_batch(rules, bb.keys, bb.l4, bb.after, bb.before)) continue;
-      for (auto& spec : batch_inverse(bb.iface, bb.keys, bb.l4, bb.before, !bb.after)) undo.push_back(std::move(spec));
+      if (!restore_batch(rules, *bb.keys, bb.l4, bb.after, *bb.before)) continue;
+      for (auto& spec : batch_inverse(bb.iface, *bb.keys, bb.l4, *bb.before, !bb.after)) undo.push_back(std::move(spec));
     }
     for (const auto& [iface, m] : c.mode_before) {
       auto& d = st.ifaces[iface];
-      if (const auto* sm = std::get_if<SetAttachMode>(&c.action.spec); sm && d.mode == sm->mode) {
+      if (const auto* sm = std::get_if<SetAttachMode>(&c.action->spec); sm && d.mode == sm->mode) {
         d.mode = m;
         undo.push_back(SetAttachMode{iface, m});
       }
     }
     for (const auto& [iface, prog] : c.program_before) {
       auto& d = st.ifaces[iface];
-      if (const auto* sp = std::get_if<SwapProgram>(&c.action.spec); sp && d.program == sp->program) {
+      if (const auto* sp = std::get_if<SwapProgram>(&c.action->spec); sp && d.program == sp->program) {
         d.program = prog;
         undo.push_back(SwapProgram{iface, prog});
       }
@@ -290,23 +326,23 @@ Prepared Executor::review(const Snapshot& snap) {
         undo.push_back(ShapeInterface{sb.iface, sb.prefix, 0, 0});
       }
     }
-    auto o = outcome(c.action, OutcomeStatus::rolled_back, now, "rolled back: " + j.detail);
+    auto o = outcome(*c.action, OutcomeStatus::rolled_back, now, "rolled back: " + j.detail);
     o.effect = j.effect;
     p.outcomes.push_back(std::move(o));
-    log().warn("rolled back {} ({}): {}", c.action.id, plan::describe(c.action.spec), j.detail);
+    log().warn("rolled back {} ({}): {}", c.action->id, plan::describe(c.action->spec), j.detail);
     // The rollback is itself a change the loop journals before it happens.
     if (!undo.empty()) {
       Intent in;
-      in.action.id = c.action.id + "/rollback";
+      in.action.id = c.action->id + "/rollback";
       in.action.spec = undo.front();
-      in.action.rationale = c.action.rationale;
+      in.action.rationale = c.action->rationale;
       in.action.rationale.decision = "rollback";
       in.action.rationale.note = j.detail;
-      in.inverse = {c.action.spec};
+      in.inverse = {c.action->spec};
       p.intents.push_back(std::move(in));
       for (std::size_t k = 1; k < undo.size(); ++k) {
         Intent more = p.intents.back();
-        more.action.id = c.action.id + "/rollback/" + std::to_string(k);
+        more.action.id = c.action->id + "/rollback/" + std::to_string(k);
         more.action.spec = undo[k];
         p.intents.push_back(std::move(more));
       }
@@ -319,7 +355,7 @@ Prepared Executor::review(const Snapshot& snap) {
     history_.pop_front();
   if (next) staged_ = with_version(std::move(*next), *staged_);
   p.desired = staged_;
-  p.changed = *staged_ != *desired_;
+  p.changed = differs(*staged_, *desired_);
   return p;
 }
 
@@ -330,15 +366,20 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
   Prepared p;
   p.ts_ns = now;
   p.desired = staged_;
-  p.changed = *staged_ != *desired_;
+  p.changed = differs(*staged_, *desired_);
   if (plan.actions.empty()) return p;
 
-  DesiredState next = *staged_;
+  // The next state: the staged one, but an interface's rules (a million,
+  // say) are not copied first; its rule edits read the staged list and
+  // write the result (a batch merges from one into the other in one pass).
+  DesiredState next = without_rules(*staged_);
   std::map<std::string, std::unique_ptr<RuleEdits>> edits;
   auto rules_of = [&](const std::string& iface) -> RuleEdits& {
     auto& e = edits[iface];
     if (!e) {
-      e = std::make_unique<RuleEdits>(next.ifaces[iface].rules);
+      auto from = staged_->ifaces.find(iface);
+      e = from == staged_->ifaces.end() ? std::make_unique<RuleEdits>(next.ifaces[iface].rules)
+                                        : std::make_unique<RuleEdits>(next.ifaces[iface].rules, from->second.rules);
       e->reserve(plan.actions.size());
     }
     return *e;
@@ -478,7 +519,8 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
         }
         rule = std::move(*r);
       }
-      const std::vector<Prefix> keys = batch_keys(*bt);
+      const auto keys_ptr = std::make_shared<const std::vector<Prefix>>(batch_keys(*bt));
+      const std::vector<Prefix>& keys = *keys_ptr;
       renewal = !bt->remove;
       for (const auto& i : ifaces) {
         RuleEdits& e = rules_of(i);
@@ -496,12 +538,13 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
           renewal = false;
         if (!rule && before.empty()) continue;
         for (auto& spec : batch_inverse(i, keys, bt->l4, before, !rule)) inverse.push_back(std::move(spec));
-        c.batches.push_back({i, keys, bt->l4, rule, std::move(before)});
+        c.batches.push_back(
+            {i, keys_ptr, bt->l4, rule, std::make_shared<const std::vector<DesiredRule>>(std::move(before))});
         changes = true;
       }
       if (refused) {
         for (auto bb = c.batches.rbegin(); bb != c.batches.rend(); ++bb)
-          rules_of(bb->iface).restore_batch(bb->keys, bb->l4, bb->after, bb->before);
+          rules_of(bb->iface).restore_batch(*bb->keys, bb->l4, bb->after, *bb->before);
         c.batches.clear();
       } else if (!changes && bt->remove) {
         p.outcomes.push_back(outcome(a, OutcomeStatus::skipped, now,
@@ -624,7 +667,7 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
       continue;
     }
     any_change = true;
-    p.intents.push_back(Intent{a, std::move(inverse)});
+    p.intents.push_back(Intent{copy_action(a), std::move(inverse)});
     for (const auto& i : ifaces) p.touches.push_back({p.intents.size() - 1, i, facet});
     const bool watch = has_postcondition(a.spec) && !renewal && checks < cfg_.max_checks_per_plan;
     if (watch || ifaces.size() > 1) {
@@ -635,7 +678,12 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
       c.base.before = rates(before_from, at, ifaces, prefix, origin_of(a));
       if (const Symptom* s = answered_symptom(a, snap.symptoms)) c.base.symptom_value = s->evidence.value;
       else if (a.rationale.symptom) c.base.symptom_value = a.rationale.evidence.value;
-      c.action = a;
+      // A batch's check keeps its keys for prefixes (masked, sorted, no
+      // repeats: the same batch): what it judges every tick is then counted
+      // in one pass, not sorted again.
+      c.action = std::make_shared<const Action>(
+          copy_action(a, std::holds_alternative<RuleBatch>(a.spec) && !c.batches.empty() ? c.batches.front().keys.get()
+                                                                                         : nullptr));
       c.ifaces = ifaces;
       c.applied_ns = now;
       c.deadline_ns = watch ? now + cfg_.verify.deadline_ns : 0;  // 0: not watched
@@ -643,9 +691,13 @@ Prepared Executor::prepare(const Plan& plan, const Snapshot& snap) const {
       p.checks.push_back(std::move(c));
     }
   }
-  for (auto& [i, e] : edits) e->flush();
-  if (any_change) p.desired = with_version(std::move(next), *staged_);
-  p.changed = *p.desired != *desired_;
+  if (any_change) {
+    for (auto& [i, d] : next.ifaces)
+      if (auto e = edits.find(i); e != edits.end()) (void)e->second->rules();
+      else if (auto from = staged_->ifaces.find(i); from != staged_->ifaces.end()) d.rules = from->second.rules;
+    p.desired = with_version(std::move(next), *staged_);
+  }
+  p.changed = differs(*p.desired, *desired_);
   return p;
 }
 
@@ -718,7 +770,7 @@ std::vector<Outcome> Executor::apply(const Prepared& p) {
     DesiredState partial = result;
     bool retake = false;
     for (const auto& c : p.checks) {
-      if (!failed_actions.count(c.action.id)) continue;
+      if (!failed_actions.count(c.action->id)) continue;
       std::map<std::string, std::unique_ptr<RuleEdits>> back;
       for (const auto& rb : c.rules) {
         if (failed.count({rb.iface, Facet::rules})) continue;
@@ -731,7 +783,7 @@ std::vector<Outcome> Executor::apply(const Prepared& p) {
       for (auto& [i, e] : back) e->flush();
       for (const auto& bb : c.batches)
         if (!failed.count({bb.iface, Facet::rules}) &&
-            restore_batch(result.ifaces[bb.iface].rules, bb.keys, bb.l4, bb.after, bb.before))
+            restore_batch(result.ifaces[bb.iface].rules, *bb.keys, bb.l4, bb.after, *bb.before))
           retake = true;
       for (const auto& [iface, m] : c.mode_before)
         if (!failed.count({iface, Facet::attach})) result.ifaces[iface].mode = m, retake = true;
@@ -789,7 +841,7 @@ std::vector<Outcome> Executor::apply(const Prepared& p) {
     out.push_back(outcome(a, OutcomeStatus::applied, now, detail));
   }
   for (const auto& c : p.checks)
-    if (c.deadline_ns && !failed_actions.count(c.action.id)) checks_.push_back(c);
+    if (c.deadline_ns && !failed_actions.count(c.action->id)) checks_.push_back(c);
 
   if (!edited || *edited == *p.desired) desired_ = p.desired;
   else desired_ = with_version(std::move(*edited), *p.desired);
@@ -920,7 +972,7 @@ ExecutorStatus Executor::status(TimeNs now) const {
     is.soonest.resize(keep);
     s.ifaces.push_back(std::move(is));
   }
-  for (const auto& c : checks_) s.pending.push_back({c.action.id, plan::describe(c.action), c.applied_ns + cfg_.verify.settle_ns});
+  for (const auto& c : checks_) s.pending.push_back({c.action->id, plan::describe(*c.action), c.applied_ns + cfg_.verify.settle_ns});
   return s;
 }
 

@@ -50,7 +50,7 @@ struct ExecutorConfig {
 // A post-condition being watched: what was changed, how to undo it exactly,
 // and the traffic before.
 struct Check {
-  Action action;
+  std::shared_ptr<const Action> action;  // shared: a batch's may hold a million prefixes
   std::vector<std::string> ifaces;  // the interfaces it touched (an empty iface expanded)
   Facet facet = Facet::rules;
   Baseline base;  // traffic before, from the snapshot prepare saw
@@ -68,12 +68,13 @@ struct Check {
   // A RuleBatch's pre-image, per interface: its keys (sorted), what it put
   // there (nullopt: a removal) and what the keys it changed held before.
   // A million keys are one sorted list each, not a million RuleBefores.
+  // Shared, not copied, as the check goes from prepare() to apply() to the watch list.
   struct BatchBefore {
     std::string iface;
-    std::vector<Prefix> keys;
+    std::shared_ptr<const std::vector<Prefix>> keys;
     L4Match l4;
     std::optional<DesiredRule> after;
-    std::vector<DesiredRule> before;
+    std::shared_ptr<const std::vector<DesiredRule>> before;
   };
   std::vector<BatchBefore> batches;
   std::map<std::string, AttachMode> mode_before;

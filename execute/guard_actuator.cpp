@@ -1,6 +1,7 @@
 #include "execute/guard_actuator.h"
 
 #include "common/netns.h"
+#include "common/huge_pages.h"
 #include "execute/conversions.h"
 
 #include <malloc.h>
@@ -84,6 +85,9 @@ struct GuardActuator::Slot {
   std::vector<guard::GuardRule> ours;
   std::uint64_t version = 0;
   bool cached = false;
+  // While cached: the kernel holds no rule but ours (nobody else's to keep
+  // in a whole-set swap), as last read back or swapped in.
+  bool exact = false;
 };
 
 GuardActuator::GuardActuator(GuardActuatorOptions opts) : opts_(std::move(opts)) {}
@@ -221,25 +225,42 @@ Result<ConvergeReport> GuardActuator::converge_rules(Slot& s, const DesiredInter
 
   // What the kernel holds for the keys we care about.
   std::vector<guard::GuardRule> wanted;
-  wanted.reserve(want.rules.size());
+  reserve_huge(wanted, want.rules.size());
   for (const auto& r : want.rules)
     if (!r.expires_ns || r.expires_ns > now) wanted.push_back(to_guard_rule(r, cm));
-  guard::RuleChanges ch;
+  // The change as indices into `wanted` and keys to remove: a million
+  // upserts are then a list of integers, not a second copy of the rules.
+  std::vector<std::uint32_t> up;
+  std::vector<guard::RuleKey> remove;
   const bool cache_ok = s.cached && (*g)->active_meta().version == s.version;
+  // The rules read back (sorted by key, expired ones dropped), when they were.
+  std::optional<std::vector<guard::GuardRule>> cur;
+  auto read_back = [&]() -> Status {
+    auto rules = (*g)->rules();
+    if (!rules) return rules.error();
+    cur = std::move(*rules);
+    std::erase_if(*cur, [&](const guard::GuardRule& r) { return r.expires_ns && r.expires_ns <= cm.boot_now; });
+    std::sort(cur->begin(), cur->end(), key_less);
+    return ok();
+  };
   if (cache_ok) {
     // Nobody changed the rules since we did: diff against what we installed (both sorted by key).
     auto it = s.ours.begin();
-    for (const auto& w : wanted) {
+    for (std::uint32_t i = 0; i < wanted.size(); ++i) {
+      const auto& w = wanted[i];
       while (it != s.ours.end() && key_less(*it, w)) ++it;
       bool same = it != s.ours.end() && !key_less(w, *it) && same_in_kernel(*it, w) &&
                   (!it->expires_ns || it->expires_ns > cm.boot_now);
-      if (!same) ch.upsert.push_back(w);
+      if (!same) up.push_back(i);
     }
+    remove.reserve(s.ours.size() > wanted.size() ? s.ours.size() - wanted.size() : 0);
+    auto wr = want.rules.begin();
     for (const auto& o : s.ours) {
-      DesiredRule probe;
-      probe.prefix = o.prefix;
-      probe.l4 = o.l4;
-      if (!has_key(want.rules, probe)) ch.remove.push_back(o.key());
+      while (wr != want.rules.end() && wr->prefix < o.prefix) ++wr;
+      auto probe = wr;
+      bool kept = false;
+      while (probe != want.rules.end() && probe->prefix == o.prefix && !kept) kept = (probe++)->l4 == o.l4;
+      if (!kept) remove.push_back(o.key());
     }
   } else if (!wanted.empty() || !before.rules.empty()) {
     // Read back: something else changed the rules (or we never looked). Only
@@ -247,39 +268,81 @@ Result<ConvergeReport> GuardActuator::converge_rules(Slot& s, const DesiredInter
     // set: sorted in place and searched, no second copy of it (an operator's
     // 100k rules are megabytes as GuardRules, and more again in a hash map).
     // With nothing wanted before or now there is nothing to look up.
-    auto cur = (*g)->rules();
-    if (!cur) return cur.error();
-    std::erase_if(*cur, [&](const guard::GuardRule& r) { return r.expires_ns && r.expires_ns <= cm.boot_now; });
-    std::sort(cur->begin(), cur->end(), key_less);
+    if (auto st = read_back(); !st) return st.error();
     auto find = [&](const guard::GuardRule& k) -> const guard::GuardRule* {
       auto it = std::lower_bound(cur->begin(), cur->end(), k, key_less);
       return it != cur->end() && !key_less(k, *it) ? &*it : nullptr;
     };
-    for (const auto& w : wanted) {
-      const auto* have = find(w);
-      if (!have || !same_in_kernel(*have, w)) ch.upsert.push_back(w);
+    for (std::uint32_t i = 0; i < wanted.size(); ++i) {
+      const auto* have = find(wanted[i]);
+      if (!have || !same_in_kernel(*have, wanted[i])) up.push_back(i);
     }
     for (const auto& b : before.rules) {
       if (has_key(want.rules, b)) continue;
       guard::GuardRule k;
       k.prefix = b.prefix;
       k.l4 = b.l4;
-      if (find(k)) ch.remove.push_back(key_of(b));
+      if (find(k)) remove.push_back(key_of(b));
     }
     // A wanted rule that expired in the kernel already is gone for the datapath; nothing to remove.
-    const std::size_t read = cur->size();
-    *cur = std::vector<guard::GuardRule>{};
-    trim_after_large_read(read);
   }
   ConvergeReport rep;
-  if (!ch.empty()) {
-    auto up = (*g)->apply(ch);
-    if (!up) return up.error();
+  const std::size_t n_changes = up.size() + remove.size();
+  if (n_changes) {
+    Result<guard::UpdateReport> done = make_error("");
+    // Past the guard's own in-place limit (Guard::apply_in_place), Guard::apply
+    // reads every rule back and swaps in the merge; the same swap is made here
+    // from what is known already: with nobody else's rules on the guard, the
+    // new set is `wanted` itself (the anchor's Guard::replace, no merge).
+    if (n_changes > std::max<std::size_t>(64, (*g)->rule_count() / 16)) {
+      if (!(cache_ok && s.exact) && !cur)
+        if (auto st = read_back(); !st) return st.error();
+      // Somebody else's: a rule whose key is neither wanted, nor wanted
+      // before, nor (while nobody changed the set since) installed by us.
+      std::vector<guard::GuardRule> others;
+      if (cur)
+        for (auto& r : *cur) {
+          DesiredRule probe;
+          probe.prefix = r.prefix;
+          probe.l4 = r.l4;
+          if (has_key(want.rules, probe) || has_key(before.rules, probe) ||
+              (cache_ok && std::binary_search(s.ours.begin(), s.ours.end(), r, key_less)))
+            continue;
+          others.push_back(std::move(r));
+        }
+      const std::size_t read = cur ? cur->size() : 0;
+      cur.reset();
+      trim_after_large_read(read);
+      Result<guard::InstallReport> inst = make_error("");
+      if (others.empty()) {
+        inst = (*g)->replace(wanted);
+      } else {
+        std::vector<guard::GuardRule> next;
+        reserve_huge(next, others.size() + wanted.size());
+        std::merge(others.begin(), others.end(), wanted.begin(), wanted.end(), std::back_inserter(next), key_less);
+        inst = (*g)->replace(next);
+      }
+      if (!inst) return inst.error();
+      done = guard::UpdateReport{false, inst->version, n_changes, 0, inst->rules};
+      s.exact = others.empty();
+    } else {
+      guard::RuleChanges ch;
+      ch.upsert.reserve(up.size());
+      for (auto i : up) ch.upsert.push_back(wanted[i]);
+      ch.remove = std::move(remove);
+      done = (*g)->apply(ch);
+      if (!done) return done.error();
+      // Small changes keep the rules of others as they were: known none only if known before.
+      if (!cache_ok) s.exact = false;
+    }
     rep.changed = true;
-    rep.detail = std::to_string(ch.upsert.size()) + " rule(s) set, " + std::to_string(ch.remove.size()) +
-                 " removed, " + (up->in_place ? "in place" : "in one swap") + "; " + std::to_string(up->rules) +
+    rep.detail = std::to_string(up.size()) + " rule(s) set, " + std::to_string(n_changes - up.size()) +
+                 " removed, " + (done->in_place ? "in place" : "in one swap") + "; " + std::to_string(done->rules) +
                  " rules in force";
+  } else if (!cache_ok) {
+    s.exact = false;
   }
+  if (cur) trim_after_large_read(cur->size());
   s.ours = std::move(wanted);
   s.version = (*g)->active_meta().version;
   s.cached = true;

@@ -153,7 +153,7 @@ Judgement judge(const Action& action, const std::vector<std::string>& ifaces, co
     // the list's intent, not a symptom's, so there are no bystanders to spare
     // and no one prefix to measure. Its post-condition: every interface
     // holds at least as many rules as the batch has keys.
-    const std::size_t keys = batch_keys(*b).size();
+    const std::size_t keys = batch_key_count(*b);
     for (const auto& i : ifaces) {
       auto it = now.ifaces.find(i);
       if (it == now.ifaces.end()) {

@@ -52,6 +52,14 @@ struct Stat {
   double median() const { return percentile(v, 0.5); }
 };
 
+// CPU time of the whole process (user + sys, every thread): on a shared
+// host it moves far less with the load than the wall clock does.
+double cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
 TimeNs loop_now() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -121,20 +129,28 @@ struct Bench {
 
   struct Timed {
     double review_ms = 0, prepare_ms = 0, apply_ms = 0, total_ms = 0;
+    double prepare_cpu_ms = 0, apply_cpu_ms = 0, total_cpu_ms = 0;
     std::size_t failed = 0;
     std::string first_error;
   };
   // One loop tick's Execute part for this plan: review, prepare, apply.
   Timed run(const Plan& plan) {
     Timed t;
+    const double c0 = cpu_ms();
     auto t0 = Clock::now();
     auto snap = snapshot();
     (void)ex->review(snap);
     auto t1 = Clock::now();
+    const double c1 = cpu_ms();
     auto p = ex->prepare(plan, snap);
     auto t2 = Clock::now();
+    const double c2 = cpu_ms();
     auto out = ex->apply(p);
     auto t3 = Clock::now();
+    const double c3 = cpu_ms();
+    t.prepare_cpu_ms = c2 - c1;
+    t.apply_cpu_ms = c3 - c2;
+    t.total_cpu_ms = c3 - c0;
     for (const auto* v : {&p.outcomes, &out})
       for (const auto& o : *v)
         if (o.status == OutcomeStatus::failed) {
@@ -175,6 +191,7 @@ bool check(bool ok, const char* what) {
 bool run_add_remove(Bench& b, std::size_t n, int runs, const std::vector<guard::GuardRule>& rules, const Plan& add,
                     const Plan& remove, const char* add_label, const char* remove_label) {
   Stat s_add, s_rm, s_anchor, p_add, a_add, p_rm, a_rm;
+  Stat cpu_add, cpu_rm, cpu_anchor, cpu_p_add, cpu_a_add, cpu_p_rm, cpu_a_rm;
   for (int i = 0; i < runs; ++i) {
     auto ta = b.run(add);
     if (!check(ta.failed == 0, ta.first_error.c_str()) || !check(b.g().rule_count() == n, "additions not in force"))
@@ -182,17 +199,25 @@ bool run_add_remove(Bench& b, std::size_t n, int runs, const std::vector<guard::
     s_add.add(ta.total_ms);
     p_add.add(ta.prepare_ms);
     a_add.add(ta.apply_ms);
+    cpu_add.add(ta.total_cpu_ms);
+    cpu_p_add.add(ta.prepare_cpu_ms);
+    cpu_a_add.add(ta.apply_cpu_ms);
     auto tr = b.run(remove);
     if (!check(tr.failed == 0, tr.first_error.c_str()) || !check(b.g().rule_count() == 0, "removals not in force"))
       return false;
     s_rm.add(tr.total_ms);
     p_rm.add(tr.prepare_ms);
     a_rm.add(tr.apply_ms);
+    cpu_rm.add(tr.total_cpu_ms);
+    cpu_p_rm.add(tr.prepare_cpu_ms);
+    cpu_a_rm.add(tr.apply_cpu_ms);
     // The anchor on the same guard, between the executor's runs; the
     // executor's next apply reads the rules back (the version moved).
+    const double c0 = cpu_ms();
     auto t0 = Clock::now();
     auto rep = b.g().replace(rules);
     s_anchor.add(ms_since(t0));
+    cpu_anchor.add(cpu_ms() - c0);
     if (!check(bool(rep), "anchor replace failed")) return false;
     auto clear = b.g().replace(std::span<const guard::GuardRule>{});
     if (!check(bool(clear), "anchor clear failed")) return false;
@@ -201,6 +226,10 @@ bool run_add_remove(Bench& b, std::size_t n, int runs, const std::vector<guard::
               p_add.best(), a_add.best(), s_anchor.best(), s_add.best() / s_anchor.best());
   std::printf("%9zu  %-26s %9.2f %9.2f %9.2f %9.2f\n", n, remove_label, s_rm.best(), s_rm.median(), p_rm.best(),
               a_rm.best());
+  std::printf("%9s  %-26s %9.2f %9s %9.2f %9.2f  %9.2f (%.1fx)\n", "", "  cpu (user+sys)", cpu_add.best(), "",
+              cpu_p_add.best(), cpu_a_add.best(), cpu_anchor.best(), cpu_add.best() / cpu_anchor.best());
+  std::printf("%9s  %-26s %9.2f %9s %9.2f %9.2f\n", "", "  cpu (user+sys)", cpu_rm.best(), "", cpu_p_rm.best(),
+              cpu_a_rm.best());
   return true;
 }
 
