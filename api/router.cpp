@@ -133,6 +133,15 @@ std::vector<std::string> Router::paths() const {
   return out;
 }
 
+std::size_t Router::body_limit(const Request& header, std::size_t fallback) const {
+  const Methods* by_path = match(target_path(header.target()), nullptr);
+  if (!by_path) return fallback;
+  auto it = by_path->find(header.method());
+  if (it == by_path->end() || it->second.opts.body_limit <= fallback) return fallback;
+  if (auth_ && is_mutating(header.method()) && auth_->refuse(header)) return fallback;
+  return it->second.opts.body_limit;
+}
+
 Response Router::handle(const Request& req, const Peer& peer) const {
   const std::string_view path = target_path(req.target());
   PathParams params;

@@ -62,6 +62,10 @@ struct RouteOptions {
   // The route reads a JSON body: a non-empty body must say Content-Type:
   // application/json (415 otherwise). An empty body is always allowed.
   bool json_body = false;
+  // Bytes this route's body may take, above the server's body_limit (0: the
+  // server's). Granted once the header is in, and only to a caller whose
+  // token is right: the unauthenticated still meet the server's limit.
+  std::size_t body_limit = 0;
 };
 
 class Router {
@@ -80,6 +84,10 @@ class Router {
 
   // Never throws; the response's version and keep-alive are the session's job.
   Response handle(const Request& req, const Peer& peer = {}) const;
+
+  // The body limit for a request whose header has arrived: its route's own
+  // (when larger and the caller may mutate), else `fallback`.
+  std::size_t body_limit(const Request& header, std::size_t fallback) const;
 
   // "GET, HEAD, POST" for a path (or a route pattern); empty if none matches.
   std::string allow(std::string_view path) const;

@@ -105,8 +105,17 @@ int main(int argc, char** argv) {
     c->add_option("--id", ov.id, "an id of your choosing (default: the daemon assigns one)");
     mutating(c);
   };
-  auto* block = app.add_subcommand("block", "drop traffic from PREFIX for a while");
-  block->add_option("PREFIX", ov.prefix)->required();
+  auto* block = app.add_subcommand(
+      "block", "drop traffic from PREFIX (or every prefix in --file LIST, as one atomic change) for a while");
+  auto* block_prefix = block->add_option("PREFIX", ov.prefix);
+  auto* block_file = block->add_option(
+      "--file", ov.file,
+      "a list: one prefix a line, # comments, blank lines skipped; up to 100000, all or none applied");
+  block_prefix->excludes(block_file);
+  block_file->excludes(block_prefix);
+  block->callback([&] {
+    if (ov.prefix.empty() && ov.file.empty()) throw CLI::RequiredError("PREFIX or --file LIST");
+  });
   block->add_option("--iface", ov.iface, "one interface (default: every guarded one)");
   block->add_option("--proto", ov.proto, "only this protocol");
   block->add_option("--port", ov.port, "only this destination port");
@@ -230,7 +239,7 @@ int main(int argc, char** argv) {
   if (history->parsed()) return cmd_history(ctx, hist);
   if (block->parsed()) {
     ov.kind = "block";
-    return cmd_add_override(ctx, ov);
+    return ov.file.empty() ? cmd_add_override(ctx, ov) : cmd_block_file(ctx, ov);
   }
   if (unblock->parsed()) return cmd_unblock(ctx, ov);
   if (limit_cmd->parsed()) {
