@@ -88,6 +88,9 @@ class Router {
   // The body limit for a request whose header has arrived: its route's own
   // (when larger and the caller may mutate), else `fallback`.
   std::size_t body_limit(const Request& header, std::size_t fallback) const;
+  // The largest body any route takes (0: none sets its own): what a
+  // connection must let through until a request's header says its route.
+  std::size_t max_body_limit() const { return max_body_limit_; }
 
   // "GET, HEAD, POST" for a path (or a route pattern); empty if none matches.
   std::string allow(std::string_view path) const;
@@ -109,6 +112,7 @@ class Router {
   std::map<std::string, Methods, std::less<>> routes_;
   std::vector<std::pair<std::vector<std::string>, const Methods*>> patterns_;  // split, for patterns only
   std::shared_ptr<const TokenAuth> auth_;
+  std::size_t max_body_limit_ = 0;
 };
 
 // True for the methods that change state (and so need the token).

@@ -2,6 +2,8 @@
 
 #include "api/server_shared.h"
 
+#include <algorithm>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
@@ -66,8 +68,11 @@ void Session<Protocol>::read_request() {
   if (queue_.size() >= shared_->config.pipeline_limit) return;  // on_write resumes
   reading_ = true;
   parser_.emplace();
+  // Beast checks a Content-Length against the limit as the header ends, so
+  // the header is read under the largest limit any route has; on_header
+  // applies this request's own.
   body_limit_ = shared_->config.body_limit;
-  parser_->body_limit(body_limit_);
+  parser_->body_limit(std::max<std::size_t>(body_limit_, shared_->router->max_body_limit()));
   parser_->header_limit(shared_->config.header_limit);
   if (served_ > 0 && buffer_.size() == 0) {
     // Keep-alive: an idle client may take idle_timeout to start its next
@@ -105,7 +110,11 @@ void Session<Protocol>::on_header(beast::error_code ec, std::size_t n) {
   // The header says the route (and the token): a route that takes large
   // bodies (a batch of prefixes) gets its limit before the body is read.
   body_limit_ = shared_->router->body_limit(parser_->get(), shared_->config.body_limit);
-  parser_->body_limit(body_limit_);
+  if (auto length = parser_->content_length(); length && *length > body_limit_) {
+    reading_ = false;
+    return on_read_error(http::error::body_limit);
+  }
+  parser_->body_limit(body_limit_);  // a chunked body counts against it as it comes
   if (parser_->is_done()) return on_read(ec, n);
   http::async_read(stream_, buffer_, *parser_,
                    beast::bind_front_handler(&Session<Protocol>::on_read, this->shared_from_this()));

@@ -356,7 +356,7 @@ int cmd_add_override(Context& ctx, const OverrideArgs& a) {
   return post_override(ctx, json::serialize(override_body(a, ctx.command_line)));
 }
 
-int cmd_block_file(Context& ctx, const OverrideArgs& a) {
+int cmd_list_file(Context& ctx, const OverrideArgs& a) {
   auto list = read_prefix_file(a.file, api::kMaxBatchPrefixes);
   if (!list) return fail(ctx, list.error());
   json::object b = override_body(a, ctx.command_line);

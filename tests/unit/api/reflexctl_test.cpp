@@ -291,7 +291,7 @@ TEST_F(ReflexctlTest, ErrorsSayWhatToDoWithTheirExitCodes) {
   EXPECT_EQ(r.exit, 1) << r.err;
   EXPECT_NE(r.err.find("no override ovr-nope"), std::string::npos) << r.err;
   // A usage mistake is CLI11's 2.
-  r = ctl({"block"});
+  r = ctl({"block", "--ttl", "10m"});  // PREFIX or --file: CLI11 checks --ttl first
   EXPECT_EQ(r.exit, 2) << r.err;
   EXPECT_NE(r.err.find("PREFIX"), std::string::npos) << r.err;
   EXPECT_EQ(ctl({"--help"}).exit, 0);
@@ -321,8 +321,8 @@ TEST_F(ReflexctlTest, BlockFileSendsOneBatchAndNamesABadLine) {
     EXPECT_EQ(b->verb, RuleVerb::drop);
     EXPECT_EQ(b->iface, "eth0");
     ASSERT_EQ(b->prefixes.size(), 5001u);  // ~85 KB of JSON: over the server's 64 KiB, within the route's
-    EXPECT_EQ(b->prefixes.front().to_string(), "10.0.0.7/32");
-    EXPECT_EQ(b->prefixes[2999].to_string(), "10.11.183.7/32");
+    EXPECT_EQ(b->prefixes.front().to_string(), "10.0.0.7");
+    EXPECT_EQ(b->prefixes[2999].to_string(), "10.11.183.7");
     EXPECT_EQ(b->prefixes.back().to_string(), "2001:db8::/48");
   }
 
@@ -349,6 +349,17 @@ TEST_F(ReflexctlTest, BlockFileSendsOneBatchAndNamesABadLine) {
   r = ctl({"block", "203.0.113.0/24", "--file", list.string(), "--ttl", "10m"});
   EXPECT_EQ(r.exit, 2) << r.err;
   EXPECT_EQ(loop_.added.size(), 1u);
+
+  // unblock --file sends the list's remove form (ttl 1h unless given).
+  std::ofstream(list) << "203.0.113.0/24\n198.51.100.7\n";
+  r = ctl({"unblock", "--file", list.string()});
+  EXPECT_OK(r);
+  ASSERT_EQ(loop_.added.size(), 2u);
+  EXPECT_EQ(loop_.added.back().ttl_ns, 3600 * kNsPerSec);
+  const auto* rm = std::get_if<RuleBatch>(&last_added().action->spec);
+  ASSERT_NE(rm, nullptr);
+  EXPECT_TRUE(rm->remove);
+  EXPECT_EQ(rm->prefixes.size(), 2u);
 }
 
 TEST_F(ReflexctlTest, PolicyCheckNeedsNoDaemon) {
