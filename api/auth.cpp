@@ -191,6 +191,11 @@ TokenAuth TokenAuth::from_token(std::string token, std::string source) {
 
 bool TokenAuth::accepts(std::string_view token) const { return constant_time_equal(token, token_); }
 
+bool TokenAuth::carries_token(const Request& req) const {
+  auto token = bearer_token(req);
+  return token && !token->empty() && accepts(*token);
+}
+
 std::optional<Response> TokenAuth::refuse(const Request& req) const {
   const std::string where = "send `Authorization: Bearer <token>` with the token in " + source_ +
                             " (reflexctl reads it with --token-file)";

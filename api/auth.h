@@ -34,6 +34,8 @@ class TokenAuth {
   static TokenAuth from_token(std::string token, std::string source);
 
   bool accepts(std::string_view token) const;
+  // The request (its header is enough) carries the right token; logs nothing.
+  bool carries_token(const Request& req) const;
   // nullopt if the request carries the token; else the 401 to send.
   std::optional<Response> refuse(const Request& req) const;
   const std::string& source() const { return source_; }

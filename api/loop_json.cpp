@@ -11,8 +11,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <map>
 #include <tuple>
+#include <variant>
 
 namespace reflex::api {
 
@@ -52,6 +54,36 @@ std::string_view override_kind_name(Override::Kind k) {
   return "unknown";
 }
 
+namespace {
+
+// An override as stored, but a batch shows its first kShownBatchPrefixes
+// prefixes (with the whole list's count and digest): /v1/state and
+// /v1/overrides are rendered every tick, and a 100k list is ~2 MB. The whole
+// list is in the store (GET /v1/history?kind=override).
+constexpr std::size_t kShownBatchPrefixes = 16;
+
+json::value stored_override_json(const Override& o) {
+  const RuleBatch* b = o.action ? std::get_if<RuleBatch>(&o.action->spec) : nullptr;
+  if (!b || b->prefixes.size() <= kShownBatchPrefixes) return to_json(o);
+  const auto first = b->prefixes.begin();
+  Action head{o.action->id,
+              RuleBatch{b->iface, {first, first + kShownBatchPrefixes}, b->l4, b->verb, b->pps, b->burst, b->remove},
+              o.action->ttl_ns, o.action->dry_run, o.action->rationale};
+  Override shown{o.id, o.kind, o.who, o.created_ns, o.expires_ns, o.action_kind, o.subject, std::move(head), o.reason};
+  json::value v = to_json(shown);
+  if (auto* spec = v.as_object()["action"].as_object().if_contains("spec"); spec && spec->is_object()) {
+    char digest[17];
+    std::snprintf(digest, sizeof digest, "%016llx", static_cast<unsigned long long>(prefixes_digest(b->prefixes)));
+    auto& so = spec->as_object();
+    so["count"] = b->prefixes.size();
+    so["digest"] = digest;
+    so["prefixes_shown"] = kShownBatchPrefixes;
+  }
+  return v;
+}
+
+}  // namespace
+
 json::object override_json(const daemon::OverrideView& ov, const ViewClock& clock) {
   const Override& o = ov.override_;
   json::object out;
@@ -72,7 +104,7 @@ json::object override_json(const daemon::OverrideView& ov, const ViewClock& cloc
     out["subject"] = to_json(o.subject);
   }
   if (o.action) out["describe"] = plan::describe(o.action->spec);
-  out["override"] = to_json(o);
+  out["override"] = stored_override_json(o);
   return out;
 }
 

@@ -366,7 +366,7 @@ void add_loop_routes(Router& router, daemon::LoopApi& loop, LoopRouteOptions opt
   router.get("/v1/overrides", [&loop](const Request& req) { return list_overrides(loop, req); });
   router.route(
       http::verb::post, "/v1/overrides", [&loop](const Call& c) { return add_override(loop, c); },
-      RouteOptions{.json_body = true});
+      RouteOptions{.json_body = true, .body_limit = kOverrideBodyLimit});
   router.route(http::verb::get, "/v1/overrides/{id}", [&loop](const Call& c) { return get_override(loop, c); });
   router.route(http::verb::delete_, "/v1/overrides/{id}",
                [&loop](const Call& c) { return remove_override(loop, c); });

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <initializer_list>
+#include <optional>
 
 namespace reflex::api {
 namespace {
@@ -111,6 +112,45 @@ Status required(bool present, const Fields& f, std::string_view key, std::string
   auto var = (expr);              \
   if (!var) return var.error();
 
+}  // namespace
+
+// Stops at the first bad entry: the request is refused whole, so naming one
+// (by index and value, with the fix) is enough to act on, and a hostile list
+// costs no more than the entries before its first mistake.
+Result<std::vector<Prefix>> parse_prefix_list(const json::value& v) {
+  if (!v.is_array())
+    return make_error("prefixes must be an array of prefix strings, got " + std::string(json::to_string(v.kind())),
+                      "send e.g. \"prefixes\": [\"203.0.113.0/24\", \"198.51.100.7\"]");
+  const json::array& a = v.get_array();
+  if (a.empty()) return make_error("prefixes is empty", "send at least one prefix, or use \"prefix\" for one");
+  if (a.size() > kMaxBatchPrefixes)
+    return make_error("prefixes holds " + std::to_string(a.size()) + " entries, more than the " +
+                          std::to_string(kMaxBatchPrefixes) + " one override takes",
+                      "split the list into several overrides of at most " + std::to_string(kMaxBatchPrefixes) +
+                          " (e.g. `split -l " + std::to_string(kMaxBatchPrefixes) +
+                          " LIST part.` and one `reflexctl block --file` per part); nothing was applied");
+  std::vector<Prefix> out;
+  out.reserve(a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const std::string at = "prefixes[" + std::to_string(i) + "]";
+    if (!a[i].is_string())
+      return make_error(at + " must be a prefix string, got " + std::string(json::to_string(a[i].kind())),
+                        "write it as \"203.0.113.0/24\"; nothing was applied");
+    const std::string_view text = a[i].get_string();
+    std::optional<Prefix> p;
+    if (text.size() <= 64)
+      if (auto parsed = Prefix::parse(text)) p = *parsed;
+    if (!p)
+      return make_error(at + ": \"" + std::string(text.substr(0, 64)) + "\" is not an IP prefix",
+                        "fix or remove entry " + std::to_string(i) +
+                            " (e.g. 203.0.113.0/24 or 2001:db8::/32); nothing was applied");
+    out.push_back(*p);
+  }
+  return out;
+}
+
+namespace {
+
 // An action as the operator writes it (the override's body, or a pin's
 // "action" object) -> ActionSpec.
 Result<ActionSpec> parse_action(const json::object& o, const std::string& path, std::string_view kind) {
@@ -138,8 +178,27 @@ Result<ActionSpec> parse_action(const json::object& o, const std::string& path, 
   };
 
   if (kind == "block" || kind == "unblock" || kind == "shadow") {
-    if (auto st = f.only({"kind", "iface", "prefix", "proto", "port", "ttl", "reason", "who", "id"}, std::string(kind)); !st)
+    // "prefixes" (a list, one RuleBatch) only at the top level: a pin holds one target.
+    if (path.empty()) {
+      if (auto st = f.only({"kind", "iface", "prefix", "prefixes", "proto", "port", "ttl", "reason", "who", "id"},
+                           std::string(kind));
+          !st)
+        return st.error();
+    } else if (auto st = f.only({"kind", "iface", "prefix", "proto", "port", "ttl", "reason", "who", "id"}, std::string(kind));
+               !st) {
       return st.error();
+    }
+    if (f.find("prefixes")) {
+      if (prefix->has_value())
+        return make_error(std::string(kind) + " takes \"prefix\" or \"prefixes\", not both",
+                          "send one prefix as \"prefix\", or a list as \"prefixes\"");
+      TRY(list, parse_prefix_list(*f.find("prefixes")));
+      TRY(m, l4());
+      RuleBatch b{ifname, std::move(*list), *m};
+      if (kind == "shadow") b.verb = RuleVerb::shadow;
+      b.remove = kind == "unblock";
+      return ActionSpec{std::move(b)};
+    }
     if (auto st = required(prefix->has_value(), f, "prefix", kind, "\"203.0.113.0/24\""); !st) return st.error();
     TRY(m, l4());
     if (kind == "block") return ActionSpec{BlockPrefix{ifname, **prefix, *m}};

@@ -75,6 +75,7 @@ void Router::add(http::verb method, std::string path, Handler handler, RouteOpti
 void Router::route(http::verb method, std::string path, CallHandler handler, RouteOptions opts) {
   auto [it, inserted] = routes_.try_emplace(std::move(path));
   it->second[method] = Route{std::move(handler), opts};
+  max_body_limit_ = std::max(max_body_limit_, opts.body_limit);
   if (!inserted) return;
   auto segments = split_path(it->first);
   if (std::none_of(segments.begin(), segments.end(), is_param)) return;
@@ -131,6 +132,15 @@ std::vector<std::string> Router::paths() const {
   std::vector<std::string> out;
   for (const auto& [path, methods] : routes_) out.push_back(path);
   return out;
+}
+
+std::size_t Router::body_limit(const Request& header, std::size_t fallback) const {
+  const Methods* by_path = match(target_path(header.target()), nullptr);
+  if (!by_path) return fallback;
+  auto it = by_path->find(header.method());
+  if (it == by_path->end() || it->second.opts.body_limit <= fallback) return fallback;
+  if (auth_ && is_mutating(header.method()) && !auth_->carries_token(header)) return fallback;
+  return it->second.opts.body_limit;
 }
 
 Response Router::handle(const Request& req, const Peer& peer) const {

@@ -62,6 +62,10 @@ struct RouteOptions {
   // The route reads a JSON body: a non-empty body must say Content-Type:
   // application/json (415 otherwise). An empty body is always allowed.
   bool json_body = false;
+  // Bytes this route's body may take, above the server's body_limit (0: the
+  // server's). Granted once the header is in, and only to a caller whose
+  // token is right: the unauthenticated still meet the server's limit.
+  std::size_t body_limit = 0;
 };
 
 class Router {
@@ -80,6 +84,13 @@ class Router {
 
   // Never throws; the response's version and keep-alive are the session's job.
   Response handle(const Request& req, const Peer& peer = {}) const;
+
+  // The body limit for a request whose header has arrived: its route's own
+  // (when larger and the caller may mutate), else `fallback`.
+  std::size_t body_limit(const Request& header, std::size_t fallback) const;
+  // The largest body any route takes (0: none sets its own): what a
+  // connection must let through until a request's header says its route.
+  std::size_t max_body_limit() const { return max_body_limit_; }
 
   // "GET, HEAD, POST" for a path (or a route pattern); empty if none matches.
   std::string allow(std::string_view path) const;
@@ -101,6 +112,7 @@ class Router {
   std::map<std::string, Methods, std::less<>> routes_;
   std::vector<std::pair<std::vector<std::string>, const Methods*>> patterns_;  // split, for patterns only
   std::shared_ptr<const TokenAuth> auth_;
+  std::size_t max_body_limit_ = 0;
 };
 
 // True for the methods that change state (and so need the token).

@@ -2,6 +2,8 @@
 
 #include "api/server_shared.h"
 
+#include <algorithm>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
@@ -66,7 +68,11 @@ void Session<Protocol>::read_request() {
   if (queue_.size() >= shared_->config.pipeline_limit) return;  // on_write resumes
   reading_ = true;
   parser_.emplace();
-  parser_->body_limit(shared_->config.body_limit);
+  // Beast checks a Content-Length against the limit as the header ends, so
+  // the header is read under the largest limit any route has; on_header
+  // applies this request's own.
+  body_limit_ = shared_->config.body_limit;
+  parser_->body_limit(std::max<std::size_t>(body_limit_, shared_->router->max_body_limit()));
   parser_->header_limit(shared_->config.header_limit);
   if (served_ > 0 && buffer_.size() == 0) {
     // Keep-alive: an idle client may take idle_timeout to start its next
@@ -91,6 +97,25 @@ void Session<Protocol>::read_message() {
   // One deadline for the whole request, not per read: a client that trickles
   // a byte at a time (slowloris) cannot keep the connection forever.
   stream_.expires_after(shared_->config.request_timeout);
+  http::async_read_header(stream_, buffer_, *parser_,
+                          beast::bind_front_handler(&Session<Protocol>::on_header, this->shared_from_this()));
+}
+
+template <class Protocol>
+void Session<Protocol>::on_header(beast::error_code ec, std::size_t n) {
+  if (ec) {
+    reading_ = false;
+    return on_read_error(ec);
+  }
+  // The header says the route (and the token): a route that takes large
+  // bodies (a batch of prefixes) gets its limit before the body is read.
+  body_limit_ = shared_->router->body_limit(parser_->get(), shared_->config.body_limit);
+  if (auto length = parser_->content_length(); length && *length > body_limit_) {
+    reading_ = false;
+    return on_read_error(http::error::body_limit);
+  }
+  parser_->body_limit(body_limit_);  // a chunked body counts against it as it comes
+  if (parser_->is_done()) return on_read(ec, n);
   http::async_read(stream_, buffer_, *parser_,
                    beast::bind_front_handler(&Session<Protocol>::on_read, this->shared_from_this()));
 }
@@ -142,8 +167,9 @@ void Session<Protocol>::on_read_error(beast::error_code ec) {
   Response res;
   if (ec == http::error::body_limit) {
     res = error_response(http::status::payload_too_large,
-                         "request body larger than " + std::to_string(shared_->config.body_limit) + " bytes",
-                         "the API takes small JSON documents; send less");
+                         "request body larger than " + std::to_string(body_limit_) + " bytes",
+                         "the API takes small JSON documents (a route that takes more, with the token, says so in "
+                         "docs/api.md); send less, or split a prefix list over several overrides");
   } else if (ec == http::error::header_limit) {
     res = error_response(
         http::status::request_header_fields_too_large,

@@ -55,6 +55,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   void read_request();
   void on_first_bytes(boost::beast::error_code ec, std::size_t n);
   void read_message();
+  void on_header(boost::beast::error_code ec, std::size_t n);
   void on_read(boost::beast::error_code ec, std::size_t n);
   void on_read_error(boost::beast::error_code ec);
   void respond(Response res, bool close);
@@ -74,6 +75,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   std::array<char, 4096> drain_{};  // lingering close reads into this
   std::uint64_t served_ = 0;
   std::size_t lingered_ = 0;
+  std::size_t body_limit_ = 0;  // of the request being read (its route may allow more)
   bool reading_ = false;
   bool writing_ = false;
   bool closing_ = false;  // no more requests: finish the queue, then close

@@ -368,6 +368,11 @@ Result<Override> Loop::add_override(OverrideRequest req) {
     req.override_.expires_ns = now + req.ttl_ns;
     if (req.override_.action && req.override_.action->ttl_ns == 0) req.override_.action->ttl_ns = req.ttl_ns;
   }
+  {
+    const PolicyHandle policy = policies_();
+    const plan::Guardrails g = policy.set ? policy.set->global.guardrails : plan::Guardrails{};
+    if (auto st = check_batch_guardrails(req.override_, g); !st) return st.error();
+  }
   auto r = overrides_.add(std::move(req.override_), now);
   if (!r) return r;
   override_changes_.push_back({*r, OverrideChange::created, now, r->who});
@@ -380,6 +385,11 @@ Status Loop::remove_override(const std::string& id, const std::string& who) {
   auto r = overrides_.remove(id);
   if (!r) return r.error();
   override_changes_.push_back({*r, OverrideChange::removed, now, who});
+  // A batch leaves with its rules: its remove form, planned on the next tick
+  // like any manual action (a minute is many ticks; it is listed meanwhile).
+  if (auto undo = undo_of(*r, who, now, 60 * kNsPerSec))
+    if (auto u = overrides_.add(std::move(*undo), now); u)
+      override_changes_.push_back({*u, OverrideChange::created, now, u->who});
   commit_override_changes(now);
   return ok();
 }

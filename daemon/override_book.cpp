@@ -3,6 +3,8 @@
 #include "plan/action_text.h"
 #include "plan/policy.h"
 
+#include <variant>
+
 #include <algorithm>
 
 namespace reflex::daemon {
@@ -41,7 +43,52 @@ Status check_action(const Action& a) {
       a.spec);
 }
 
+const RuleBatch* batch_of(const Override& o) {
+  if (o.kind != Override::Kind::manual || !o.action) return nullptr;
+  return std::get_if<RuleBatch>(&o.action->spec);
+}
+
 }  // namespace
+
+Status check_batch_guardrails(const Override& o, const plan::Guardrails& g) {
+  const RuleBatch* b = batch_of(o);
+  if (!b || b->remove || b->verb == RuleVerb::shadow) return ok();
+  for (std::size_t i = 0; i < b->prefixes.size(); ++i) {
+    const Prefix& p = b->prefixes[i];
+    const std::string at = "prefixes[" + std::to_string(i) + "] " + p.to_string();
+    const unsigned widest = p.family == 4 ? g.max_block_len_v4 : g.max_block_len_v6;
+    if (p.len < widest)
+      return make_error(at + " is wider than /" + std::to_string(widest) + ", the widest prefix a block may cover (" +
+                            "global.guardrails.max_block_prefix." + (p.family == 4 ? "ipv4" : "ipv6") + ")",
+                        "split it into /" + std::to_string(widest) +
+                            "s, or widen max_block_prefix in the policy; nothing was applied");
+    for (const auto& nb : g.never_block)
+      if (nb.contains(p) || p.contains(nb))
+        return make_error(at + " overlaps " + nb.to_string() + ", a never_block range (global.guardrails.never_block)",
+                          "remove entry " + std::to_string(i) + " from the list; nothing was applied");
+  }
+  return ok();
+}
+
+std::optional<Override> undo_of(const Override& removed, const std::string& who, TimeNs now, TimeNs ttl) {
+  const RuleBatch* b = batch_of(removed);
+  if (!b || b->remove) return std::nullopt;
+  Override u;
+  u.kind = Override::Kind::manual;
+  u.who = who.empty() ? removed.who : who;
+  u.created_ns = now;
+  u.expires_ns = now + ttl;
+  u.reason = "undo of override " + removed.id + " (removed by " + u.who + ")";
+  Action a;
+  RuleBatch rm{b->iface, b->prefixes, b->l4};
+  rm.remove = true;
+  a.spec = std::move(rm);
+  a.ttl_ns = ttl;
+  a.rationale.decision = "manual";
+  a.rationale.note = u.reason;
+  u.action = std::move(a);
+  return u;
+}
 
 Result<Override> OverrideBook::add(Override o, TimeNs now) {
   if (o.expires_ns <= 0)

@@ -8,10 +8,30 @@
 #include "knowledge/recorder.h"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+namespace reflex::plan {
+struct Guardrails;
+}
+
 namespace reflex::daemon {
+
+// An operator's list (a manual RuleBatch that blocks) meets the local
+// guardrails whole: a prefix wider than max_block_prefix or touching a
+// never_block range refuses the request, naming the first such entry by its
+// index and value (nothing is applied). A single manual block is the
+// operator's to take (the planner notes the risk); a list of thousands is
+// checked because nobody reads it line by line. Removals and shadows drop
+// nothing and pass.
+Status check_batch_guardrails(const Override& o, const plan::Guardrails& g);
+
+// What removing an override leaves to undo: for a manual RuleBatch that put
+// rules in, a manual override holding its remove form (the same prefixes,
+// interface and L4 match) for `ttl`, so DELETE takes the whole batch out of
+// the datapath on the next tick. Nothing for any other override.
+std::optional<Override> undo_of(const Override& removed, const std::string& who, TimeNs now, TimeNs ttl);
 
 class OverrideBook {
  public:

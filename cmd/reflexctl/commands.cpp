@@ -1,5 +1,7 @@
 #include "cmd/reflexctl/commands.h"
 
+#include "api/override_request.h"
+#include "cmd/reflexctl/prefix_file.h"
 #include "cmd/reflexctl/table.h"
 #include "plan/policy_loader.h"
 #include "plan/units.h"
@@ -352,6 +354,17 @@ int post_override(Context& ctx, const std::string& body) {
 
 int cmd_add_override(Context& ctx, const OverrideArgs& a) {
   return post_override(ctx, json::serialize(override_body(a, ctx.command_line)));
+}
+
+int cmd_list_file(Context& ctx, const OverrideArgs& a) {
+  auto list = read_prefix_file(a.file, api::kMaxBatchPrefixes);
+  if (!list) return fail(ctx, list.error());
+  json::object b = override_body(a, ctx.command_line);
+  json::array prefixes;
+  prefixes.reserve(list->size());
+  for (const auto& p : *list) prefixes.emplace_back(p.to_string());
+  b["prefixes"] = std::move(prefixes);
+  return post_override(ctx, json::serialize(b));
 }
 
 int cmd_add_override_json(Context& ctx, const std::string& json_text) {

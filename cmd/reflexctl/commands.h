@@ -48,11 +48,16 @@ int cmd_history(Context& ctx, const HistoryArgs& a);
 struct OverrideArgs {
   std::string kind;  // block, unblock, shadow, limit, shape, pause, forbid, pin
   std::string prefix, iface, proto, ttl, reason, who, id, rate, burst, action, mode;
+  std::string file;  // block --file: a prefix list (cmd/reflexctl/prefix_file.h)
   unsigned port = 0;
   std::uint64_t pps = 0;
 };
 boost::json::object override_body(const OverrideArgs& a, const std::string& default_reason);
 int cmd_add_override(Context& ctx, const OverrideArgs& a);
+// block|unblock --file LIST: the file's prefixes as one override of a.kind
+// (one RuleBatch; unblock's is the remove form, for rules a removed or
+// forgotten list left); a bad line is named LIST:LINE and nothing is sent.
+int cmd_list_file(Context& ctx, const OverrideArgs& a);
 int cmd_add_override_json(Context& ctx, const std::string& json_text);
 // unblock: removes the manual overrides on the prefix; if a rule the planner
 // put there remains, adds a manual unblock for `ttl`.

@@ -105,8 +105,17 @@ int main(int argc, char** argv) {
     c->add_option("--id", ov.id, "an id of your choosing (default: the daemon assigns one)");
     mutating(c);
   };
-  auto* block = app.add_subcommand("block", "drop traffic from PREFIX for a while");
-  block->add_option("PREFIX", ov.prefix)->required();
+  auto* block = app.add_subcommand(
+      "block", "drop traffic from PREFIX (or every prefix in --file LIST, as one atomic change) for a while");
+  auto* block_prefix = block->add_option("PREFIX", ov.prefix);
+  auto* block_file = block->add_option(
+      "--file", ov.file,
+      "a list: one prefix a line, # comments, blank lines skipped; up to 100000, all or none applied");
+  block_prefix->excludes(block_file);
+  block_file->excludes(block_prefix);
+  block->callback([&] {
+    if (ov.prefix.empty() && ov.file.empty()) throw CLI::RequiredError("PREFIX or --file LIST");
+  });
   block->add_option("--iface", ov.iface, "one interface (default: every guarded one)");
   block->add_option("--proto", ov.proto, "only this protocol");
   block->add_option("--port", ov.port, "only this destination port");
@@ -114,7 +123,14 @@ int main(int argc, char** argv) {
 
   auto* unblock = app.add_subcommand(
       "unblock", "lift your block on PREFIX, or (if the planner made it) lift the planner's for --ttl (default 1h)");
-  unblock->add_option("PREFIX", ov.prefix)->required();
+  auto* unblock_prefix = unblock->add_option("PREFIX", ov.prefix);
+  auto* unblock_file = unblock->add_option(
+      "--file", ov.file, "lift every prefix in LIST (as block --file reads it) as one change, for --ttl (default 1h)");
+  unblock_prefix->excludes(unblock_file);
+  unblock_file->excludes(unblock_prefix);
+  unblock->callback([&] {
+    if (ov.prefix.empty() && ov.file.empty()) throw CLI::RequiredError("PREFIX or --file LIST");
+  });
   unblock->add_option("--iface", ov.iface);
   add_common(unblock, false);
 
@@ -230,9 +246,14 @@ int main(int argc, char** argv) {
   if (history->parsed()) return cmd_history(ctx, hist);
   if (block->parsed()) {
     ov.kind = "block";
-    return cmd_add_override(ctx, ov);
+    return ov.file.empty() ? cmd_add_override(ctx, ov) : cmd_list_file(ctx, ov);
   }
-  if (unblock->parsed()) return cmd_unblock(ctx, ov);
+  if (unblock->parsed()) {
+    if (ov.file.empty()) return cmd_unblock(ctx, ov);
+    ov.kind = "unblock";
+    if (ov.ttl.empty()) ov.ttl = "1h";
+    return cmd_list_file(ctx, ov);
+  }
   if (limit_cmd->parsed()) {
     ov.kind = "limit";
     return cmd_add_override(ctx, ov);

@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
+#include <map>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -64,7 +66,8 @@ class Reflexd : public ::testing::Test {
     node_.emplace(std::move(*n));
     peer_.emplace(std::move(*p));
     if_ = sim::unique_name("rfxn");
-    ASSERT_TRUE(sim::make_veth(*node_, *peer_, {if_, sim::unique_name("rfxp"), "10.93.0.1/24", "10.93.0.2/24", {}}));
+    peer_if_ = sim::unique_name("rfxp");
+    ASSERT_TRUE(sim::make_veth(*node_, *peer_, {if_, peer_if_, "10.93.0.1/24", "10.93.0.2/24", {}}));
     key_ = if_ + "@" + node_->name();
     port_ = free_loopback_port();
   }
@@ -143,7 +146,66 @@ class Reflexd : public ::testing::Test {
 
   std::string log() const { return dir_ + "/reflexd.log"; }
 
-  std::string dir_, pin_root_, if_, key_;
+  std::size_t kernel_drop_rules() const {
+    std::size_t n = 0;
+    for (const auto& r : kernel_rules()) n += r.action == guard::RuleAction::drop;
+    return n;
+  }
+
+  // A UDP socket in ns bound to addr:port (port 0: any).
+  int udp_in(const sim::NetNs& ns, const std::string& addr, std::uint16_t port) const {
+    auto fd = sim::socket_in(ns, AF_INET, SOCK_DGRAM, 0);
+    EXPECT_TRUE(fd);
+    if (!fd) return -1;
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    ::inet_pton(AF_INET, addr.c_str(), &a.sin_addr);
+    EXPECT_EQ(::bind(*fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << addr << ": " << std::strerror(errno);
+    return *fd;
+  }
+
+  // Sends `count` datagrams from each source (blocked ones first) to the node,
+  // then reads until the last source's last datagram arrives: the veth keeps
+  // order, so anything sent before it that was not dropped has arrived by then.
+  // Returns the payloads received, by source.
+  std::map<std::string, int> send_and_count(const std::vector<std::string>& sources, int count) const {
+    static std::uint32_t round = 0;
+    ++round;
+    const int rx = udp_in(*node_, "10.93.0.1", 9999);
+    std::map<std::string, int> got;
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(9999);
+    ::inet_pton(AF_INET, "10.93.0.1", &to.sin_addr);
+    for (const auto& src : sources) {
+      const int tx = udp_in(*peer_, src, 0);
+      for (int i = 0; i < count; ++i) {
+        const std::string msg = std::to_string(round) + " " + src + " " + std::to_string(i);
+        EXPECT_EQ(::sendto(tx, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+                  static_cast<ssize_t>(msg.size()));
+      }
+      ::close(tx);
+    }
+    const std::string last = std::to_string(round) + " " + sources.back() + " " + std::to_string(count - 1);
+    timeval tv{5, 0};  // the deadline for the last datagram, not a stand-in for synchronisation
+    ::setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[256];
+    for (;;) {
+      const ssize_t n = ::recv(rx, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      const std::string msg(buf, static_cast<std::size_t>(n));
+      std::istringstream in(msg);
+      std::string r, src;
+      in >> r >> src;
+      if (r == std::to_string(round)) ++got[src];
+      if (msg == last) break;
+    }
+    ::close(rx);
+    return got;
+  }
+
+  std::string dir_, pin_root_, if_, peer_if_, key_;
   std::optional<sim::NetNs> node_, peer_;
   unsigned short port_ = 0;
   pid_t pid_ = -1;
@@ -185,6 +247,58 @@ TEST_F(Reflexd, SigtermLeavesTheRulesPinnedAndARestartAdoptsThem) {
   start(key_);
   EXPECT_NE(read_file(log()).find("adopted"), std::string::npos) << read_file(log());
   EXPECT_TRUE(kernel_blocks("198.51.100.7/32")) << "the restarted daemon dropped the rule it had";
+}
+
+TEST_F(Reflexd, ATenThousandPrefixListIsOneOverrideInEffectAndGoneAfterDelete) {
+  // Two more sources on the peer: one the list blocks, one it does not.
+  ASSERT_TRUE(sim::add_address(*peer_, peer_if_, "10.93.0.3/24"));
+  ASSERT_TRUE(sim::add_address(*peer_, peer_if_, "10.93.0.4/24"));
+  start(key_);
+  const std::string list = dir_ + "/feed.txt";
+  auto write_list = [&](const std::string& extra) {
+    std::ofstream f(list);
+    f << "# an operator's feed: 9,999 hosts elsewhere and one peer source\n";
+    for (int i = 0; i < 9999; ++i) {
+      if (i == 5000) f << "10.93.0.3\n" << extra;
+      f << "10.94." << (i >> 8) << "." << (i & 255) << "/32\n";
+    }
+  };
+
+  // The guardrails see every entry: one never_block address refuses the whole list.
+  write_list("127.0.0.9   # a mistake\n");
+  auto refused = ctl({"block", "--file", list, "--ttl", "10m", "--reason", "e2e"});
+  EXPECT_EQ(refused.code, 1) << refused.out;
+  EXPECT_NE(refused.out.find("prefixes[5001] 127.0.0.9 overlaps 127.0.0.0/8"), std::string::npos) << refused.out;
+  EXPECT_EQ(kernel_drop_rules(), 0u) << "a refused list must apply nothing";
+
+  write_list("");
+  auto ok = ctl({"block", "--file", list, "--ttl", "10m", "--reason", "e2e", "--id", "feed"});
+  ASSERT_EQ(ok.code, 0) << ok.out;
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (kernel_drop_rules() < 10000 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(100ms);  // the next ticks apply it; the kernel has no event to wait on
+  ASSERT_EQ(kernel_drop_rules(), 10000u) << "the 10k list never reached the guard: " << read_file(log());
+  auto ovs = get("/v1/overrides");
+  ASSERT_EQ(ovs.at("overrides").as_array().size(), 1u) << ovs;
+  EXPECT_EQ(ovs.at("overrides").at(0).at("override").at("action").at("spec").at("count").as_int64(), 10000);
+  auto acts = get("/v1/actions?kind=rule_batch");
+  EXPECT_NE(boost::json::serialize(acts).find("prefixes=10000"), std::string::npos) << "not one RuleBatch: " << acts;
+
+  auto got = send_and_count({"10.93.0.3", "10.93.0.4"}, 20);
+  EXPECT_EQ(got["10.93.0.4"], 20) << "a source the list does not hold must pass";
+  EXPECT_EQ(got["10.93.0.3"], 0) << "a source the list holds must be dropped";
+
+  // DELETE takes the whole batch out; the peer's source passes again.
+  auto rm = ctl({"override", "rm", "feed"});
+  ASSERT_EQ(rm.code, 0) << rm.out;
+  deadline = std::chrono::steady_clock::now() + 20s;
+  while (kernel_drop_rules() > 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(kernel_drop_rules(), 0u) << "the batch outlived its override: " << read_file(log());
+  got = send_and_count({"10.93.0.3", "10.93.0.4"}, 20);
+  EXPECT_EQ(got["10.93.0.3"], 20);
+  EXPECT_EQ(got["10.93.0.4"], 20);
+  auto hist = boost::json::serialize(get("/v1/history?kind=override"));
+  EXPECT_NE(hist.find("undo of override feed"), std::string::npos) << hist.substr(0, 2000);
 }
 
 TEST_F(Reflexd, ADamagedStoreIsMovedAsideAndTheDaemonRuns) {

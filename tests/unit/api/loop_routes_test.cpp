@@ -5,10 +5,13 @@
 #include "api/auth.h"
 #include "api/loop_json.h"
 #include "api/loop_routes.h"
+#include "api/override_request.h"
 #include "tests/support/fake_loop.h"
 #include "tests/unit/api/server_fixture.h"
 
 #include <unistd.h>
+
+#include <cstdio>
 
 namespace reflex::api::testing {
 namespace {
@@ -401,6 +404,104 @@ TEST_F(LoopRoutesTest, MalformedOverridesAre400AndSayWhatWasWrong) {
   c.set_header("Authorization", "Bearer " + kToken);
   EXPECT_EQ(c.request(http::verb::post, "/v1/overrides", "kind=block", "text/plain").result(),
             http::status::unsupported_media_type);
+}
+
+std::string batch_body(std::size_t n, const std::string& kind = "block", const std::string& extra = "") {
+  std::string b = R"({"kind":")" + kind + R"(","ttl":"10m","reason":"feed","who":"alice")" + extra + R"(,"prefixes":[)";
+  for (std::size_t i = 0; i < n; ++i)
+    b += (i ? ",\"10." : "\"10.") + std::to_string(i >> 16 & 255) + "." + std::to_string(i >> 8 & 255) + "." +
+         std::to_string(i & 255) + "\"";
+  return b + "]}";
+}
+
+TEST_F(LoopRoutesTest, APrefixListIsOneRuleBatchAndListsShortened) {
+  // 2,000 prefixes (~30 KB): over the fixture's 1 KiB server limit, so only the
+  // route's own limit, granted to a caller with the token, lets it in.
+  const std::string body = batch_body(2000, "block", R"(,"iface":"eth0","proto":"udp","port":53)");
+  ASSERT_GT(body.size(), 1024u);
+  EXPECT_EQ(send(http::verb::post, "/v1/overrides", body, false).result(), http::status::payload_too_large);
+  EXPECT_TRUE(loop_.added.empty());
+
+  auto res = send(http::verb::post, "/v1/overrides", body);
+  ASSERT_EQ(res.result(), http::status::created) << res.body();
+  ASSERT_EQ(loop_.added.size(), 1u);
+  const auto& o = loop_.added[0].override_;
+  EXPECT_EQ(o.kind, Override::Kind::manual);
+  EXPECT_EQ(o.who, "alice");
+  EXPECT_EQ(loop_.added[0].ttl_ns, 600 * kNsPerSec);
+  ASSERT_TRUE(o.action);
+  const auto* b = std::get_if<RuleBatch>(&o.action->spec);
+  ASSERT_NE(b, nullptr) << "a list is one RuleBatch action";
+  EXPECT_EQ(b->iface, "eth0");
+  EXPECT_EQ(b->verb, RuleVerb::drop);
+  EXPECT_FALSE(b->remove);
+  EXPECT_EQ(b->l4.proto, 17);
+  EXPECT_EQ(b->l4.port, 53);
+  ASSERT_EQ(b->prefixes.size(), 2000u);
+  EXPECT_EQ(b->prefixes[0].to_string(), "10.0.0.0");
+  EXPECT_EQ(b->prefixes[1999].to_string(), "10.0.7.207");
+
+  // Lists show 16 of them, with the whole list's count and digest.
+  auto created = parse_json(res.body());
+  EXPECT_NE(std::string(created.at("describe").as_string()).find("prefixes=2000"), std::string::npos);
+  const auto& spec = created.at("override").at("action").at("spec");
+  EXPECT_EQ(spec.at("count").as_int64(), 2000);
+  EXPECT_EQ(spec.at("prefixes_shown").as_int64(), 16);
+  EXPECT_EQ(std::string(spec.at("prefixes").as_string()).find("10.0.0.16"), std::string::npos);
+  char digest[17];
+  std::snprintf(digest, sizeof digest, "%016llx", static_cast<unsigned long long>(prefixes_digest(b->prefixes)));
+  EXPECT_EQ(spec.at("digest").as_string(), digest);
+  // Unshortened, the list would be ~30 KB of prefixes.
+  EXPECT_LT(connect().request(http::verb::get, "/v1/overrides").body().size(), 8000u);
+
+  // shadow and unblock take lists too (unblock is the remove form).
+  ASSERT_EQ(send(http::verb::post, "/v1/overrides", batch_body(3, "shadow")).result(), http::status::created);
+  ASSERT_EQ(send(http::verb::post, "/v1/overrides", batch_body(3, "unblock")).result(), http::status::created);
+  ASSERT_EQ(loop_.added.size(), 3u);
+  EXPECT_EQ(std::get<RuleBatch>(loop_.added[1].override_.action->spec).verb, RuleVerb::shadow);
+  EXPECT_TRUE(std::get<RuleBatch>(loop_.added[2].override_.action->spec).remove);
+}
+
+TEST_F(LoopRoutesTest, ABadPrefixListIsRefusedWholeNamingTheFirstBadEntry) {
+  struct Case {
+    std::string body, says;
+  };
+  const std::string head = R"({"kind":"block","ttl":"10m","reason":"x","prefixes":)";
+  std::string too_many = head + "[";
+  for (std::size_t i = 0; i <= kMaxBatchPrefixes; ++i) too_many += i ? ",\"1.2.3.4\"" : "\"1.2.3.4\"";
+  too_many += "]}";
+  std::string nested = head + std::string(10'000, '[') + std::string(10'000, ']') + "}";
+  const Case cases[] = {
+      {head + R"(["203.0.113.0/24","198.51.100.7","10.0.0.300/8","nope"]})", R"(prefixes[2]: "10.0.0.300/8" is not an IP prefix)"},
+      {head + R"(["203.0.113.0/24",7]})", "prefixes[1] must be a prefix string, got int64"},
+      {head + R"(["203.0.113.0/24",["1.2.3.4"]]})", "prefixes[1] must be a prefix string, got array"},
+      {head + R"("203.0.113.0/24"})", "prefixes must be an array"},
+      {head + R"({"a":1}})", "prefixes must be an array"},
+      {head + "[]}", "prefixes is empty"},
+      {R"({"kind":"block","ttl":"10m","reason":"x","prefix":"1.2.3.4","prefixes":["1.2.3.5"]})", "not both"},
+      {R"({"kind":"block","reason":"x","prefixes":["1.2.3.5"]})", "ttl"},
+      {R"({"kind":"block","ttl":"10m","prefixes":["1.2.3.5"]})", "why"},
+      {R"({"kind":"limit","pps":10,"ttl":"10m","reason":"x","prefixes":["1.2.3.5"]})", "unknown field \"prefixes\""},
+      {R"({"kind":"pin","action":{"kind":"block","prefixes":["1.2.3.5"]},"ttl":"10m","reason":"x"})", "unknown field"},
+      {too_many, "more than the 100000 one override takes"},
+      {nested, "not valid JSON"},
+  };
+  for (const auto& c : cases) {
+    auto res = send(http::verb::post, "/v1/overrides", c.body);
+    EXPECT_EQ(res.result(), http::status::bad_request) << c.body.substr(0, 200) << " -> " << res.body();
+    auto v = parse_json(res.body());
+    EXPECT_NE(error_of(v).find(c.says), std::string::npos) << c.body.substr(0, 200) << " -> " << error_of(v);
+    EXPECT_FALSE(std::string(v.at("hint").as_string()).empty()) << error_of(v);
+  }
+  EXPECT_TRUE(loop_.added.empty());
+  // Past the route's own limit: 413 as the header arrives, even with the token.
+  auto c = connect();
+  ASSERT_TRUE(c.send("POST /v1/overrides HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer " +
+                     kToken + "\r\nContent-Length: " + std::to_string(kOverrideBodyLimit + 1) + "\r\n\r\n"));
+  auto res = c.read_response(3s);
+  ASSERT_TRUE(res) << res.error().what;
+  EXPECT_EQ(res->result(), http::status::payload_too_large);
+  EXPECT_TRUE(loop_.added.empty());
 }
 
 TEST_F(LoopRoutesTest, WhoDefaultsToTheCallerOverTcp) {

@@ -325,6 +325,16 @@ TEST_F(OpenApiTest, DocumentedErrorsHappenAndAreTheErrorDocument) {
       }
     }
   }
+  // The list form, from the schema's example, is served as documented (its 413 is in loop_routes_test).
+  {
+    const auto list = doc_["components"]["schemas"]["OverrideRequest"]["properties"]["prefixes"]["example"];
+    ASSERT_TRUE(list && list.IsSequence()) << "the prefixes form has no example";
+    json::object batch{{"kind", "block"}, {"ttl", "10m"}, {"reason", "feed"}, {"prefixes", to_json(list)}};
+    auto ok = call(http::verb::post, "/v1/overrides", json::serialize(batch));
+    EXPECT_EQ(ok.result(), http::status::created) << ok.body();
+    expect_documented("/v1/overrides", "post", ok, "the prefixes form");
+  }
+
   // A malformed override is a documented 422-or-400; one the loop refuses is 422.
   auto res = call(http::verb::post, "/v1/overrides",
                   R"({"kind":"forbid","action":"block","ttl":"10m","reason":"x","id":"bad id!"})");

@@ -291,10 +291,75 @@ TEST_F(ReflexctlTest, ErrorsSayWhatToDoWithTheirExitCodes) {
   EXPECT_EQ(r.exit, 1) << r.err;
   EXPECT_NE(r.err.find("no override ovr-nope"), std::string::npos) << r.err;
   // A usage mistake is CLI11's 2.
-  r = ctl({"block"});
+  r = ctl({"block", "--ttl", "10m"});  // PREFIX or --file: CLI11 checks --ttl first
   EXPECT_EQ(r.exit, 2) << r.err;
   EXPECT_NE(r.err.find("PREFIX"), std::string::npos) << r.err;
   EXPECT_EQ(ctl({"--help"}).exit, 0);
+}
+
+TEST_F(ReflexctlTest, BlockFileSendsOneBatchAndNamesABadLine) {
+  // A list with comments, blank lines and padding: one override, one RuleBatch, in file order.
+  const fs::path list = dir_ / "list.txt";
+  {
+    std::ofstream f(list);
+    f << "# feed of 2024-05-01\n\n";
+    for (int i = 0; i < 5000; ++i) f << "  10." << (i >> 8) << "." << (i & 255) << ".7   # host " << i << "\n";
+    f << "2001:db8::/48\n";
+  }
+  auto r = ctl({"block", "--file", list.string(), "--ttl", "10m", "--reason", "feed", "--who", "alice", "--iface", "eth0"});
+  EXPECT_OK(r);
+  ASSERT_EQ(loop_.added.size(), 1u);
+  {
+    const auto& o = last_added();
+    EXPECT_EQ(o.who, "alice");
+    EXPECT_EQ(o.reason, "feed");
+    EXPECT_EQ(loop_.added.back().ttl_ns, 600 * kNsPerSec);
+    ASSERT_TRUE(o.action);
+    const auto* b = std::get_if<RuleBatch>(&o.action->spec);
+    ASSERT_NE(b, nullptr);
+    EXPECT_FALSE(b->remove);
+    EXPECT_EQ(b->verb, RuleVerb::drop);
+    EXPECT_EQ(b->iface, "eth0");
+    ASSERT_EQ(b->prefixes.size(), 5001u);  // ~85 KB of JSON: over the server's 64 KiB, within the route's
+    EXPECT_EQ(b->prefixes.front().to_string(), "10.0.0.7");
+    EXPECT_EQ(b->prefixes[2999].to_string(), "10.11.183.7");
+    EXPECT_EQ(b->prefixes.back().to_string(), "2001:db8::/48");
+  }
+
+  // A bad line is named FILE:LINE, and nothing is sent.
+  {
+    std::ofstream f(list);
+    f << "# header\n203.0.113.0/24\n\n203.0.113.300/32  # typo\n198.51.100.7\n";
+  }
+  r = ctl({"block", "--file", list.string(), "--ttl", "10m"});
+  EXPECT_EQ(r.exit, 1) << r.err;
+  EXPECT_NE(r.err.find(list.string() + ":4: \"203.0.113.300/32\" is not an IP prefix"), std::string::npos) << r.err;
+  EXPECT_EQ(loop_.added.size(), 1u) << "a bad file must send nothing";
+
+  // A missing file, an empty one, and neither PREFIX nor --file.
+  r = ctl({"block", "--file", (dir_ / "nothere").string(), "--ttl", "10m"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_NE(r.err.find("cannot open"), std::string::npos) << r.err;
+  std::ofstream(list) << "# nothing\n\n";
+  r = ctl({"block", "--file", list.string(), "--ttl", "10m"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_NE(r.err.find("no prefixes"), std::string::npos) << r.err;
+  r = ctl({"block", "--ttl", "10m"});
+  EXPECT_EQ(r.exit, 2) << r.err;
+  r = ctl({"block", "203.0.113.0/24", "--file", list.string(), "--ttl", "10m"});
+  EXPECT_EQ(r.exit, 2) << r.err;
+  EXPECT_EQ(loop_.added.size(), 1u);
+
+  // unblock --file sends the list's remove form (ttl 1h unless given).
+  std::ofstream(list) << "203.0.113.0/24\n198.51.100.7\n";
+  r = ctl({"unblock", "--file", list.string()});
+  EXPECT_OK(r);
+  ASSERT_EQ(loop_.added.size(), 2u);
+  EXPECT_EQ(loop_.added.back().ttl_ns, 3600 * kNsPerSec);
+  const auto* rm = std::get_if<RuleBatch>(&last_added().action->spec);
+  ASSERT_NE(rm, nullptr);
+  EXPECT_TRUE(rm->remove);
+  EXPECT_EQ(rm->prefixes.size(), 2u);
 }
 
 TEST_F(ReflexctlTest, PolicyCheckNeedsNoDaemon) {

@@ -1,5 +1,7 @@
 #include "daemon/override_book.h"
 
+#include "plan/policy.h"
+
 #include <gtest/gtest.h>
 
 namespace reflex::daemon {
@@ -113,6 +115,79 @@ TEST(OverrideBook, MatchedOnlyOnceAPlanUsedIt) {
   p.overrides_used = {r->id};
   b.note_plan(p);
   EXPECT_TRUE(b.matched(r->id));
+}
+
+Override batch_override(std::vector<std::string> prefixes, bool remove = false) {
+  Override o = block_override("192.0.2.1", 60 * kNsPerSec);
+  RuleBatch b{"eth0", {}, L4Match{6, 443}};
+  for (const auto& p : prefixes) b.prefixes.push_back(Prefix::parse(p).value());
+  b.remove = remove;
+  o.action->spec = b;
+  return o;
+}
+
+TEST(OverrideBook, ABatchMeetsTheGuardrailsWholeNamingTheFirstBadEntry) {
+  plan::Guardrails g;
+  g.never_block = {Prefix::parse("10.0.0.0/8").value(), Prefix::parse("2001:db8:1::/48").value()};
+  g.max_block_len_v4 = 24;
+  g.max_block_len_v6 = 48;
+  EXPECT_TRUE(check_batch_guardrails(batch_override({"203.0.113.0/24", "198.51.100.7", "2001:db8:2::/48"}), g));
+
+  auto refused = check_batch_guardrails(batch_override({"203.0.113.0/24", "198.51.100.7", "10.1.2.3", "10.0.0.0/8"}), g);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().what.find("prefixes[2] 10.1.2.3 overlaps 10.0.0.0/8"), std::string::npos)
+      << refused.error().what;
+  EXPECT_NE(refused.error().what.find("never_block"), std::string::npos);
+  EXPECT_NE(refused.error().hint.find("remove entry 2"), std::string::npos) << refused.error().hint;
+
+  // A prefix that holds a protected range is refused too, as is one wider than allowed.
+  refused = check_batch_guardrails(batch_override({"198.51.100.7", "0.0.0.0/0"}), g);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().what.find("prefixes[1] 0.0.0.0/0 is wider than /24"), std::string::npos)
+      << refused.error().what;
+  EXPECT_NE(refused.error().what.find("max_block_prefix.ipv4"), std::string::npos);
+  refused = check_batch_guardrails(batch_override({"2001:db8::/32"}), g);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().what.find("prefixes[0] 2001:db8::/32 is wider than /48"), std::string::npos)
+      << refused.error().what;
+  g.max_block_len_v4 = 4;
+  refused = check_batch_guardrails(batch_override({"203.0.113.0/24", "10.0.0.0/7"}), g);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().what.find("prefixes[1] 10.0.0.0/7 overlaps 10.0.0.0/8"), std::string::npos)
+      << refused.error().what;
+
+  // A removal drops nothing, and a single manual block is the operator's to take.
+  EXPECT_TRUE(check_batch_guardrails(batch_override({"10.1.2.3"}, /*remove=*/true), g));
+  EXPECT_TRUE(check_batch_guardrails(block_override("10.1.2.3", kNsPerSec), g));
+}
+
+TEST(OverrideBook, RemovingABatchLeavesItsRemoveFormToApply) {
+  Override o = batch_override({"203.0.113.0/24", "198.51.100.7"});
+  o.id = "feed";
+  auto undo = undo_of(o, "bob", kNow, 60 * kNsPerSec);
+  ASSERT_TRUE(undo);
+  EXPECT_EQ(undo->kind, Override::Kind::manual);
+  EXPECT_EQ(undo->who, "bob");
+  EXPECT_EQ(undo->expires_ns, kNow + 60 * kNsPerSec);
+  EXPECT_NE(undo->reason.find("feed"), std::string::npos);
+  ASSERT_TRUE(undo->action);
+  const auto* rm = std::get_if<RuleBatch>(&undo->action->spec);
+  ASSERT_NE(rm, nullptr);
+  EXPECT_TRUE(rm->remove);
+  const auto& b = std::get<RuleBatch>(o.action->spec);
+  EXPECT_EQ(rm->prefixes, b.prefixes);
+  EXPECT_EQ(rm->iface, b.iface);
+  EXPECT_EQ(rm->l4, b.l4);
+  // The book takes it (an id of its own).
+  OverrideBook book;
+  auto stored = book.add(*undo, kNow);
+  ASSERT_TRUE(stored) << stored.error().what;
+  // Nothing to undo for a removal, a single block, or a pause.
+  EXPECT_FALSE(undo_of(*undo, "bob", kNow, kNsPerSec));
+  EXPECT_FALSE(undo_of(block_override("192.0.2.1", kNsPerSec), "bob", kNow, kNsPerSec));
+  Override pause;
+  pause.kind = Override::Kind::pause_all;
+  EXPECT_FALSE(undo_of(pause, "bob", kNow, kNsPerSec));
 }
 
 }  // namespace
