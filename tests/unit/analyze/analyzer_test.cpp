@@ -550,59 +550,53 @@ TEST(AnalyzerFlood, Table) {
   }
 }
 
+// An analyzer past its warm-up on the benign talkers; floods(i, attack)
+// runs tick i with the attack added and returns the flood prefixes raised.
+struct FloodTicks {
+  explicit FloodTicks(AnalyzerConfig cfg = {}) : a(cfg) {
+    for (int i = 0; i < 3; ++i) {
+      Observation o = tick(i);
+      o.talkers = benign_talkers();
+      a.analyze(o);
+    }
+  }
+  std::vector<std::string> floods(int i, const std::vector<TalkerObservation>& attack) {
+    Observation o = tick(i);
+    o.talkers = benign_talkers();
+    o.talkers.insert(o.talkers.end(), attack.begin(), attack.end());
+    std::vector<std::string> got;
+    for (const auto& s : step(a, o))
+      if (s.kind == SymptomKind::flood) got.push_back(s.subject.prefix->to_string());
+    return got;
+  }
+  Analyzer a;
+};
+
 TEST(AnalyzerFlood, HostsTakingTurnsInACoveredPrefixJoinItsCoverInsteadOfRaisingHosts) {
   // Hit and run: two hosts of 100.64.7.0/24 flood together, then one new host
   // at a time takes over. After the first pair the /24 is the one flood
   // symptom: no host of it raises its own (each would be an action and a
   // rule under the block that already drops it).
-  Analyzer a;
-  for (int i = 0; i < 3; ++i) {
-    Observation o = tick(i);
-    o.talkers = benign_talkers();
-    a.analyze(o);
-  }
-  auto floods = [&](int i, std::vector<TalkerObservation> attack) {
-    Observation o = tick(i);
-    o.talkers = benign_talkers();
-    o.talkers.insert(o.talkers.end(), attack.begin(), attack.end());
-    std::vector<std::string> got;
-    for (const auto& s : step(a, o))
-      if (s.kind == SymptomKind::flood) got.push_back(s.subject.prefix->to_string());
-    return got;
-  };
+  FloodTicks f;
   using V = std::vector<std::string>;
-  EXPECT_EQ(floods(3, {talker("100.64.7.1", 60000), talker("100.64.7.2", 60000)}), V{"100.64.7.0/24"});
+  EXPECT_EQ(f.floods(3, {talker("100.64.7.1", 60000), talker("100.64.7.2", 60000)}), V{"100.64.7.0/24"});
   int t = 4;
   for (const char* host : {"100.64.7.40", "100.64.7.99", "100.64.7.200"}) {
-    EXPECT_EQ(floods(t++, {talker(host, 90000)}), V{"100.64.7.0/24"}) << host;
-    EXPECT_EQ(floods(t++, {talker(host, 90000)}), V{"100.64.7.0/24"}) << host;
+    EXPECT_EQ(f.floods(t++, {talker(host, 90000)}), V{"100.64.7.0/24"}) << host;
+    EXPECT_EQ(f.floods(t++, {talker(host, 90000)}), V{"100.64.7.0/24"}) << host;
   }
   // A lone host elsewhere is still a host.
-  EXPECT_EQ(floods(t++, {talker("100.64.9.5", 90000)}), (V{"100.64.7.0/24", "100.64.9.5"}));
+  EXPECT_EQ(f.floods(t++, {talker("100.64.9.5", 90000)}), (V{"100.64.7.0/24", "100.64.9.5"}));
 }
 
 TEST(AnalyzerFlood, AHeldCoverIsForgottenAfterItsHold) {
   AnalyzerConfig cfg;
   cfg.cover_hold_s = 1;  // ten ticks
-  Analyzer a(cfg);
-  for (int i = 0; i < 3; ++i) {
-    Observation o = tick(i);
-    o.talkers = benign_talkers();
-    a.analyze(o);
-  }
-  auto floods = [&](int i, std::vector<TalkerObservation> attack) {
-    Observation o = tick(i);
-    o.talkers = benign_talkers();
-    o.talkers.insert(o.talkers.end(), attack.begin(), attack.end());
-    std::vector<std::string> got;
-    for (const auto& s : step(a, o))
-      if (s.kind == SymptomKind::flood) got.push_back(s.subject.prefix->to_string());
-    return got;
-  };
+  FloodTicks f(cfg);
   using V = std::vector<std::string>;
-  EXPECT_EQ(floods(3, {talker("100.64.7.1", 60000), talker("100.64.7.2", 60000)}), V{"100.64.7.0/24"});
-  for (int i = 4; i < 30; ++i) floods(i, {});
-  EXPECT_EQ(floods(30, {talker("100.64.7.77", 90000)}), V{"100.64.7.77"});
+  EXPECT_EQ(f.floods(3, {talker("100.64.7.1", 60000), talker("100.64.7.2", 60000)}), V{"100.64.7.0/24"});
+  for (int i = 4; i < 30; ++i) f.floods(i, {});
+  EXPECT_EQ(f.floods(30, {talker("100.64.7.77", 90000)}), V{"100.64.7.77"});
 }
 
 TEST(AnalyzerFlood, HysteresisHoldsThroughADip) {
