@@ -33,7 +33,7 @@ void add_fleet_options(CLI::App& cmd, FleetCommand& a) {
   cmd.add_option("--trace", a.trace, "print node N's actions and outcomes as they happen");
   cmd.add_option("--slices", a.slices, "print the cost per node-tick of every SECONDS of simulated time (stderr)");
   cmd.add_flag("--quiet", a.quiet, "print nothing but errors");
-  cmd.add_flag("--verbose", a.verbose, "log every loop's actions (as reflexd does)");
+  cmd.add_flag("--verbose", a.verbose, "log every loop's actions (as reflexd does); with --slices, what the nodes hold per slice");
 }
 
 int run_fleet_command(const FleetCommand& a) {
@@ -67,6 +67,7 @@ int run_fleet_command(const FleetCommand& a) {
     ro.threads = per_run;
     ro.trace_node = a.trace;
     ro.slice_s = a.slices;
+    ro.slice_counts = a.verbose;
     ro.loop = real_loop_factory(lo);
     // Both runs at once when there are threads for both.
     futures.push_back(std::async(a.threads >= 2 ? std::launch::async : std::launch::deferred,

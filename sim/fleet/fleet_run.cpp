@@ -11,6 +11,36 @@
 
 namespace reflex::sim::fleet {
 
+namespace {
+
+// Mean and max over the nodes of what each holds, one line per slice.
+void print_counts(bool coop, TimeNs now, const std::vector<std::unique_ptr<SimNode>>& nodes) {
+  constexpr int kN = 12;
+  static const char* names[kN] = {"tracks", "active_tracks", "owners", "backoff", "emitted", "symptoms",
+                                  "desired_rules", "model_rules", "live_model_rules", "sources", "peer_entries",
+                                  "peer_symptoms"};
+  double sum[kN] = {};
+  std::size_t max[kN] = {};
+  for (const auto& n : nodes) {
+    const auto c = n->counts(now);
+    const std::size_t v[kN] = {c.loop.tracks, c.loop.active_tracks, c.loop.owners, c.loop.backoff, c.loop.emitted,
+                               c.loop.symptoms, c.loop.desired_rules, c.model_rules, c.live_model_rules, c.sources,
+                               c.peer_entries, c.peer_symptoms};
+    for (int i = 0; i < kN; ++i) {
+      sum[i] += static_cast<double>(v[i]);
+      max[i] = std::max(max[i], v[i]);
+    }
+  }
+  std::fprintf(stderr, "counts coop %s at %5.0f s (mean/max per node):", coop ? "on" : "off",
+               static_cast<double>(now) / kNsPerSec);
+  for (int i = 0; i < kN; ++i)
+    std::fprintf(stderr, " %s %.1f/%zu", names[i], sum[i] / static_cast<double>(std::max<std::size_t>(1, nodes.size())),
+                 max[i]);
+  std::fprintf(stderr, "\n");
+}
+
+}  // namespace
+
 FleetRun run_fleet(const FleetScenario& s, const RunOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   Mesh mesh(s.nodes, s.layout);
@@ -82,6 +112,7 @@ FleetRun run_fleet(const FleetScenario& s, const RunOptions& o) {
                    o.coop ? "on" : "off", static_cast<double>(now) / kNsPerSec,
                    std::chrono::duration<double>(w - slice_wall).count() * 1e6 / static_cast<double>(slice_ticks),
                    (c - slice_cpu) * 1e6 / static_cast<double>(slice_ticks));
+      if (o.slice_counts) print_counts(o.coop, now, nodes);
       slice_wall = w;
       slice_cpu = c;
       slice_ticks = run.node_ticks;

@@ -29,6 +29,8 @@ struct RunOptions {
   // Print to stderr the wall and CPU cost per node-tick of every slice of this
   // many simulated seconds (0: none): whatever grows with simulated time shows.
   int slice_s = 0;
+  // With slices: also print, per slice, what the nodes hold (mean and max).
+  bool slice_counts = false;
   NodeLoopFactory loop;  // real_loop_factory() in reflex-sim
 };
 

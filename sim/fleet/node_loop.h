@@ -15,6 +15,12 @@
 
 namespace reflex::sim::fleet {
 
+// What a node's loop holds now (`--slices` with `--verbose` prints them, so
+// live state that grows with simulated time shows).
+struct LoopCounts {
+  std::size_t tracks = 0, active_tracks = 0, owners = 0, backoff = 0, emitted = 0, symptoms = 0, desired_rules = 0;
+};
+
 struct StepReport {
   std::vector<Action> actions;    // planned this tick
   std::vector<Outcome> outcomes;  // reported this tick
@@ -26,6 +32,7 @@ class NodeLoop {
   // inbox: what the bus delivered since the last tick, for `fleet` to judge.
   virtual const StepReport& step(Observation obs, TimeNs wall_now, const std::vector<reflex::fleet::Inbound>& inbox,
                                  reflex::fleet::FleetNode* fleet) = 0;
+  virtual LoopCounts counts() const { return {}; }
 };
 
 // Makes a node's loop over its datapath (which outlives the loop).

@@ -90,6 +90,19 @@ class RealNodeLoop final : public NodeLoop {
     return report_;
   }
 
+  LoopCounts counts() const override {
+    LoopCounts c;
+    const auto& st = loop_->planner().state();
+    c.tracks = st.tracks.size();
+    for (const auto& [k, t] : st.tracks) c.active_tracks += t.level >= 0 || t.pending_since ? 1 : 0;
+    c.owners = st.owners.size();
+    c.backoff = st.backoff.size();
+    c.emitted = st.emitted.size();
+    if (auto snap = loop_->snapshot()) c.symptoms = snap->symptoms.size();
+    for (const auto& [name, i] : loop_->executor().desired().ifaces) c.desired_rules += i.rules.size();
+    return c;
+  }
+
  private:
   std::shared_ptr<const plan::PolicySet> policies_;
   VirtualClock clock_;

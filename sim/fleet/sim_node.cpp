@@ -42,6 +42,19 @@ SimNode::SourceCount& SimNode::source(const Flow& f) {
 
 std::string SimNode::id() const { return "n" + std::to_string(s_.index); }
 
+NodeCounts SimNode::counts(TimeNs now) const {
+  NodeCounts c;
+  c.loop = loop_->counts();
+  c.model_rules = dp_.rules().size();
+  for (const auto& m : dp_.rules()) c.live_model_rules += !m.rule.expires_ns || m.rule.expires_ns > now ? 1 : 0;
+  c.sources = sources_.size();
+  if (fleet_) {
+    c.peer_entries = fleet_->book().entries();
+    c.peer_symptoms = fleet_->active().size();
+  }
+  return c;
+}
+
 Observation SimNode::observe(TimeNs now, double dt) {
   Observation obs;
   obs.ts_ns = now;

@@ -52,6 +52,12 @@ struct NodeSetup {
   bool trace = false;  // print this node's actions and outcomes as they happen
 };
 
+// What a node holds now, its loop's and its own (for `--slices --verbose`).
+struct NodeCounts {
+  LoopCounts loop;
+  std::size_t model_rules = 0, live_model_rules = 0, sources = 0, peer_entries = 0, peer_symptoms = 0;
+};
+
 class SimNode {
  public:
   SimNode(NodeSetup setup, const NodeLoopFactory& make_loop);
@@ -60,6 +66,7 @@ class SimNode {
   void tick(TimeNs now, double dt, const std::vector<reflex::fleet::Inbound>& inbox);
   const NodeResult& result() const { return result_; }
   std::string id() const;
+  NodeCounts counts(TimeNs now) const;
 
  private:
   Observation observe(TimeNs now, double dt);
