@@ -2,6 +2,8 @@
 
 #include "plan/action_text.h"
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 
 namespace reflex::fleet {
@@ -75,8 +77,15 @@ std::vector<SymptomEvent> FleetNode::symptom_events(TimeNs now, std::span<const 
   // Peer-driven actions verified before the attack reached this node: once
   // it does (a local symptom on the prefix, the action still in force), the
   // action is this node's own evidence too, and the fleet hears it from here.
+  // Looked up only when a local symptom could corroborate one: a fleet that
+  // warns ahead holds many of them for their whole TTL.
+  std::erase_if(awaiting_, [&](const Awaiting& a) { return now >= a.in_force_until; });
+  const bool any_local = std::any_of(local.begin(), local.end(), [](const Symptom& s) {
+    return s.kind != SymptomKind::peer_verdict && s.subject.prefix;
+  });
+  if (!any_local) return events;
   for (auto it = awaiting_.begin(); it != awaiting_.end();) {
-    auto k = known_.find(*it);
+    auto k = known_.find(it->id);
     if (k == known_.end() || k->second.published || now >= k->second.in_force_until) {
       it = awaiting_.erase(it);
       continue;
@@ -200,7 +209,7 @@ void FleetNode::outcomes(std::span<const Outcome> outs, TimeNs now, TimeNs wall_
         // Verified here before the attack arrived: it speaks for this node once the attack does.
         k.verified = o;
         k.in_force_until = k.action.ttl_ns ? now + k.action.ttl_ns : now + 3600 * kNsPerSec;
-        awaiting_.push_back(k.action.id);
+        awaiting_.push_back({k.action.id, k.in_force_until});
         continue;
       }
       k.published = true;

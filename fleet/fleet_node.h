@@ -100,7 +100,12 @@ class FleetNode {
   std::uint64_t seq_;
   std::map<std::string, Known> known_;  // by action id
   std::deque<std::string> known_order_;
-  std::vector<std::string> awaiting_;  // ids of peer-driven actions verified before the attack arrived
+  // Peer-driven actions verified before the attack arrived: id, and until when in force.
+  struct Awaiting {
+    std::string id;
+    TimeNs in_force_until = 0;
+  };
+  std::vector<Awaiting> awaiting_;
   TimeNs wall_offset_ = 0;             // wall clock minus loop clock, as last told
   mutable FleetStats stats_;
 };

@@ -158,6 +158,14 @@ std::vector<SymptomEvent> PeerBook::update(TimeNs now, std::span<const Symptom> 
   // Nothing expires before the earliest expiry: the entries are only looked
   // at when one may have run out.
   const bool expiring = now >= next_expiry_;
+  board_ts_ = now;
+  // Nothing expired, nothing admitted, and the local prefixes that
+  // corroborate are the last update's: every symptom stands as it was.
+  local_scratch_.clear();
+  for (const auto& s : local)
+    if (s.kind != SymptomKind::peer_verdict && s.subject.prefix) local_scratch_.push_back(*s.subject.prefix);
+  if (!expiring && dirty_.empty() && local_scratch_ == judged_local_) return events;
+  judged_local_.swap(local_scratch_);
   if (expiring) next_expiry_ = std::numeric_limits<TimeNs>::max();
   // The board is walked along the book (both by prefix): what the book no
   // longer has is cleared, after the raised and updated.
@@ -190,8 +198,7 @@ std::vector<SymptomEvent> PeerBook::update(TimeNs now, std::span<const Symptom> 
     // Nothing about this prefix changed since the last tick: its symptom
     // stands as it was (a book of many live verdicts is not rebuilt per tick).
     if (!expired && on_board && !dirty_.count(p) && (b->second.severity == Severity::critical) == corroborated) {
-      b->second.ts_ns = now;
-      ++b;
+      ++b;  // its time is board_ts_
       ++pit;
       continue;
     }
@@ -254,7 +261,10 @@ std::vector<SymptomEvent> PeerBook::update(TimeNs now, std::span<const Symptom> 
 std::vector<Symptom> PeerBook::active() const {
   std::vector<Symptom> out;
   out.reserve(board_.size());
-  for (const auto& [p, s] : board_) out.push_back(s);
+  for (const auto& [p, s] : board_) {
+    out.push_back(s);
+    out.back().ts_ns = board_ts_;
+  }
   return out;
 }
 

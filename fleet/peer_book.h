@@ -114,6 +114,9 @@ class PeerBook {
   std::set<Prefix> dirty_;           // prefixes whose verdicts changed since the board was made
   std::size_t entries_ = 0;
   TimeNs next_expiry_ = 0;           // no entry expires before this (update() looks only then)
+  TimeNs board_ts_ = 0;              // the last update's time: every symptom on the board is as of then
+  // The local symptoms' prefixes the board's corroboration was judged on, and update()'s scratch.
+  std::vector<Prefix> judged_local_, local_scratch_;
   PeerBookStats stats_;
 };
 

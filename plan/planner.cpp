@@ -441,8 +441,21 @@ class PlanBuilder {
     // Forgive old failures after a quiet spell as long as the longest backoff.
     for (auto it = st_.backoff.begin(); it != st_.backoff.end();)
       it = now_ > it->second.retry_after_ns + p_.global.backoff.max ? st_.backoff.erase(it) : std::next(it);
-    for (auto it = st_.owners.begin(); it != st_.owners.end();)
-      it = (it->second.expires_ns && it->second.expires_ns <= now_) ? st_.owners.erase(it) : std::next(it);
+    if (!cache_ || !cache_->owners_expiry_known || cache_->owners_next_expiry_ns <= now_) {
+      TimeNs next = kForever;
+      for (auto it = st_.owners.begin(); it != st_.owners.end();) {
+        if (it->second.expires_ns && it->second.expires_ns <= now_) {
+          it = st_.owners.erase(it);
+          continue;
+        }
+        if (it->second.expires_ns) next = std::min(next, it->second.expires_ns);
+        ++it;
+      }
+      if (cache_) {
+        cache_->owners_expiry_known = true;
+        cache_->owners_next_expiry_ns = next;
+      }
+    }
   }
 
   // ---- overrides ------------------------------------------------------------
@@ -496,6 +509,23 @@ class PlanBuilder {
 
   // ---- rule evaluation --------------------------------------------------------
   void drop_orphans() {
+    // Every track was checked against these same rules already (and tracks
+    // are made only for enabled rules): none can be an orphan.
+    if (cache_ && cache_->orphans_checked && same_rules(cache_->orphans_checked_rules)) return;
+    drop_orphan_tracks();
+    if (cache_) {
+      cache_->orphans_checked_rules.clear();
+      for (const auto& r : p_.rules) cache_->orphans_checked_rules.emplace_back(r.id, r.enabled);
+      cache_->orphans_checked = true;
+    }
+  }
+  bool same_rules(const std::vector<std::pair<std::string, bool>>& seen) const {
+    if (seen.size() != p_.rules.size()) return false;
+    for (std::size_t i = 0; i < seen.size(); ++i)
+      if (seen[i].second != p_.rules[i].enabled || seen[i].first != p_.rules[i].id) return false;
+    return true;
+  }
+  void drop_orphan_tracks() {
     // Tracks are keyed "rule|subject", so one rule's are neighbours: look
     // each rule up once, not once per track.
     std::string rule_id;
@@ -938,6 +968,8 @@ class PlanBuilder {
       TimeNs ttl = t.level >= 0 ? r.ladder[static_cast<std::size_t>(t.level)].ttl : 0;
       st_.owners[t.target] = TargetOwner{c.track_key, c.prec.specificity, c.prec.priority, c.prec.aggressiveness,
                                          r.id, ttl ? now_ + ttl : 0};
+      if (ttl && cache_ && cache_->owners_expiry_known)
+        cache_->owners_next_expiry_ns = std::min(cache_->owners_next_expiry_ns, now_ + ttl);
     }
   }
 

@@ -73,6 +73,15 @@ struct PlanCache {
   // as actions are emitted), so none is due for retention before then.
   bool emitted_oldest_known = false;
   TimeNs emitted_oldest_ns = 0;
+  // No owner with an expiry expires before this (a lower bound, kept as
+  // owners are claimed), so the owners are walked for expiry only then.
+  bool owners_expiry_known = false;
+  TimeNs owners_next_expiry_ns = 0;
+  // The rules (id, enabled) of the last policy every track was checked
+  // against: while they stay the same, no track can be an orphan (tracks are
+  // made only for enabled rules), so the tracks are not walked for orphans.
+  std::vector<std::pair<std::string, bool>> orphans_checked_rules;
+  bool orphans_checked = false;
 };
 
 // Pure: no clock, no I/O, no globals.
