@@ -341,6 +341,49 @@ TEST(PlannerApi, EmittedActionsAreForgottenAfterTheirRetentionLikeThePureFunctio
   EXPECT_FALSE(planner.state().emitted.count("plan-0/0"));
 }
 
+// The Planner walks its owners for expiry only once the earliest may have
+// expired, and its tracks for orphans only when the rules change: it must
+// still let go of both on the same tick as the pure function.
+TEST(PlannerApi, OwnersExpireAndOrphansGoOnTheSameTickAsThePureFunction) {
+  auto p = testing::load_ok(R"Y(
+global:
+  defaults: {for: 0s, hold: 10s, clear_for: 10s, cooldown: 0s}
+rules:
+  - id: blocker
+    when: {symptom: flood, min_score: 0.5}
+    then: {action: block, ttl: 20s}
+)Y");
+  Planner planner;
+  PlannerState st;
+  // A restored owner nobody renews (its track is gone): it expires at 30 s.
+  st.owners["prefix:eth0:198.51.100.0/24"] = TargetOwner{"gone|x", 1, 1, 1, "gone", 30 * kNsPerSec};
+  planner.restore(st);
+  auto step = [&](const PolicySet& policy, TimeNs now, bool flooding) {
+    PlanInput in;
+    in.now_ns = now;
+    if (flooding) in.symptoms = {flood("192.0.2.1", 0.9, now)};
+    auto pure = make_plan(policy, in, st);
+    st = pure.state;
+    planner.plan(policy, in);
+    EXPECT_TRUE(planner.state() == st) << "at " << now / kNsPerSec << " s";
+  };
+  for (int t = 0; t < 40; ++t) {
+    step(p, t * kNsPerSec, t >= 5 && t < 15);
+    EXPECT_EQ(planner.state().owners.count("prefix:eth0:198.51.100.0/24"), t < 30 ? 1u : 0u) << t;
+  }
+  // Flooding again: the block's owner is claimed, and the rule is then removed.
+  for (int t = 40; t < 45; ++t) step(p, t * kNsPerSec, true);
+  ASSERT_FALSE(planner.state().tracks.empty());
+  ASSERT_FALSE(planner.state().owners.empty());
+  auto empty = testing::load_ok("rules: []\n");
+  step(empty, 45 * kNsPerSec, true);
+  EXPECT_TRUE(planner.state().tracks.empty());
+  EXPECT_TRUE(planner.state().owners.empty());
+  // And back: the rule's tracks start again.
+  step(p, 46 * kNsPerSec, true);
+  EXPECT_FALSE(planner.state().tracks.empty());
+}
+
 TEST(PlannerApi, RemovedRuleDropsItsTrackWithANote) {
   auto p = testing::load_ok(kPolicy);
   PlanInput in;
