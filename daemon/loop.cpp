@@ -186,6 +186,7 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
       in.symptoms_from = &snap->symptoms;
       in.traffic = plan::TrafficView::from_snapshot(*snap);
       in.overrides = snap->overrides;
+      in.policy_generation = policy.generation;
       in.outcomes = std::move(pending_outcomes_);
       in.outcomes.insert(in.outcomes.end(), reviewed.outcomes.begin(), reviewed.outcomes.end());
       pending_outcomes_.clear();

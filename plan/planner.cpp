@@ -322,6 +322,7 @@ class PlanBuilder {
 
   void run() {
     decide();
+    if (skipped_) return;  // the same standing notes as the plan it repeats, none new
     // Standing reasons are reported when they start (or change), not each tick.
     std::vector<std::string> standing;
     for (auto& [text, is_standing] : notes_) {
@@ -348,6 +349,7 @@ class PlanBuilder {
     plan_.id = "plan-" + std::to_string(st_.seq);
     plan_.snapshot_version = in_.snapshot_version;
     plan_.ts_ns = now_;
+    if ((skipped_ = still_quiet())) return;
     fold_outcomes();
     expire_state();
     read_overrides();
@@ -364,6 +366,94 @@ class PlanBuilder {
       return;
     }
     resolve_and_emit(cands);
+    if (cache_) remember_quiet(cands);
+  }
+
+  // ---- quiet plans ------------------------------------------------------------
+  // Only a plan with nothing from outside it (no outcome, override or
+  // operator action) can be skipped, and only when it is the last one's
+  // inputs again: every track stepped on the same symptoms moves only when
+  // one of its times passes.
+  bool no_operator_input() const {
+    return in_.overrides.empty() && st_.overrides_done.empty() && in_.policy_generation != 0;
+  }
+  static bool same_but_time(const std::vector<Symptom>& a, const std::vector<Symptom>& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const Symptom& x = a[i];
+      const Symptom& y = b[i];
+      if (x.kind != y.kind || x.severity != y.severity || x.score != y.score || x.since_ns != y.since_ns ||
+          !(x.evidence == y.evidence) || !(x.subject == y.subject) || x.id != y.id)
+        return false;
+    }
+    return true;
+  }
+  bool still_quiet() {
+    if (!cache_ || !cache_->quiet) return false;
+    const bool same = now_ < cache_->quiet_until && in_.outcomes.empty() && no_operator_input() &&
+                      cache_->quiet_policy == &p_ && cache_->quiet_generation == in_.policy_generation &&
+                      same_but_time(in_.all_symptoms(), cache_->quiet_symptoms);
+    if (!same) cache_->quiet = false;
+    return same;
+  }
+  // A candidate whose making and fate read nothing of the traffic: a shadow
+  // (or alert) that did not wait or fail to materialise. On the same
+  // symptoms and state it comes back, and fares, the same (a renewal that
+  // loses its target to a stronger rule's block, tick after tick, say).
+  static bool traffic_free(const Candidate& c) {
+    if (c.waits || !c.note.empty()) return false;
+    return std::all_of(c.emissions.begin(), c.emissions.end(), [](const Emission& e) {
+      return !e.revert && (std::holds_alternative<ShadowPrefix>(e.spec) || std::holds_alternative<Alert>(e.spec));
+    });
+  }
+  void remember_quiet(const std::vector<Candidate>& cands) {
+    cache_->quiet = commits_ == 0 && plan_.actions.empty() && no_operator_input() &&
+                    std::all_of(notes_.begin(), notes_.end(), [](const auto& n) { return n.second; }) &&
+                    std::all_of(cands.begin(), cands.end(), traffic_free);
+    if (!cache_->quiet) return;
+    TimeNs until = next_deadline_;
+    auto soon = [&](TimeNs t) {
+      if (t > now_) until = std::min(until, t);
+    };
+    if (!st_.recent_actions.empty()) soon(st_.recent_actions.front() + kCapWindow);
+    if (!st_.emitted.empty()) {
+      if (!cache_->emitted_oldest_known) {
+        cache_->quiet = false;
+        return;
+      }
+      soon(cache_->emitted_oldest_ns + kEmittedRetention + 1);
+    }
+    for (const auto& [key, b] : st_.backoff) {
+      soon(b.retry_after_ns);
+      soon(b.retry_after_ns + p_.global.backoff.max + 1);
+    }
+    if (!st_.owners.empty()) {
+      if (!cache_->owners_expiry_known) {
+        cache_->quiet = false;
+        return;
+      }
+      soon(cache_->owners_next_expiry_ns);
+    }
+    cache_->quiet_until = until;
+    cache_->quiet_symptoms = in_.all_symptoms();
+    cache_->quiet_policy = &p_;
+    cache_->quiet_generation = in_.policy_generation;
+  }
+  // The earliest time one of the track's thresholds passes (tracks that made
+  // no candidate this plan).
+  void track_deadlines(const Rule& rule, const TrackState& t) {
+    auto soon = [&](TimeNs at) {
+      if (at > now_) next_deadline_ = std::min(next_deadline_, at);
+    };
+    if (t.pending_since) soon(*t.pending_since + rule.when.persist);
+    if (t.last_action_ns) soon(*t.last_action_ns + rule.cooldown);
+    if (t.level >= 0) {
+      soon(t.level_since + rule.ladder[static_cast<std::size_t>(t.level)].hold);
+      if (t.clear_since) soon(*t.clear_since + rule.clear_for);
+      soon(t.renew_at_ns);
+    } else if (t.clear_since) {
+      soon(*t.clear_since + retention(rule) + 1);
+    }
   }
 
   // ---- outcomes and backoff -------------------------------------------------
@@ -614,6 +704,13 @@ class PlanBuilder {
 
   void step_track(const Rule& rule, std::map<std::string, TrackState>::iterator at, const Group* g,
                   std::vector<Candidate>& out) {
+    const std::size_t tracks = st_.tracks.size();
+    step_track_once(rule, at, g, out);
+    // Not forgotten: when could it next move (or its candidate change)?
+    if (cache_ && st_.tracks.size() == tracks) track_deadlines(rule, at->second);
+  }
+  void step_track_once(const Rule& rule, std::map<std::string, TrackState>::iterator at, const Group* g,
+                       std::vector<Candidate>& out) {
     const std::string& key = at->first;
     auto& t = at->second;
     const bool present = g && g->holds;
@@ -911,6 +1008,7 @@ class PlanBuilder {
   }
 
   void commit(Candidate& c) {
+    ++commits_;
     auto& t = st_.tracks[c.track_key];
     const Rule& r = *c.rule;
     const bool dry = effective_mode(p_, r) == Mode::dry_run;
@@ -1018,6 +1116,9 @@ class PlanBuilder {
   std::vector<std::pair<std::string, bool>> notes_;
   std::vector<std::optional<std::string>> subject_keys_;  // per symptom, made when first needed
   std::string scratch_key_;
+  TimeNs next_deadline_ = kForever;  // the earliest threshold of the tracks stepped (quiet plans)
+  std::size_t commits_ = 0;
+  bool skipped_ = false;  // the cache's quiet plan again
 };
 
 }  // namespace

@@ -58,6 +58,9 @@ struct PlanInput {
   TrafficView traffic;
   std::vector<Override> overrides;  // operator overrides in force (expired ones are ignored)
   std::vector<Outcome> outcomes;    // outcomes reported since the last plan (repeats are ignored)
+  // The generation of `policy` (a new one for every load): lets a Planner
+  // know the rules did not change under it. 0: unknown.
+  std::uint64_t policy_generation = 0;
 };
 
 struct PlanOutput {
@@ -82,6 +85,19 @@ struct PlanCache {
   // made only for enabled rules), so the tracks are not walked for orphans.
   std::vector<std::pair<std::string, bool>> orphans_checked_rules;
   bool orphans_checked = false;
+  // The last plan was quiet: it committed nothing, emitted no action and
+  // only standing notes, read no override, and its candidates (renewals
+  // that lose their target to a stronger rule, say) read nothing of the
+  // traffic. Planning again on the same symptoms (all but their time),
+  // policy and state, with no outcome arriving, makes the same plan until
+  // the earliest time a persistence, hold, cooldown, clear_for, renewal,
+  // retention, backoff or expiry could pass: until then the rules are not
+  // walked (a node that holds many peer verdicts plans on them every tick).
+  bool quiet = false;
+  TimeNs quiet_until = 0;
+  std::vector<Symptom> quiet_symptoms;
+  const PolicySet* quiet_policy = nullptr;
+  std::uint64_t quiet_generation = 0;
 };
 
 // Pure: no clock, no I/O, no globals.
