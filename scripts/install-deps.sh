@@ -15,6 +15,7 @@ pkgs=(
   libnl-3-dev libnl-route-3-dev            # qdiscs and classes for TC shaping
   iproute2 iputils-ping
   libnats-dev libssl-dev nats-server     # the fleet: NATS C client, and the server its tests start
+  libjemalloc-dev                        # the fleet simulator's allocator (a thousand nodes' small objects)
   prometheus                             # promtool: the fleet's federation example is checked in ctest
   libcairo2-dev fonts-dejavu-core         # reflex-sim's timeline picture (SVG and PNG)
   chromium                                # the test that opens reflex-sim's report page
