@@ -394,6 +394,7 @@ class PlanBuilder {
                       cache_->quiet_policy == &p_ && cache_->quiet_generation == in_.policy_generation &&
                       same_but_time(in_.all_symptoms(), cache_->quiet_symptoms);
     if (!same) cache_->quiet = false;
+    cache_->quiet_plans += same;
     return same;
   }
   // A candidate whose making and fate read nothing of the traffic: a shadow

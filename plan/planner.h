@@ -98,6 +98,7 @@ struct PlanCache {
   std::vector<Symptom> quiet_symptoms;
   const PolicySet* quiet_policy = nullptr;
   std::uint64_t quiet_generation = 0;
+  std::uint64_t quiet_plans = 0;  // plans that were the quiet one again
 };
 
 // Pure: no clock, no I/O, no globals.
@@ -119,6 +120,8 @@ class Planner {
     return out;
   }
   const PlannerState& state() const { return state_; }
+  // Plans that were the last quiet plan again (the rules not walked).
+  std::uint64_t quiet_plans() const { return cache_.quiet_plans; }
   void restore(PlannerState s) {
     state_ = std::move(s);
     cache_ = {};

@@ -384,6 +384,80 @@ rules:
   EXPECT_FALSE(planner.state().tracks.empty());
 }
 
+// The Planner does not plan again on the inputs of its last quiet plan until
+// one of its times can pass: every plan and state must still be the pure
+// function's, tick for tick, through persistence, holds, cooldowns, TTL
+// renewals, a renewal that loses its target to a stronger rule's block
+// tick after tick, outcomes arriving, clearing and forgetting; and most
+// ticks of the long quiet stretches must be skipped.
+TEST(PlannerApi, AQuietPlanIsNotMadeAgainYetEveryPlanIsThePureFunctions) {
+  auto p = testing::load_ok(R"Y(
+global:
+  defaults: {for: 0s, hold: 10s, clear_for: 60s, cooldown: 0s}
+rules:
+  - id: watch
+    priority: 5
+    when: {symptom: peer_verdict}
+    then: {action: shadow, ttl: 2m}
+  - id: agree
+    priority: 30
+    when: {symptom: peer_verdict, min_peers: 2}
+    then: {action: block, ttl: 3m}
+  - id: ladder
+    when: {symptom: flood, min_score: 0.5, for: 5s}
+    cooldown: 3s
+    then: [{action: shadow, ttl: 90s}, {action: block, ttl: 2m}]
+)Y");
+  auto peer = [](const char* prefix, int peers, TimeNs since, TimeNs now) {
+    Symptom s;
+    s.id = std::string("peer_verdict:") + prefix;
+    s.kind = SymptomKind::peer_verdict;
+    s.subject.prefix = Prefix::parse(prefix).value();
+    s.severity = Severity::warning;
+    s.score = 1.0;
+    s.evidence = {static_cast<double>(peers), 0, 0, std::to_string(peers) + " peers"};
+    s.since_ns = since;
+    s.ts_ns = now;
+    return s;
+  };
+  Planner planner;
+  PlannerState st;
+  std::vector<Outcome> arrived;
+  int plans = 0;
+  const TimeNs s = kNsPerSec;
+  for (TimeNs now = 0; now < 1800 * s; now += s) {
+    PlanInput in;
+    in.now_ns = now;
+    in.policy_generation = 7;
+    if (now >= 10 * s && now < 900 * s)
+      in.symptoms.push_back(peer("203.0.113.0/24", now >= 300 * s && now < 700 * s ? 2 : 1, 10 * s, now));
+    if (now >= 200 * s && now < 1500 * s) in.symptoms.push_back(peer("198.51.100.0/24", 1, 200 * s, now));
+    if ((now >= 100 * s && now < 160 * s) || (now >= 1000 * s && now < 1010 * s)) {
+      auto f = flood("192.0.2.1", 0.9, now);
+      f.since_ns = now >= 1000 * s ? 1000 * s : 100 * s;
+      in.symptoms.push_back(f);
+    }
+    in.outcomes = arrived;
+    auto pure = make_plan(p, in, st);
+    st = pure.state;
+    auto plan = planner.plan(p, in);
+    ASSERT_TRUE(plan == pure.plan) << "at " << now / s << " s: " << plan.actions.size() << " actions, "
+                                   << pure.plan.actions.size() << " from the pure function";
+    ASSERT_TRUE(planner.state() == st) << "at " << now / s << " s";
+    arrived.clear();
+    for (const auto& a : plan.actions) {
+      Outcome o;
+      o.action_id = a.id;
+      o.ts_ns = now;
+      arrived.push_back(o);
+    }
+    ++plans;
+  }
+  // The stretches between changes and deadlines are most of the half hour.
+  EXPECT_GT(planner.quiet_plans(), static_cast<std::uint64_t>(plans) / 2);
+  EXPECT_LT(planner.quiet_plans(), static_cast<std::uint64_t>(plans));
+}
+
 TEST(PlannerApi, RemovedRuleDropsItsTrackWithANote) {
   auto p = testing::load_ok(kPolicy);
   PlanInput in;
