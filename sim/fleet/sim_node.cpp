@@ -72,9 +72,17 @@ Observation SimNode::observe(TimeNs now, double dt) {
   const auto& t = dp_.tick();
   iface_.xdp_rates = {(t.passed - t.shadowed) / dt, t.dropped / dt, t.rate_limited / dt, t.shadowed / dt};
   iface_.rules = dp_.rules().size();
+  // The rules that moved, busiest first, as many as the Monitor reports
+  // (monitor.top_rules, 10 by default).
   iface_.top_rules.clear();
-  for (const auto& m : dp_.rules()) {
-    if (m.tick_packets <= 0) continue;
+  rule_order_.clear();
+  for (const auto& m : dp_.rules())
+    if (m.tick_packets > 0) rule_order_.push_back(&m);
+  const std::size_t k = std::min(rule_order_.size(), kTopRules);
+  std::partial_sort(rule_order_.begin(), rule_order_.begin() + static_cast<std::ptrdiff_t>(k), rule_order_.end(),
+                    [](const ModelRule* a, const ModelRule* b) { return a->tick_packets > b->tick_packets; });
+  for (std::size_t j = 0; j < k; ++j) {
+    const ModelRule& m = *rule_order_[j];
     RuleObservation r;
     r.uid = m.uid;
     guard::GuardRule g{m.rule.prefix, {m.rule.l4.proto, m.rule.l4.port}, static_cast<guard::RuleAction>(m.rule.verb),

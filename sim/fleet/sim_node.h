@@ -22,6 +22,8 @@
 namespace reflex::sim::fleet {
 
 inline constexpr const char* kSimIface = "mesh0";
+// Rules per tick an Observation lists, as the Monitor's default top_rules.
+inline constexpr std::size_t kTopRules = 10;
 // The simulated Unix time of t = 0 (wall clocks for verdict timestamps).
 inline constexpr TimeNs kSimEpochNs = 1'800'000'000 * kNsPerSec;
 
@@ -87,6 +89,7 @@ class SimNode {
   std::vector<SourceCount> sources_;
   std::size_t benign_sources_ = 0;
   std::vector<const SourceCount*> order_;  // observe()'s scratch
+  std::vector<const ModelRule*> rule_order_;  // observe()'s scratch
   InterfaceObservation iface_;
   std::uint64_t seq_ = 0;
   TimeNs last_lie_ = -1;
