@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <endian.h>
 
 namespace reflex {
 
@@ -115,10 +116,18 @@ std::string Prefix::to_string() const {
 
 bool Prefix::contains(const Prefix& other) const {
   if (family != other.family || other.len < len) return false;
-  Prefix o = other;
-  o.len = len;
-  mask_prefix(o);
-  return o.addr == addr;
+  // other masked to len equals this, all 128 bits (so a this with bits set
+  // past its length contains nothing): two words, no copy. It is asked for
+  // every rule or cover against every source, every tick.
+  auto word = [](const std::array<std::uint8_t, 16>& a, int i) {
+    std::uint64_t w;
+    std::memcpy(&w, a.data() + 8 * i, 8);
+    return be64toh(w);
+  };
+  const unsigned n = len;
+  const std::uint64_t m0 = n == 0 ? 0 : n >= 64 ? ~0ULL : ~0ULL << (64 - n);
+  const std::uint64_t m1 = n <= 64 ? 0 : n >= 128 ? ~0ULL : ~0ULL << (128 - n);
+  return (word(other.addr, 0) & m0) == word(addr, 0) && (word(other.addr, 1) & m1) == word(addr, 1);
 }
 
 }  // namespace reflex

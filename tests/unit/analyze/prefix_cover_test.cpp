@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -71,4 +72,38 @@ TEST(PrefixCover, CommonPrefix) {
 }
 
 }  // namespace
+// Prefix::contains compares two words instead of masking a copy: it must
+// answer as the masked copy does, for both families, every length, and
+// prefixes with bits set past their length (which contain nothing).
+TEST(PrefixContains, AnswersAsTheMaskedCopyOnRandomPrefixes) {
+  std::mt19937_64 rng(7);
+  auto random_prefix = [&] {
+    Prefix p;
+    p.family = rng() % 5 == 0 ? 6 : 4;
+    p.len = static_cast<std::uint8_t>(rng() % (p.max_len() + 1));
+    for (unsigned i = 0; i < (p.family == 4 ? 4u : 16u); ++i) p.addr[i] = static_cast<std::uint8_t>(rng());
+    if (rng() % 4 != 0) mask_prefix(p);  // mostly normalised, some not
+    return p;
+  };
+  auto reference = [](const Prefix& a, const Prefix& b) {
+    if (a.family != b.family || b.len < a.len) return false;
+    Prefix o = b;
+    o.len = a.len;
+    mask_prefix(o);
+    return o.addr == a.addr;
+  };
+  int inside = 0;
+  for (int i = 0; i < 200000; ++i) {
+    Prefix a = random_prefix(), b = random_prefix();
+    if (i % 2) {  // b inside a, or a near miss
+      b = a;
+      b.len = static_cast<std::uint8_t>(a.len + rng() % (a.max_len() - a.len + 1));
+      b.addr[rng() % (a.family == 4 ? 4 : 16)] ^= static_cast<std::uint8_t>(rng() % 3 == 0 ? 1u << (rng() % 8) : 0);
+    }
+    ASSERT_EQ(a.contains(b), reference(a, b)) << a.to_string() << " contains " << b.to_string();
+    inside += reference(a, b);
+  }
+  EXPECT_GT(inside, 20000);  // the pairs exercised both answers
+}
+
 }  // namespace reflex::analyze
