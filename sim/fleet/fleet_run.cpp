@@ -78,6 +78,38 @@ FleetRun run_fleet(const FleetScenario& s, const RunOptions& o) {
   auto tick_range = [&](TimeNs now, int from, int to) {
     for (int i = from; i < to; ++i) nodes[static_cast<std::size_t>(i)]->tick(now, dt, inbox[static_cast<std::size_t>(i)]);
   };
+  // Each thread ticks a contiguous range of nodes (a node stays on its
+  // thread, which frees what it allocated), and the ranges follow the
+  // threads' speeds: the vCPUs of a shared host differ by a third or more,
+  // so equal halves left the faster one waiting every tick.
+  std::vector<int> cut(static_cast<std::size_t>(threads) + 1);
+  for (int t = 0; t <= threads; ++t) cut[static_cast<std::size_t>(t)] = s.nodes * t / threads;
+  std::vector<double> took(static_cast<std::size_t>(threads));
+  auto timed_range = [&](TimeNs now, int t) {
+    const auto a = std::chrono::steady_clock::now();
+    tick_range(now, cut[static_cast<std::size_t>(t)], cut[static_cast<std::size_t>(t) + 1]);
+    took[static_cast<std::size_t>(t)] = std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
+  };
+  auto rebalance = [&] {
+    // Sizes in proportion to each thread's nodes per second, a quarter of
+    // the way each tick (one slow tick does not swing the split).
+    std::vector<double> rate(static_cast<std::size_t>(threads));
+    double total = 0;
+    for (std::size_t t = 0; t < rate.size(); ++t) {
+      rate[t] = (cut[t + 1] - cut[t]) / std::max(took[t], 1e-6);
+      total += rate[t];
+    }
+    std::vector<int> next(cut.size(), 0);
+    for (std::size_t t = 0; t < rate.size(); ++t) {
+      const double size = cut[t + 1] - cut[t];
+      const double want = s.nodes * rate[t] / total;
+      next[t + 1] = next[t] + std::max(1, static_cast<int>(std::lround(size + 0.25 * (want - size))));
+    }
+    next.back() = s.nodes;
+    for (std::size_t t = 1; t + 1 < next.size(); ++t)
+      next[t] = std::clamp(next[t], next[t - 1] + 1, s.nodes - static_cast<int>(next.size() - 1 - t));
+    cut = std::move(next);
+  };
   // The process's CPU (both runs of `both` share it: slice one run at a time).
   auto cpu_s = [] {
     timespec ts{};
@@ -95,11 +127,12 @@ FleetRun run_fleet(const FleetScenario& s, const RunOptions& o) {
     if (threads == 1) {
       tick_range(now, 0, s.nodes);
     } else {
-      std::vector<std::jthread> pool;
-      const int per = (s.nodes + threads - 1) / threads;
-      for (int t = 1; t < threads; ++t)
-        pool.emplace_back(tick_range, now, std::min(s.nodes, t * per), std::min(s.nodes, (t + 1) * per));
-      tick_range(now, 0, std::min(s.nodes, per));
+      {
+        std::vector<std::jthread> pool;
+        for (int t = 1; t < threads; ++t) pool.emplace_back(timed_range, now, t);
+        timed_range(now, 0);
+      }
+      rebalance();
     }
     bus.flush(now);
     for (auto& b : inbox) b.clear();
