@@ -440,8 +440,8 @@ class PlanBuilder {
     cache_->quiet_policy = &p_;
     cache_->quiet_generation = in_.policy_generation;
   }
-  // The earliest time one of the track's thresholds passes (tracks that made
-  // no candidate this plan).
+  // The earliest time one of the track's thresholds passes: its decision
+  // (and any candidate it makes) can change only then.
   void track_deadlines(const Rule& rule, const TrackState& t) {
     auto soon = [&](TimeNs at) {
       if (at > now_) next_deadline_ = std::min(next_deadline_, at);
