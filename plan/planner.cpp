@@ -377,14 +377,13 @@ class PlanBuilder {
   bool no_operator_input() const {
     return in_.overrides.empty() && st_.overrides_done.empty() && in_.policy_generation != 0;
   }
-  static bool same_but_time(const std::vector<Symptom>& a, const std::vector<Symptom>& b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      const Symptom& x = a[i];
-      const Symptom& y = b[i];
-      if (x.kind != y.kind || x.severity != y.severity || x.score != y.score || x.since_ns != y.since_ns ||
-          !(x.evidence == y.evidence) || !(x.subject == y.subject) || x.id != y.id)
-        return false;
+  // Every field but the time, so a field added to Symptom is compared too:
+  // the remembered copy takes the new time and is compared whole.
+  static bool same_but_time(const std::vector<Symptom>& now, std::vector<Symptom>& remembered) {
+    if (now.size() != remembered.size()) return false;
+    for (std::size_t i = 0; i < now.size(); ++i) {
+      remembered[i].ts_ns = now[i].ts_ns;
+      if (!(remembered[i] == now[i])) return false;
     }
     return true;
   }
@@ -412,40 +411,27 @@ class PlanBuilder {
                     std::all_of(notes_.begin(), notes_.end(), [](const auto& n) { return n.second; }) &&
                     std::all_of(cands.begin(), cands.end(), traffic_free);
     if (!cache_->quiet) return;
-    TimeNs until = next_deadline_;
-    auto soon = [&](TimeNs t) {
-      if (t > now_) until = std::min(until, t);
-    };
+    // expire_state() made both bounds known this plan.
     if (!st_.recent_actions.empty()) soon(st_.recent_actions.front() + kCapWindow);
-    if (!st_.emitted.empty()) {
-      if (!cache_->emitted_oldest_known) {
-        cache_->quiet = false;
-        return;
-      }
-      soon(cache_->emitted_oldest_ns + kEmittedRetention + 1);
-    }
+    if (!st_.emitted.empty()) soon(cache_->emitted_oldest_ns + kEmittedRetention + 1);
     for (const auto& [key, b] : st_.backoff) {
       soon(b.retry_after_ns);
       soon(b.retry_after_ns + p_.global.backoff.max + 1);
     }
-    if (!st_.owners.empty()) {
-      if (!cache_->owners_expiry_known) {
-        cache_->quiet = false;
-        return;
-      }
-      soon(cache_->owners_next_expiry_ns);
-    }
-    cache_->quiet_until = until;
+    if (!st_.owners.empty()) soon(cache_->owners_next_expiry_ns);
+    cache_->quiet_until = next_deadline_;
     cache_->quiet_symptoms = in_.all_symptoms();
     cache_->quiet_policy = &p_;
     cache_->quiet_generation = in_.policy_generation;
   }
+  // A time after which this plan may decide differently (past ones are
+  // passed already: their conditions hold in this plan).
+  void soon(TimeNs at) {
+    if (at > now_) next_deadline_ = std::min(next_deadline_, at);
+  }
   // The earliest time one of the track's thresholds passes: its decision
   // (and any candidate it makes) can change only then.
   void track_deadlines(const Rule& rule, const TrackState& t) {
-    auto soon = [&](TimeNs at) {
-      if (at > now_) next_deadline_ = std::min(next_deadline_, at);
-    };
     if (t.pending_since) soon(*t.pending_since + rule.when.persist);
     if (t.last_action_ns) soon(*t.last_action_ns + rule.cooldown);
     if (t.level >= 0) {
@@ -705,12 +691,11 @@ class PlanBuilder {
 
   void step_track(const Rule& rule, std::map<std::string, TrackState>::iterator at, const Group* g,
                   std::vector<Candidate>& out) {
-    const std::size_t tracks = st_.tracks.size();
-    step_track_once(rule, at, g, out);
     // Not forgotten: when could it next move (or its candidate change)?
-    if (cache_ && st_.tracks.size() == tracks) track_deadlines(rule, at->second);
+    if (step_track_once(rule, at, g, out) && cache_) track_deadlines(rule, at->second);
   }
-  void step_track_once(const Rule& rule, std::map<std::string, TrackState>::iterator at, const Group* g,
+  // False when the track was forgotten (and `at` is gone).
+  bool step_track_once(const Rule& rule, std::map<std::string, TrackState>::iterator at, const Group* g,
                        std::vector<Candidate>& out) {
     const std::string& key = at->first;
     auto& t = at->second;
@@ -728,8 +713,11 @@ class PlanBuilder {
       if (!matching) {
         t.pending_since.reset();
         if (!g && !t.clear_since) t.clear_since = now_;
-        if (!g && now_ - *t.clear_since > retention(rule)) st_.tracks.erase(at);
-        return;
+        if (!g && now_ - *t.clear_since > retention(rule)) {
+          st_.tracks.erase(at);
+          return false;
+        }
+        return true;
       }
       if (!t.pending_since) {
         // Trust the analyzer's "raised since" unless we saw the symptom absent
@@ -740,10 +728,10 @@ class PlanBuilder {
         t.pending_since = start;
       }
       t.clear_since.reset();
-      if (now_ - *t.pending_since < rule.when.persist) return;
-      if (!cooldown_ok(rule, t)) return;
+      if (now_ - *t.pending_since < rule.when.persist) return true;
+      if (!cooldown_ok(rule, t)) return true;
       out.push_back(make_candidate(rule, key, t, *g->best, "fire", 0));
-      return;
+      return true;
     }
 
     if (present) {
@@ -751,17 +739,18 @@ class PlanBuilder {
       const Step& cur = rule.ladder[static_cast<std::size_t>(t.level)];
       if (matching && t.level < last && now_ - t.level_since >= cur.hold && cooldown_ok(rule, t)) {
         out.push_back(make_candidate(rule, key, t, *g->best, "escalate", t.level + 1));
-        return;
+        return true;
       }
     } else {
       if (!t.clear_since) t.clear_since = now_;
       if (now_ - *t.clear_since >= rule.clear_for && cooldown_ok(rule, t)) {
         Symptom last_seen = remembered(t);
         out.push_back(make_candidate(rule, key, t, last_seen, t.level > 0 ? "deescalate" : "revert", t.level - 1));
-        return;
+        return true;
       }
     }
     if (now_ >= t.renew_at_ns) out.push_back(make_candidate(rule, key, t, g ? *g->best : remembered(t), "renew", t.level));
+    return true;
   }
 
   Symptom remembered(const TrackState& t) const {
@@ -1117,7 +1106,7 @@ class PlanBuilder {
   std::vector<std::pair<std::string, bool>> notes_;
   std::vector<std::optional<std::string>> subject_keys_;  // per symptom, made when first needed
   std::string scratch_key_;
-  TimeNs next_deadline_ = kForever;  // the earliest threshold of the tracks stepped (quiet plans)
+  TimeNs next_deadline_ = kForever;  // the earliest time this plan may decide differently (quiet plans)
   std::size_t commits_ = 0;
   bool skipped_ = false;  // the cache's quiet plan again
 };
