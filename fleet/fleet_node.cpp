@@ -80,10 +80,7 @@ std::vector<SymptomEvent> FleetNode::symptom_events(TimeNs now, std::span<const 
   // Looked up only when a local symptom could corroborate one: a fleet that
   // warns ahead holds many of them for their whole TTL.
   std::erase_if(awaiting_, [&](const Awaiting& a) { return now >= a.in_force_until; });
-  const bool any_local = std::any_of(local.begin(), local.end(), [](const Symptom& s) {
-    return s.kind != SymptomKind::peer_verdict && s.subject.prefix;
-  });
-  if (!any_local) return events;
+  if (std::none_of(local.begin(), local.end(), local_evidence)) return events;
   for (auto it = awaiting_.begin(); it != awaiting_.end();) {
     auto k = known_.find(it->id);
     if (k == known_.end() || k->second.published || now >= k->second.in_force_until) {
@@ -106,7 +103,7 @@ std::optional<Symptom> FleetNode::corroborating(const Action& a, std::span<const
   const auto target = plan::target_prefix(a.spec);
   if (!target) return std::nullopt;
   for (const auto& s : symptoms) {
-    if (s.kind == SymptomKind::peer_verdict || !s.subject.prefix) continue;
+    if (!local_evidence(s)) continue;
     if (s.subject.prefix->contains(*target) || target->contains(*s.subject.prefix)) return s;
   }
   return std::nullopt;

@@ -163,7 +163,7 @@ std::vector<SymptomEvent> PeerBook::update(TimeNs now, std::span<const Symptom> 
   // corroborate are the last update's: every symptom stands as it was.
   local_scratch_.clear();
   for (const auto& s : local)
-    if (s.kind != SymptomKind::peer_verdict && s.subject.prefix) local_scratch_.push_back(*s.subject.prefix);
+    if (local_evidence(s)) local_scratch_.push_back(*s.subject.prefix);
   if (!expiring && dirty_.empty() && local_scratch_ == judged_local_) return events;
   judged_local_.swap(local_scratch_);
   if (expiring) next_expiry_ = std::numeric_limits<TimeNs>::max();
@@ -192,9 +192,8 @@ std::vector<SymptomEvent> PeerBook::update(TimeNs now, std::span<const Symptom> 
     const Prefix& p = pit->first;
     for (; b != board_.end() && b->first < p; ++b) gone.push_back(b);
     const bool on_board = b != board_.end() && b->first == p;
-    bool corroborated = false;
-    for (const auto& s : local)
-      if (s.kind != SymptomKind::peer_verdict && s.subject.prefix && overlaps(*s.subject.prefix, p)) corroborated = true;
+    const bool corroborated =
+        std::any_of(judged_local_.begin(), judged_local_.end(), [&](const Prefix& q) { return overlaps(q, p); });
     // Nothing about this prefix changed since the last tick: its symptom
     // stands as it was (a book of many live verdicts is not rebuilt per tick).
     if (!expired && on_board && !dirty_.count(p) && (b->second.severity == Severity::critical) == corroborated) {

@@ -37,6 +37,10 @@
 
 namespace reflex::fleet {
 
+// A symptom of this node's own Analyzer on a prefix: what can corroborate a
+// peer's verdict (peer_verdict symptoms never corroborate each other).
+inline bool local_evidence(const Symptom& s) { return s.kind != SymptomKind::peer_verdict && s.subject.prefix; }
+
 // Why a verdict was refused. Appended, never reordered: metrics and records
 // name them by string.
 enum class Refusal {

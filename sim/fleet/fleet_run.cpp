@@ -78,10 +78,11 @@ FleetRun run_fleet(const FleetScenario& s, const RunOptions& o) {
   auto tick_range = [&](TimeNs now, int from, int to) {
     for (int i = from; i < to; ++i) nodes[static_cast<std::size_t>(i)]->tick(now, dt, inbox[static_cast<std::size_t>(i)]);
   };
-  // Each thread ticks a contiguous range of nodes (a node stays on its
-  // thread, which frees what it allocated), and the ranges follow the
-  // threads' speeds: the vCPUs of a shared host differ by a third or more,
-  // so equal halves left the faster one waiting every tick.
+  // Each thread ticks a contiguous range of nodes (only the nodes at a
+  // boundary ever change thread, so a node mostly frees what it allocated on
+  // the same thread), and the ranges follow the threads' speeds: the vCPUs
+  // of a shared host differ by a third or more, so equal halves left the
+  // faster one waiting every tick.
   std::vector<int> cut(static_cast<std::size_t>(threads) + 1);
   for (int t = 0; t <= threads; ++t) cut[static_cast<std::size_t>(t)] = s.nodes * t / threads;
   std::vector<double> took(static_cast<std::size_t>(threads));
