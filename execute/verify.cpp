@@ -48,8 +48,19 @@ Traffic Traffic::from(const Observation& obs) {
     i.attach_errors = io.attach_errors;
     t.ifaces.emplace(name, std::move(i));
   }
-  for (const auto& tk : obs.talkers) t.sources[{tk.iface, tk.source}] = Source{tk.packets, tk.dropped, tk.pps};
+  t.sources.reserve(obs.talkers.size());
+  for (const auto& tk : obs.talkers)
+    t.sources.push_back({{tk.iface, tk.source}, Source{tk.packets, tk.dropped, tk.pps}});
+  // A key listed twice keeps its last counters (as a map assigned in order would).
+  std::stable_sort(t.sources.begin(), t.sources.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  auto last = std::unique(t.sources.rbegin(), t.sources.rend(), [](const auto& x, const auto& y) { return x.first == y.first; });
+  t.sources.erase(t.sources.begin(), last.base());
   return t;
+}
+
+const Traffic::Source* Traffic::source(const SourceKey& key) const {
+  auto it = std::lower_bound(sources.begin(), sources.end(), key, [](const auto& e, const SourceKey& k) { return e.first < k; });
+  return it != sources.end() && it->first == key ? &it->second : nullptr;
 }
 
 Rates rates(const Traffic* a, const Traffic& b, const std::vector<std::string>& ifaces,
@@ -85,14 +96,27 @@ Rates rates(const Traffic* a, const Traffic& b, const std::vector<std::string>& 
     r.rx_pps += per_s(ia->second.rx_packets, ib->second.rx_packets, r.seconds);
     r.tx_bps += 8 * per_s(ia->second.tx_bytes, ib->second.tx_bytes, r.seconds);
   }
-  // Sources seen at both ends (a talker can lose its slot in between).
   for (const auto& [key, sb] : b.sources) {
     const bool scope = in_scope(key.first, key.second), orig = in_origin(key.first, key.second);
     if (!scope && !orig) continue;
-    auto sa = a->sources.find(key);
-    if (sa == a->sources.end()) continue;
-    const double sent = per_s(sa->second.packets, sb.packets, r.seconds);
-    const double dropped = per_s(sa->second.dropped, sb.dropped, r.seconds);
+    const Traffic::Source* sa = a->source(key);
+    if (!sa) {
+      // Not a talker at the start: it arrived within the window (its
+      // counters began in it) or was below the top talkers then. Its packets
+      // are in the interface's counters all the same, so leaving them out
+      // of the origin would count a flood that just arrived as bystanders,
+      // and the block that stops it as one that hurt them. Its count over
+      // the window is exact for a newcomer; its last rate caps it for one
+      // whose counters began long before. The prefix itself is judged only
+      // on sources measured at both ends.
+      if (!orig || sb.packets == 0) continue;
+      const double sent = std::min(static_cast<double>(sb.packets) / r.seconds, sb.pps);
+      r.origin_pass_pps += sent * (1 - static_cast<double>(std::min(sb.dropped, sb.packets)) /
+                                           static_cast<double>(sb.packets));
+      continue;
+    }
+    const double sent = per_s(sa->packets, sb.packets, r.seconds);
+    const double dropped = per_s(sa->dropped, sb.dropped, r.seconds);
     if (orig) r.origin_pass_pps += std::max(0.0, sent - dropped);
     if (!scope) continue;
     r.prefix_sent_pps += sent;
@@ -178,7 +202,9 @@ Judgement judge(const Action& action, const std::vector<std::string>& ifaces, co
   // Bystanders first: whatever the action was for, it may not cost more than
   // the allowance. They are everyone but the symptom's own sources, so a
   // block wider than the flood that takes its neighbours along fails here.
-  if (after.measured && before.measured) {
+  // A shadow rule drops nothing (it counts and passes), so whatever fell
+  // around it (a block applied in the same tick) is not its doing.
+  if (after.measured && before.measured && !std::holds_alternative<ShadowPrefix>(action.spec)) {
     const double benign_before = std::max(0.0, before.pass_pps - before.origin_pass_pps);
     const double benign_after = std::max(0.0, after.pass_pps - after.origin_pass_pps);
     if (benign_before >= cfg.min_pps && benign_after < (1 - cfg.max_drop_fraction) * benign_before) {

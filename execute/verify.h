@@ -60,7 +60,11 @@ struct Traffic {
   };
   TimeNs ts = 0;
   std::map<std::string, Iface> ifaces;
-  std::map<std::pair<std::string, Prefix>, Source> sources;  // (iface, host) -> counters
+  // (iface, host) -> counters, sorted by key, one per key: a flat list, as
+  // one is cut every tick and kept for the baselines.
+  using SourceKey = std::pair<std::string, Prefix>;
+  std::vector<std::pair<SourceKey, Source>> sources;
+  const Source* source(const SourceKey& key) const;
 
   static Traffic from(const Observation& obs);
   bool empty() const { return ifaces.empty(); }

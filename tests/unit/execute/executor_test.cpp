@@ -168,6 +168,54 @@ TEST_F(ExecutorTest, ABlockThatHurtsBystandersIsRolledBack) {
   EXPECT_TRUE(ex_->desired().ifaces.at("eth0").rules.empty());
 }
 
+TEST_F(ExecutorTest, AFloodThatArrivedWithinTheBaselineIsNotCountedAsBystanders) {
+  // The attack reaches this node between the two samples the baseline is
+  // made of (a moving flood, a block a peer's verdict asked for): its
+  // sources are talkers only in the later one, yet their packets are in the
+  // interface's counters of the window.
+  w_.run(1, 1000, 0, 0);
+  tick();
+  w_.srcs = {{"eth0", P("198.18.7.10")}, {"eth0", P("198.18.7.11")}};
+  w_.run(1, 1000, 4000, 0);
+  Action a = act("p1/0", BlockPrefix{"eth0", P("198.18.7.0/24"), {}}, 60 * kNsPerSec);
+  a.rationale.subject.prefix = P("198.18.7.0/24");
+  tick(plan_of({a}));
+  ASSERT_NE(FakeActuator::find(fake_->kernel["eth0"], "198.18.7.0/24"), nullptr);
+  // The block drops the flood; the benign 1000 pps pass as before.
+  bool verified = false;
+  for (int i = 0; i < 4; ++i) {
+    w_.run(1, 1000, 4000, 1.0);
+    auto out = tick();
+    const Outcome* rb = find(out, "p1/0", OutcomeStatus::rolled_back);
+    ASSERT_EQ(rb, nullptr) << rb->detail;
+    verified = verified || find(out, "p1/0", OutcomeStatus::verified);
+  }
+  EXPECT_TRUE(verified);
+  EXPECT_NE(FakeActuator::find(fake_->kernel["eth0"], "198.18.7.0/24"), nullptr) << "the block stays in force";
+}
+
+TEST_F(ExecutorTest, AShadowIsNotBlamedForWhatABlockBesideItDropped) {
+  w_.srcs = {{"eth0", P("198.51.100.7")}};
+  w_.run(1, 1000, 5000, 0);
+  tick();
+  w_.run(1, 1000, 5000, 0);
+  // One plan: block the flood, and shadow a prefix a peer reported.
+  tick(plan_of({act("p1/0", BlockPrefix{"eth0", P("198.51.100.7"), {}}, 60 * kNsPerSec),
+                act("p1/1", ShadowPrefix{"eth0", P("192.0.2.0/24"), {}}, 60 * kNsPerSec)}));
+  bool block_verified = false, shadow_verified = false;
+  for (int i = 0; i < 4; ++i) {
+    w_.run(1, 1000, 5000, 1.0);  // everything but the flood passes as before
+    auto out = tick();
+    const Outcome* rb = find(out, "p1/1", OutcomeStatus::rolled_back);
+    ASSERT_EQ(rb, nullptr) << rb->detail;
+    block_verified = block_verified || find(out, "p1/0", OutcomeStatus::verified);
+    shadow_verified = shadow_verified || find(out, "p1/1", OutcomeStatus::verified);
+  }
+  EXPECT_TRUE(block_verified);
+  EXPECT_TRUE(shadow_verified);
+  EXPECT_NE(FakeActuator::find(fake_->kernel["eth0"], "192.0.2.0/24"), nullptr) << "the shadow stays in force";
+}
+
 TEST_F(ExecutorTest, ABlockThatMissesTheFloodIsRolledBackAtTheDeadline) {
   w_.srcs = {{"eth0", P("198.51.100.7")}};
   w_.run(1, 1000, 5000, 0);
