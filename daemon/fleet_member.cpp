@@ -44,7 +44,7 @@ Result<std::unique_ptr<FleetMember>> FleetMember::start(const fleet::FleetConfig
 
   LoopHooks h;
   h.symptom_events = [self](TimeNs now, std::span<const Symptom> local) { return self->node_->symptom_events(now, local); };
-  h.symptoms = [self] { return self->node_->active(); };
+  h.symptoms = [self](SymptomFill& out) { self->node_->active(out); };
   h.planned = [self](const Plan& plan, std::span<const Symptom> symptoms) { self->node_->planned(plan, symptoms); };
   h.outcomes = [self](std::span<const Outcome> outs, TimeNs now) { self->node_->outcomes(outs, now, api::wall_now_ns()); };
   loop.set_hooks(std::move(h));

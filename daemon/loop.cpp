@@ -144,9 +144,15 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
     StageTimer t(slot(Stage::analyze));
     events = analyzer_.analyze(obs);
   }
-  std::vector<Symptom> active = analyzer_.active();
-  if (hooks_.symptom_events) append(events, hooks_.symptom_events(now, active));
-  if (hooks_.symptoms) append(active, hooks_.symptoms());
+  // The active set, in the last Snapshot's storage when no one else holds
+  // it (the strings of symptoms that stand tick after tick are reused).
+  std::vector<Symptom> active;
+  if (snapshot_ && snapshot_.use_count() == 1) active = std::move(snapshot_->symptoms);
+  SymptomFill fill(active);
+  for (const auto& [_, s] : analyzer_.board().entries()) fill.put(s);
+  if (hooks_.symptom_events) append(events, hooks_.symptom_events(now, std::span(fill.data(), fill.size())));
+  if (hooks_.symptoms) hooks_.symptoms(fill);
+  fill.done();
   for (const auto& e : obs.drop_samples) push_bounded(flows_, FlowSample{e, now}, cfg_.keep_flows);
   update_interfaces(obs);
 

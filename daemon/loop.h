@@ -22,6 +22,7 @@
 #include "execute/executor.h"
 #include "knowledge/recorder.h"
 #include "knowledge/snapshot.h"
+#include "knowledge/symptom_fill.h"
 #include "plan/planner.h"
 #include "plan/policy.h"
 
@@ -64,8 +65,9 @@ struct LoopHooks {
   // After Analyze: transitions of symptoms from outside the Analyzer (peer
   // verdicts), given the Analyzer's active set; recorded with its events.
   std::function<std::vector<SymptomEvent>(TimeNs now, std::span<const Symptom> local)> symptom_events;
-  // Their active set, which the Snapshot (and so Plan) carries after the Analyzer's.
-  std::function<std::vector<Symptom>()> symptoms;
+  // Their active set, which the Snapshot (and so Plan) carries after the
+  // Analyzer's: put into the fill in order.
+  std::function<void(SymptomFill& out)> symptoms;
   // The tick's plan and the symptoms it was made from.
   std::function<void(const Plan& plan, std::span<const Symptom> symptoms)> planned;
   // Every Outcome the tick produced (review, prepare, apply), once each.
@@ -142,7 +144,9 @@ class Loop final : public LoopApi {
   std::array<StageStats, kStageCount> stages_{};
   LoopCounters counters_;
   TickInfo last_tick_;
-  SnapshotPtr snapshot_;
+  // Mutable here only: while no one else holds the last Snapshot, the next
+  // one takes over its symptoms' storage.
+  std::shared_ptr<Snapshot> snapshot_;
   std::optional<Plan> last_plan_;
   LoopPhase phase_ = LoopPhase::starting;
   bool datapath_ready_ = false;

@@ -64,6 +64,7 @@ class FleetNode {
   void receive(const Inbound& m, TimeNs now, TimeNs wall_now, const plan::Guardrails& guardrails);
   std::vector<SymptomEvent> symptom_events(TimeNs now, std::span<const Symptom> local);
   std::vector<Symptom> active() const { return book_.active(); }
+  void active(SymptomFill& out) const { book_.active(out); }
 
   // The plan of this tick and the symptoms it was made from (for the
   // severity and score a verdict carries).

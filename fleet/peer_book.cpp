@@ -259,12 +259,14 @@ std::vector<SymptomEvent> PeerBook::update(TimeNs now, std::span<const Symptom> 
 
 std::vector<Symptom> PeerBook::active() const {
   std::vector<Symptom> out;
-  out.reserve(board_.size());
-  for (const auto& [p, s] : board_) {
-    out.push_back(s);
-    out.back().ts_ns = board_ts_;
-  }
+  SymptomFill fill(out);
+  active(fill);
+  fill.done();
   return out;
+}
+
+void PeerBook::active(SymptomFill& out) const {
+  for (const auto& [p, s] : board_) out.put(s).ts_ns = board_ts_;
 }
 
 }  // namespace reflex::fleet

@@ -24,6 +24,7 @@
 #include "fleet/fleet_config.h"
 #include "fleet/verdict.h"
 #include "knowledge/symptom.h"
+#include "knowledge/symptom_fill.h"
 #include "plan/policy.h"
 
 #include <cstdint>
@@ -88,6 +89,7 @@ class PeerBook {
   std::vector<SymptomEvent> update(TimeNs now, std::span<const Symptom> local);
   // The peer_verdict symptoms active after the last update(), by prefix.
   std::vector<Symptom> active() const;
+  void active(SymptomFill& out) const;
 
   std::size_t entries() const { return entries_; }
   std::size_t peers() const;  // distinct peers with at least one live verdict

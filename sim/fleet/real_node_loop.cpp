@@ -65,7 +65,9 @@ class RealNodeLoop final : public NodeLoop {
     h.symptom_events = [this](TimeNs now, std::span<const Symptom> local) {
       return fleet_ ? fleet_->symptom_events(now, local) : std::vector<SymptomEvent>{};
     };
-    h.symptoms = [this] { return fleet_ ? fleet_->active() : std::vector<Symptom>{}; };
+    h.symptoms = [this](SymptomFill& out) {
+      if (fleet_) fleet_->active(out);
+    };
     h.planned = [this](const Plan& plan, std::span<const Symptom> symptoms) {
       report_.actions.insert(report_.actions.end(), plan.actions.begin(), plan.actions.end());
       if (fleet_) fleet_->planned(plan, symptoms);

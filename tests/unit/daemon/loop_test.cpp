@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace reflex::daemon {
 namespace {
 
@@ -135,6 +137,61 @@ TEST(Loop, AFloodIsBlockedWithNoCommand) {
   const auto v = rig.loop->view();
   EXPECT_EQ(v->ticks, 15u);
   EXPECT_FALSE(v->actions.empty());
+}
+
+Symptom peer_symptom(const char* prefix) {
+  Symptom s;
+  s.id = std::string("peer_verdict:") + prefix + ":a-long-enough-id-to-live-on-the-heap";
+  s.kind = SymptomKind::peer_verdict;
+  s.subject.prefix = Prefix::parse(prefix).value();
+  s.severity = Severity::warning;
+  s.evidence.value = 1;
+  s.evidence.detail = std::string("1 peer (node-7): block, a detail longer than any short string: ") + prefix;
+  return s;
+}
+
+TEST(Loop, TheSnapshotCarriesTheHooksSymptomsAfterTheAnalyzersAndAHeldOneStaysAsItWas) {
+  Rig rig;
+  std::vector<Symptom> peers = {peer_symptom("100.64.1.0/24"), peer_symptom("100.64.2.0/24")};
+  LoopHooks h;
+  h.symptoms = [&](SymptomFill& out) {
+    for (const auto& s : peers) out.put(s);
+  };
+  rig.loop->set_hooks(std::move(h));
+  auto kinds_of = [](const Snapshot& s) {
+    std::vector<std::string> v;
+    for (const auto& x : s.symptoms) v.push_back(std::string(to_string(x.kind)) + " " + x.evidence.detail);
+    return v;
+  };
+  // A flood gives the Analyzer a symptom of its own: it comes first.
+  rig.run(0, 5, false);
+  rig.run(5, 8, true);
+  const SnapshotPtr held = rig.loop->snapshot();
+  ASSERT_GE(held->symptoms.size(), 3u);
+  EXPECT_NE(held->symptoms.front().kind, SymptomKind::peer_verdict);
+  EXPECT_EQ(held->symptoms[held->symptoms.size() - 2], peers[0]);
+  EXPECT_EQ(held->symptoms.back(), peers[1]);
+  const auto held_before = kinds_of(*held);
+
+  // Held by someone (the API, a test): the next tick must not touch it.
+  peers = {peer_symptom("100.64.3.0/24")};
+  rig.run(8, 9, true);
+  EXPECT_EQ(kinds_of(*held), held_before);
+  EXPECT_EQ(rig.loop->snapshot()->symptoms.back(), peers[0]);
+
+  // Held by no one: the next Snapshot reuses its storage, and is exactly the
+  // new set (fewer peers than before leave nothing behind).
+  auto peers_in = [](const Snapshot& s) {
+    return std::count_if(s.symptoms.begin(), s.symptoms.end(), [](const Symptom& x) { return x.kind == SymptomKind::peer_verdict; });
+  };
+  peers = {};
+  rig.run(9, 10, true);
+  EXPECT_EQ(peers_in(*rig.loop->snapshot()), 0);
+  EXPECT_NE(rig.loop->snapshot()->symptoms.size(), 0u) << "the Analyzer's flood symptom stays";
+  peers = {peer_symptom("100.64.4.0/24"), peer_symptom("100.64.5.0/24"), peer_symptom("100.64.6.0/24")};
+  rig.run(10, 11, true);
+  EXPECT_EQ(peers_in(*rig.loop->snapshot()), 3);
+  EXPECT_EQ(rig.loop->snapshot()->symptoms.back(), peers[2]);
 }
 
 TEST(Loop, TheIntentIsDurableBeforeTheKernelChanges) {
