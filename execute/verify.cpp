@@ -100,25 +100,24 @@ Rates rates(const Traffic* a, const Traffic& b, const std::vector<std::string>& 
     const bool scope = in_scope(key.first, key.second), orig = in_origin(key.first, key.second);
     if (!scope && !orig) continue;
     const Traffic::Source* sa = a->source(key);
-    if (!sa) {
+    double sent = 0, dropped = 0;
+    if (sa) {
+      sent = per_s(sa->packets, sb.packets, r.seconds);
+      dropped = per_s(sa->dropped, sb.dropped, r.seconds);
+    } else if (sb.packets) {
       // Not a talker at the start: it arrived within the window (its
       // counters began in it) or was below the top talkers then. Its packets
       // are in the interface's counters all the same, so leaving them out
       // of the origin would count a flood that just arrived as bystanders,
       // and the block that stops it as one that hurt them. Its count over
       // the window is exact for a newcomer; its last rate caps it for one
-      // whose counters began long before. The prefix itself is judged only
-      // on sources measured at both ends.
-      if (!orig || sb.packets == 0) continue;
-      const double sent = std::min(static_cast<double>(sb.packets) / r.seconds, sb.pps);
-      r.origin_pass_pps += sent * (1 - static_cast<double>(std::min(sb.dropped, sb.packets)) /
-                                           static_cast<double>(sb.packets));
-      continue;
+      // whose counters began long before; it drops its share so far.
+      sent = std::min(static_cast<double>(sb.packets) / r.seconds, sb.pps);
+      dropped = sent * static_cast<double>(std::min(sb.dropped, sb.packets)) / static_cast<double>(sb.packets);
     }
-    const double sent = per_s(sa->packets, sb.packets, r.seconds);
-    const double dropped = per_s(sa->dropped, sb.dropped, r.seconds);
     if (orig) r.origin_pass_pps += std::max(0.0, sent - dropped);
-    if (!scope) continue;
+    // The prefix itself is judged only on sources measured at both ends.
+    if (!sa || !scope) continue;
     r.prefix_sent_pps += sent;
     r.prefix_pass_pps += std::max(0.0, sent - dropped);
     if (sent > 0) ++r.prefix_sources;
