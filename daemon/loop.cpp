@@ -147,8 +147,12 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
   // The active set, in the last Snapshot's storage when no one else holds
   // it (the strings of symptoms that stand tick after tick are reused).
   std::vector<Symptom> active;
-  if (snapshot_ && snapshot_.use_count() == 1) active = std::move(snapshot_->symptoms);
-  SymptomFill fill(active);
+  std::vector<std::uint64_t> stamps;
+  if (snapshot_ && snapshot_.use_count() == 1) {
+    active = std::move(snapshot_->symptoms);
+    stamps = std::move(snapshot_->symptom_stamps);
+  }
+  SymptomFill fill(active, stamps);
   for (const auto& [_, s] : analyzer_.board().entries()) fill.put(s);
   if (hooks_.symptom_events) append(events, hooks_.symptom_events(now, std::span(fill.data(), fill.size())));
   if (hooks_.symptoms) hooks_.symptoms(fill);
@@ -163,6 +167,7 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
   snap->ts_ns = now;
   snap->observation = std::move(obs);
   snap->symptoms = std::move(active);
+  snap->symptom_stamps = std::move(stamps);
   snap->desired = executor_->desired_ptr();
   snap->overrides = overrides_.in_force();
   snap->policy_generation = policy.generation;
@@ -190,6 +195,7 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
       in.now_ns = now;
       in.snapshot_version = snap->version;
       in.symptoms_from = &snap->symptoms;
+      in.symptom_stamps = &snap->symptom_stamps;
       in.traffic = plan::TrafficView::from_snapshot(*snap);
       in.overrides = snap->overrides;
       in.policy_generation = policy.generation;

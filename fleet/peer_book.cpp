@@ -170,7 +170,7 @@ std::vector<SymptomEvent> PeerBook::update(TimeNs now, std::span<const Symptom> 
   // The board is walked along the book (both by prefix): what the book no
   // longer has is cleared, after the raised and updated.
   auto b = board_.begin();
-  std::vector<std::map<Prefix, Symptom>::iterator> gone;
+  std::vector<std::map<Prefix, OnBoard>::iterator> gone;
   for (auto pit = live_.begin(); pit != live_.end();) {
     auto& by_key = pit->second;
     bool expired = false;
@@ -196,7 +196,7 @@ std::vector<SymptomEvent> PeerBook::update(TimeNs now, std::span<const Symptom> 
         std::any_of(judged_local_.begin(), judged_local_.end(), [&](const Prefix& q) { return overlaps(q, p); });
     // Nothing about this prefix changed since the last tick: its symptom
     // stands as it was (a book of many live verdicts is not rebuilt per tick).
-    if (!expired && on_board && !dirty_.count(p) && (b->second.severity == Severity::critical) == corroborated) {
+    if (!expired && on_board && !dirty_.count(p) && (b->second.symptom.severity == Severity::critical) == corroborated) {
       ++b;  // its time is board_ts_
       ++pit;
       continue;
@@ -233,14 +233,16 @@ std::vector<SymptomEvent> PeerBook::update(TimeNs now, std::span<const Symptom> 
     if (!on_board) {
       s.since_ns = since;
       s.id = symptom_id(p, since);
-      board_.emplace_hint(b, p, s);  // before b, which stays where it is
+      board_.emplace_hint(b, p, OnBoard{s, next_symptom_stamp()});  // before b, which stays where it is
       events.push_back({SymptomTransition::raised, std::move(s)});
     } else {
-      s.since_ns = b->second.since_ns;
-      s.id = b->second.id;
-      const bool changed = s.severity != b->second.severity || s.evidence.value != b->second.evidence.value ||
-                           s.score != b->second.score || s.evidence.detail != b->second.evidence.detail;
-      b->second = s;
+      Symptom& was = b->second.symptom;
+      s.since_ns = was.since_ns;
+      s.id = was.id;
+      const bool changed = s.severity != was.severity || s.evidence.value != was.evidence.value ||
+                           s.score != was.score || s.evidence.detail != was.evidence.detail;
+      was = s;
+      b->second.stamp = next_symptom_stamp();
       if (changed) events.push_back({SymptomTransition::updated, std::move(s)});
       ++b;
     }
@@ -249,7 +251,7 @@ std::vector<SymptomEvent> PeerBook::update(TimeNs now, std::span<const Symptom> 
   dirty_.clear();
   for (; b != board_.end(); ++b) gone.push_back(b);
   for (auto it : gone) {
-    Symptom last = std::move(it->second);
+    Symptom last = std::move(it->second.symptom);
     last.ts_ns = now;
     events.push_back({SymptomTransition::cleared, std::move(last)});
     board_.erase(it);
@@ -266,7 +268,7 @@ std::vector<Symptom> PeerBook::active() const {
 }
 
 void PeerBook::active(SymptomFill& out) const {
-  for (const auto& [p, s] : board_) out.put(s).ts_ns = board_ts_;
+  for (const auto& [p, e] : board_) out.put(e.symptom, e.stamp).ts_ns = board_ts_;
 }
 
 }  // namespace reflex::fleet

@@ -116,7 +116,13 @@ class PeerBook {
   // prefix -> (L4 narrowing, node) -> entry
   std::map<Prefix, std::map<std::pair<L4Match, std::string>, Entry>> live_;
   std::map<std::string, Bucket> buckets_;
-  std::map<Prefix, Symptom> board_;  // active peer_verdict symptoms
+  // Active peer_verdict symptoms; each is stamped anew when rewritten, so
+  // the loop copies and compares only the ones that changed.
+  struct OnBoard {
+    Symptom symptom;
+    std::uint64_t stamp = 0;
+  };
+  std::map<Prefix, OnBoard> board_;
   std::set<Prefix> dirty_;           // prefixes whose verdicts changed since the board was made
   std::size_t entries_ = 0;
   TimeNs next_expiry_ = 0;           // no entry expires before this (update() looks only then)

@@ -21,6 +21,9 @@ struct Snapshot {
   TimeNs ts_ns = 0;           // loop clock (the Observation's time)
   Observation observation;
   std::vector<Symptom> symptoms;  // active: one per (kind, subject)
+  // Beside symptoms, one each (or empty): equal nonzero stamps are equal
+  // symptoms but for their time (see SymptomFill).
+  std::vector<std::uint64_t> symptom_stamps;
   std::shared_ptr<const DesiredState> desired;
   std::vector<Override> overrides;  // in force at ts_ns
   std::uint64_t policy_generation = 0;

@@ -379,10 +379,14 @@ class PlanBuilder {
   }
   // Every field but the time, so a field added to Symptom is compared too:
   // the remembered copy takes the new time and is compared whole.
-  static bool same_but_time(const std::vector<Symptom>& now, std::vector<Symptom>& remembered) {
+  // A symptom stamped as the remembered one was is the same but its time.
+  static bool same_but_time(const std::vector<Symptom>& now, const std::vector<std::uint64_t>* now_stamps,
+                            std::vector<Symptom>& remembered, const std::vector<std::uint64_t>& stamps) {
     if (now.size() != remembered.size()) return false;
+    const bool stamped = now_stamps && now_stamps->size() == now.size() && stamps.size() == now.size();
     for (std::size_t i = 0; i < now.size(); ++i) {
       remembered[i].ts_ns = now[i].ts_ns;
+      if (stamped && stamps[i] != 0 && (*now_stamps)[i] == stamps[i]) continue;
       if (!(remembered[i] == now[i])) return false;
     }
     return true;
@@ -391,7 +395,8 @@ class PlanBuilder {
     if (!cache_ || !cache_->quiet) return false;
     const bool same = now_ < cache_->quiet_until && in_.outcomes.empty() && no_operator_input() &&
                       cache_->quiet_policy == &p_ && cache_->quiet_generation == in_.policy_generation &&
-                      same_but_time(in_.all_symptoms(), cache_->quiet_symptoms);
+                      same_but_time(in_.all_symptoms(), in_.symptom_stamps, cache_->quiet_symptoms,
+                                    cache_->quiet_stamps);
     if (!same) cache_->quiet = false;
     cache_->quiet_plans += same;
     return same;
@@ -421,6 +426,10 @@ class PlanBuilder {
     if (!st_.owners.empty()) soon(cache_->owners_next_expiry_ns);
     cache_->quiet_until = next_deadline_;
     cache_->quiet_symptoms = in_.all_symptoms();
+    if (in_.symptom_stamps && in_.symptom_stamps->size() == cache_->quiet_symptoms.size())
+      cache_->quiet_stamps = *in_.symptom_stamps;
+    else
+      cache_->quiet_stamps.clear();
     cache_->quiet_policy = &p_;
     cache_->quiet_generation = in_.policy_generation;
   }

@@ -55,6 +55,9 @@ struct PlanInput {
   // them). It must outlive the call.
   const std::vector<Symptom>* symptoms_from = nullptr;
   const std::vector<Symptom>& all_symptoms() const { return symptoms_from ? *symptoms_from : symptoms; }
+  // Beside all_symptoms(), when set: their stamps (see SymptomFill), which
+  // let a quiet plan be known again without comparing the symptoms.
+  const std::vector<std::uint64_t>* symptom_stamps = nullptr;
   TrafficView traffic;
   std::vector<Override> overrides;  // operator overrides in force (expired ones are ignored)
   std::vector<Outcome> outcomes;    // outcomes reported since the last plan (repeats are ignored)
@@ -96,6 +99,7 @@ struct PlanCache {
   bool quiet = false;
   TimeNs quiet_until = 0;
   std::vector<Symptom> quiet_symptoms;
+  std::vector<std::uint64_t> quiet_stamps;  // beside quiet_symptoms (0: unstamped)
   const PolicySet* quiet_policy = nullptr;
   std::uint64_t quiet_generation = 0;
   std::uint64_t quiet_plans = 0;  // plans that were the quiet one again

@@ -390,7 +390,10 @@ rules:
 // renewals, a renewal that loses its target to a stronger rule's block
 // tick after tick, outcomes arriving, clearing and forgetting; and most
 // ticks of the long quiet stretches must be skipped.
-TEST(PlannerApi, AQuietPlanIsNotMadeAgainYetEveryPlanIsThePureFunctions) {
+// Stamped (as the loop's peer symptoms are): a symptom whose stamp is the
+// remembered one's is taken as the same without a compare, and one that
+// changed comes with a new stamp; the plans are still the pure function's.
+void quiet_plans_are_the_pure_functions(bool stamped) {
   auto p = testing::load_ok(R"Y(
 global:
   defaults: {for: 0s, hold: 10s, clear_for: 60s, cooldown: 0s}
@@ -438,6 +441,14 @@ rules:
       in.symptoms.push_back(f);
     }
     in.outcomes = arrived;
+    // A stamp per content: 203.0.113.0/24 changes at 300 s and 700 s.
+    std::vector<std::uint64_t> stamps;
+    for (const auto& sy : in.symptoms) {
+      if (sy.kind != SymptomKind::peer_verdict) stamps.push_back(0);
+      else if (sy.subject.prefix->to_string() == "198.51.100.0/24") stamps.push_back(4);
+      else stamps.push_back(now < 300 * s ? 1 : now < 700 * s ? 2 : 3);
+    }
+    if (stamped) in.symptom_stamps = &stamps;
     auto pure = make_plan(p, in, st);
     st = pure.state;
     auto plan = planner.plan(p, in);
@@ -456,6 +467,12 @@ rules:
   // The stretches between changes and deadlines are most of the half hour.
   EXPECT_GT(planner.quiet_plans(), static_cast<std::uint64_t>(plans) / 2);
   EXPECT_LT(planner.quiet_plans(), static_cast<std::uint64_t>(plans));
+}
+
+TEST(PlannerApi, AQuietPlanIsNotMadeAgainYetEveryPlanIsThePureFunctions) { quiet_plans_are_the_pure_functions(false); }
+
+TEST(PlannerApi, AQuietPlanKnownAgainByItsSymptomsStampsIsStillThePureFunctions) {
+  quiet_plans_are_the_pure_functions(true);
 }
 
 TEST(PlannerApi, RemovedRuleDropsItsTrackWithANote) {
