@@ -23,8 +23,7 @@ class SeasonalResidual {
       : period_(period),
         bins_(std::max(1, bins)),
         alpha_(alpha),
-        mean_(static_cast<std::size_t>(bins_), 0.0),
-        visits_(static_cast<std::size_t>(bins_), 0),
+        bin_state_(static_cast<std::size_t>(bins_)),
         spread_(alpha_spread) {}
 
   // Residual z of x at time t (0 while the bin is unseasoned); floor: the
@@ -33,20 +32,22 @@ class SeasonalResidual {
     const double phase = std::fmod(t, period_);
     bin_ = static_cast<std::size_t>(
         std::clamp(static_cast<int>(phase / period_ * bins_), 0, bins_ - 1));
-    res_ = x - mean_[bin_];
-    seasoned_ = visits_[bin_] >= 2;
+    const Bin& b = bin_state_[bin_];
+    res_ = x - b.mean;
+    seasoned_ = b.visits >= 2;
     if (!seasoned_) return z_ = 0.0;
     return z_ = spread_.z(res_, floor);
   }
 
   // Learns the row last judged; deviations beyond clip_z spreads are clipped.
   void learn(double clip_z, double floor) {
+    Bin& b = bin_state_[bin_];
     if (seasoned_) spread_.update(spread_.mean() + std::clamp(z_, -clip_z, clip_z) * std::max(spread_.stddev(), floor));
-    else if (visits_[bin_] >= 1) spread_.update(res_);
+    else if (b.visits >= 1) spread_.update(res_);
     const double sd = std::max(spread_.stddev(), floor);
-    const double a = std::max(alpha_, 1.0 / (visits_[bin_] + 1.0));
-    mean_[bin_] += a * (seasoned_ ? std::clamp(res_, -clip_z * sd, clip_z * sd) : res_);
-    ++visits_[bin_];
+    const double a = std::max(alpha_, 1.0 / (b.visits + 1.0));
+    b.mean += a * (seasoned_ ? std::clamp(res_, -clip_z * sd, clip_z * sd) : res_);
+    ++b.visits;
   }
 
   double residual() const { return res_; }  // raw residual of the row last judged
@@ -56,8 +57,12 @@ class SeasonalResidual {
   double period_;
   int bins_;
   double alpha_;
-  std::vector<double> mean_;
-  std::vector<std::uint32_t> visits_;
+  // A bin's mean beside its visits: one cache line per row, not two.
+  struct Bin {
+    double mean = 0;
+    std::uint32_t visits = 0;
+  };
+  std::vector<Bin> bin_state_;
   Ewm spread_;
   std::size_t bin_ = 0;
   double res_ = 0, z_ = 0;

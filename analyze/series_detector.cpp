@@ -58,10 +58,10 @@ double SeriesDetector::update(double t, double x) {
   // (a long series sees rare deviations more often).
   double raw = 0;
   const bool live = n_ > static_cast<std::uint64_t>(p_.warmup);
+  if (live) rp_.start();
+  rp_.next();
   for (std::size_t k = 0; k < kComponents; ++k) {
-    auto& rp = rp_[k];
-    if (live) rp.start();
-    const double r = rp.update(z_[k] * w[k], p_.rp_margin);
+    const double r = rp_.update(k, z_[k] * w[k], p_.rp_margin);
     surprise_[k] = live && w[k] > 0 ? w[k] * std::log10(1.0 + r) : 0.0;
     if (live && w[k] > 0) raw += w[k] * std::log1p(r);
   }

@@ -49,7 +49,7 @@ class SeriesDetector {
   SeasonalResidual season_;  // time of day
   std::array<double, kComponents> z_{};
   std::array<double, kComponents> surprise_{};
-  std::array<ReturnPeriod, kComponents> rp_{};
+  ReturnPeriods<kComponents> rp_;
   ValueRange range_;
   int since_peak_ = 1 << 30;
 };
