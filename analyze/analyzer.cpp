@@ -75,6 +75,18 @@ bool dropped_mostly(const T& t) {
   return t.dropped > 0 && 2 * t.dropped >= t.packets;
 }
 
+// A per-interface host list (sorted by prefix): the first entry not before p,
+// and p's entry (or end).
+template <typename List>
+auto lower_host(List& list, const Prefix& p) {
+  return std::lower_bound(list.begin(), list.end(), p, [](const auto& e, const Prefix& q) { return e.first < q; });
+}
+template <typename List>
+auto find_host(List& list, const Prefix& p) {
+  auto it = lower_host(list, p);
+  return it != list.end() && it->first == p ? it : list.end();
+}
+
 double bulk_top(const std::vector<const TalkerObservation*>& talkers, double gap) {
   std::vector<double> r;
   for (const auto* t : talkers) r.push_back(t->pps);
@@ -410,8 +422,8 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
   for (const auto& t : obs.talkers) by_iface[t.iface].push_back(&t);
   // Interfaces with a flood still active must be judged even if no talker is
   // listed this tick (the flood stopped): their sources then count as quiet.
-  for (const auto& [key, s] : sources_)
-    if (s.flood.active()) by_iface[key.first];
+  for (const auto& [iface, list] : sources_)
+    if (std::any_of(list.begin(), list.end(), [](const auto& e) { return e.second.flood.active(); })) by_iface[iface];
 
   for (auto& [iface, talkers] : by_iface) {
     TalkerBaseline& base = talker_base_[iface];
@@ -462,9 +474,9 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
     auto learn = [&](const Prefix& p, const SourceState& s, double pps) {
       if (!recently_flooded(s) && !in_held_cover(p)) benign_max = std::max(benign_max, pps);
     };
-    for (auto& [key, s] : sources_) {
-      if (key.first != iface) continue;
-      const TalkerObservation* t = listed(key.second);
+    Sources& list = sources_[iface];
+    for (auto& [host, s] : list) {
+      const TalkerObservation* t = listed(host);
       if (!t && !s.flood.active()) continue;
       const double pps = t ? t->pps : 0.0;
       s.pps = pps;
@@ -489,17 +501,22 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
       if (s.flood.update(gated(s.ratio, open, c_.flood), c_.flood, obs.ts_ns)) {
         s.quiet_ticks = 0;
         s.flooded_ns = obs.ts_ns;
-        attackers.push_back(key.second);
+        attackers.push_back(host);
       } else {
         ++s.quiet_ticks;
-        if (t && s.ratio < c_.flood.raise) learn(key.second, s, pps);
+        if (t && s.ratio < c_.flood.raise) learn(host, s, pps);
       }
     }
     for (const auto* t : talkers) {
-      auto [it, inserted] = sources_.try_emplace({iface, t->source});
-      it->second.last_seen = obs.ts_ns;
-      if (!inserted) continue;
+      auto it = lower_host(list, t->source);
+      if (it != list.end() && it->first == t->source) {
+        it->second.last_seen = obs.ts_ns;
+        continue;
+      }
+      it = list.emplace(it, t->source, SourceState{});
+      ++tracked_sources_;
       SourceState& s = it->second;
+      s.last_seen = obs.ts_ns;
       s.first_seen = obs.ts_ns;
       s.pps = t->pps;
       s.ratio = t->pps >= c_.flood_min_pps && judged(t) ? t->pps / reference : 0.0;
@@ -518,9 +535,8 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
 
     // Benign: sources seen quiet for a while (now or before), on this
     // interface; an attacker that paused is not one while its cover is held.
-    for (const auto& [key, s] : sources_)
-      if (key.first == iface && !s.flood.active() && s.quiet_ticks >= c_.benign_after_ticks && !recently_flooded(s))
-        benign.push_back(key.second);
+    for (const auto& [host, s] : list)
+      if (!s.flood.active() && s.quiet_ticks >= c_.benign_after_ticks && !recently_flooded(s)) benign.push_back(host);
 
     for (const Prefix& p : covers_of(iface, attackers, benign, obs.ts_ns)) {
       double pps = 0, ratio = 0;
@@ -528,7 +544,7 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
       TimeNs since = obs.ts_ns;
       for (const Prefix& a : attackers)
         if (p.contains(a)) {
-          const SourceState& s = sources_[{iface, a}];
+          const SourceState& s = find_host(list, a)->second;
           pps += s.pps;
           ratio = std::max(ratio, s.ratio);
           since = std::min(since, s.flood.since());
@@ -554,14 +570,17 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
   }
 
   // Bound memory: forget the sources not seen for longest.
-  if (sources_.size() > c_.max_tracked_sources) {
+  if (tracked_sources_ > c_.max_tracked_sources) {
     std::vector<std::pair<TimeNs, std::pair<std::string, Prefix>>> age;
-    for (const auto& [k, s] : sources_) age.emplace_back(s.last_seen, k);
+    for (const auto& [iface, list] : sources_)
+      for (const auto& [host, s] : list) age.emplace_back(s.last_seen, std::pair{iface, host});
     std::sort(age.begin(), age.end());
     for (std::size_t i = 0; i < age.size() - c_.max_tracked_sources; ++i) {
-      auto it = sources_.find(age[i].second);
+      Sources& list = sources_[age[i].second.first];
+      auto it = find_host(list, age[i].second.second);
       if (it->second.gate) --gated_sources_;
-      sources_.erase(it);
+      list.erase(it);
+      --tracked_sources_;
     }
   }
 }
@@ -631,13 +650,14 @@ void Analyzer::analyze_networks(const Observation& obs, std::vector<Symptom>& ou
       bool has_client = false;
       Prefix first_host = net;  // hosts sort by address after the family and length
       first_host.len = static_cast<std::uint8_t>(net.max_len());
-      for (auto s = sources_.lower_bound({iface, first_host}); s != sources_.end() && s->first.first == iface; ++s) {
-        if (!net.contains(s->first.second)) break;
-        if (!s->second.flood.active() && s->second.quiet_ticks >= c_.benign_after_ticks &&
-            s->second.first_seen < st.first_raised) {
-          has_client = true;
-          break;
-        }
+      if (const auto hosts = sources_.find(iface); hosts != sources_.end()) {
+        const Sources& list = hosts->second;
+        for (auto s = lower_host(list, first_host); s != list.end() && net.contains(s->first); ++s)
+          if (!s->second.flood.active() && s->second.quiet_ticks >= c_.benign_after_ticks &&
+              s->second.first_seen < st.first_raised) {
+            has_client = true;
+            break;
+          }
       }
       if (has_client) continue;
       Symptom s;

@@ -129,7 +129,11 @@ class Analyzer {
 
   AnalyzerConfig c_;
   std::map<std::string, IfaceState> ifaces_;
-  std::map<std::pair<std::string, Prefix>, SourceState> sources_;  // (iface, host)
+  // Per interface, its hosts sorted by prefix: a flat list, walked whole
+  // every tick (a fleet of nodes is bound by the cache lines it touches).
+  using Sources = std::vector<std::pair<Prefix, SourceState>>;
+  std::map<std::string, Sources> sources_;
+  std::size_t tracked_sources_ = 0;  // over every interface
   std::map<std::string, TalkerBaseline> talker_base_;
   // Covers of two or more attackers per interface, with when they last held one.
   std::map<std::string, std::map<Prefix, TimeNs>> covers_;
