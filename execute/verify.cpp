@@ -3,6 +3,7 @@
 #include "execute/desired_edit.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 
 namespace reflex::execute {
@@ -48,13 +49,28 @@ Traffic Traffic::from(const Observation& obs) {
     i.attach_errors = io.attach_errors;
     t.ifaces.emplace(name, std::move(i));
   }
-  t.sources.reserve(obs.talkers.size());
-  for (const auto& tk : obs.talkers)
+  // Sorted by key through indices (the talkers' strings are copied once, in
+  // order); a key listed twice keeps its last counters, as a map assigned in
+  // order would: the index breaks ties, and the last of a run is kept.
+  const auto& talkers = obs.talkers;
+  std::vector<std::uint32_t> order(talkers.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) {
+    const auto& a = talkers[x];
+    const auto& b = talkers[y];
+    if (const int c = a.iface.compare(b.iface)) return c < 0;
+    if (a.source != b.source) return a.source < b.source;
+    return x < y;
+  });
+  t.sources.reserve(order.size());
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    const auto& tk = talkers[order[k]];
+    if (k + 1 < order.size()) {
+      const auto& next = talkers[order[k + 1]];
+      if (next.iface == tk.iface && next.source == tk.source) continue;
+    }
     t.sources.push_back({{tk.iface, tk.source}, Source{tk.packets, tk.dropped, tk.pps}});
-  // A key listed twice keeps its last counters (as a map assigned in order would).
-  std::stable_sort(t.sources.begin(), t.sources.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
-  auto last = std::unique(t.sources.rbegin(), t.sources.rend(), [](const auto& x, const auto& y) { return x.first == y.first; });
-  t.sources.erase(t.sources.begin(), last.base());
+  }
   return t;
 }
 
