@@ -256,6 +256,9 @@ std::vector<SymptomEvent> PeerBook::update(TimeNs now, std::span<const Symptom> 
     events.push_back({SymptomTransition::cleared, std::move(last)});
     board_.erase(it);
   }
+  index_.entries.clear();
+  for (const auto& [p, e] : board_) index_.entries.emplace_back(e.stamp, &e.symptom);
+  index_.valid = true;
   return events;
 }
 
@@ -268,6 +271,10 @@ std::vector<Symptom> PeerBook::active() const {
 }
 
 void PeerBook::active(SymptomFill& out) const {
+  if (index_.valid) {
+    for (const auto& [stamp, s] : index_.entries) out.put(*s, stamp).ts_ns = board_ts_;
+    return;
+  }
   for (const auto& [p, e] : board_) out.put(e.symptom, e.stamp).ts_ns = board_ts_;
 }
 

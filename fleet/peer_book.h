@@ -123,6 +123,22 @@ class PeerBook {
     std::uint64_t stamp = 0;
   };
   std::map<Prefix, OnBoard> board_;
+  // The board in order, flat, as active() reads it every tick (walking the
+  // tree's nodes was most of its cost); remade when update() changes the
+  // board. A copy starts without one (its pointers are into the other book's
+  // board), and active() then walks the board itself.
+  struct BoardIndex {
+    std::vector<std::pair<std::uint64_t, const Symptom*>> entries;
+    bool valid = false;
+    BoardIndex() = default;
+    BoardIndex(const BoardIndex&) {}
+    BoardIndex& operator=(const BoardIndex&) {
+      entries.clear();
+      valid = false;
+      return *this;
+    }
+  };
+  BoardIndex index_;
   std::set<Prefix> dirty_;           // prefixes whose verdicts changed since the board was made
   std::size_t entries_ = 0;
   TimeNs next_expiry_ = 0;           // no entry expires before this (update() looks only then)

@@ -154,6 +154,46 @@ TEST_F(PeerBookTest, RefusesForgedReplayedStaleAndUnknownVerdicts) {
   EXPECT_EQ(strict.admit(y, "c", now_, kWall + now_, g_).refusal, Refusal::unknown_peer);
 }
 
+// What active() fills: a symptom stands with the stamp it had until its
+// verdicts change, then comes with a new one; a copy of the book fills the
+// same (it cannot use the original's index into its own board).
+TEST_F(PeerBookTest, ABoardSymptomKeepsItsStampUntilItChangesAndACopyFillsTheSame) {
+  ASSERT_TRUE(admit(v("b", "203.0.113.0/24")).accepted);
+  ASSERT_TRUE(admit(v("c", "198.51.100.0/24")).accepted);
+  update();
+  auto fill = [](const PeerBook& b, std::vector<Symptom>& out, std::vector<std::uint64_t>& stamps) {
+    SymptomFill f(out, stamps);
+    b.active(f);
+    f.done();
+  };
+  std::vector<Symptom> first, again;
+  std::vector<std::uint64_t> first_stamps, again_stamps;
+  fill(book_, first, first_stamps);
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_NE(first_stamps[0], 0u);
+  EXPECT_NE(first_stamps[0], first_stamps[1]);
+  now_ += kNsPerSec;
+  update();
+  fill(book_, again, again_stamps);
+  EXPECT_EQ(again_stamps, first_stamps) << "nothing changed: the same stamps";
+  EXPECT_EQ(again[0].ts_ns, now_);
+
+  // A second peer on 198.51.100.0/24 (the board's first, by prefix): new content, a new stamp.
+  ASSERT_TRUE(admit(v("d", "198.51.100.0/24")).accepted);
+  update();
+  fill(book_, again, again_stamps);
+  EXPECT_NE(again_stamps[0], first_stamps[0]);
+  EXPECT_EQ(again_stamps[1], first_stamps[1]);
+  EXPECT_EQ(again[0].evidence.value, 2);
+
+  const PeerBook copy = book_;
+  std::vector<Symptom> copied;
+  std::vector<std::uint64_t> copied_stamps;
+  fill(copy, copied, copied_stamps);
+  EXPECT_EQ(copied, again);
+  EXPECT_EQ(copied_stamps, again_stamps);
+}
+
 TEST_F(PeerBookTest, HoldsAtMostMaxEntries) {
   TrustConfig t = trust();
   t.burst = 100;
