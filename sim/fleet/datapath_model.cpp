@@ -29,6 +29,8 @@ void DatapathModel::install(std::vector<DesiredRule> rules) {
   for (auto& r : rules) {
     ModelRule m;
     m.uid = uid_of(r);
+    m.text = guard::format_rule(
+        guard::GuardRule{r.prefix, {r.l4.proto, r.l4.port}, static_cast<guard::RuleAction>(r.verb), r.pps, r.burst, 0}, 0);
     for (const auto& old : rules_)
       if (old.uid == m.uid && old.rule.prefix == r.prefix && old.rule.l4 == r.l4) m.packets = old.packets;
     m.rule = std::move(r);
@@ -41,6 +43,8 @@ void DatapathModel::install(std::vector<DesiredRule> rules) {
     return filter_rank(a.rule.l4) > filter_rank(b.rule.l4);
   });
   rules_ = std::move(next);
+  keys_.clear();
+  for (const auto& m : rules_) keys_.push_back({m.rule.prefix, m.rule.l4, m.rule.expires_ns});
 }
 
 std::vector<DesiredRule> DatapathModel::live_rules(TimeNs now) const {
@@ -65,10 +69,11 @@ void DatapathModel::begin_tick(TimeNs now, double dt) {
 
 const ModelRule* DatapathModel::match(const Flow& f) const {
   // rules_ is in decision order, so the first live match decides.
-  for (const auto& m : rules_) {
-    if (m.rule.expires_ns && m.rule.expires_ns <= now_) continue;
-    if (!m.rule.prefix.contains(f.source) || !l4_matches(m.rule.l4, f)) continue;
-    return &m;
+  for (std::size_t i = 0; i < keys_.size(); ++i) {
+    const MatchKey& k = keys_[i];
+    if (k.expires_ns && k.expires_ns <= now_) continue;
+    if (!k.prefix.contains(f.source) || !l4_matches(k.l4, f)) continue;
+    return &rules_[i];
   }
   return nullptr;
 }

@@ -35,6 +35,7 @@ struct FlowVerdict {
 struct ModelRule {
   DesiredRule rule;
   std::uint32_t uid = 0;
+  std::string text;           // as the Monitor reports it (guard::format_rule, no ttl)
   double packets = 0;         // cumulative matches
   double tick_packets = 0;    // matches this tick
 };
@@ -58,6 +59,14 @@ class DatapathModel {
   const ModelRule* match(const Flow& f) const;
 
   std::vector<ModelRule> rules_;  // sorted: allow first, then longest prefix, narrowest filter
+  // What match() reads of rules_, beside it and in its order: every flow
+  // walks it, and a whole DesiredRule per step was lines of strings it never reads.
+  struct MatchKey {
+    Prefix prefix;
+    L4Match l4;
+    TimeNs expires_ns = 0;
+  };
+  std::vector<MatchKey> keys_;
   XdpVerdictCounts counts_;
   FlowVerdict tick_;
   TimeNs now_ = 0;

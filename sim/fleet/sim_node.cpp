@@ -1,6 +1,5 @@
 #include "sim/fleet/sim_node.h"
 
-#include "guard/rule.h"
 #include "plan/action_text.h"
 
 #include <algorithm>
@@ -85,9 +84,7 @@ Observation SimNode::observe(TimeNs now, double dt) {
     const ModelRule& m = *rule_order_[j];
     RuleObservation r;
     r.uid = m.uid;
-    guard::GuardRule g{m.rule.prefix, {m.rule.l4.proto, m.rule.l4.port}, static_cast<guard::RuleAction>(m.rule.verb),
-                       m.rule.pps, m.rule.burst, 0};
-    r.rule = guard::format_rule(g, 0);
+    r.rule = m.text;
     r.packets = static_cast<std::uint64_t>(std::llround(m.packets));
     r.pps = m.tick_packets / dt;
     iface_.top_rules.push_back(std::move(r));
