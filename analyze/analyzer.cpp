@@ -446,11 +446,16 @@ void Analyzer::analyze_talkers(const Observation& obs, std::vector<Symptom>& out
     auto judged = [&](const TalkerObservation* t) { return history || (t && dropped_mostly(*t)); };
 
     // This tick's talkers by source (a source listed twice: its last line),
-    // a sorted vector: it is made and dropped every tick.
+    // a sorted vector: it is made and dropped every tick. The talkers point
+    // into the Observation in listing order, so the pointer breaks ties as
+    // a stable sort would (without its buffer).
     std::vector<std::pair<Prefix, const TalkerObservation*>> now;
     now.reserve(talkers.size());
     for (const auto* t : talkers) now.emplace_back(t->source, t);
-    std::stable_sort(now.begin(), now.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::sort(now.begin(), now.end(), [](const auto& a, const auto& b) {
+      if (const auto c = a.first <=> b.first; c != 0) return c < 0;
+      return std::less<>()(a.second, b.second);
+    });
     auto listed = [&](const Prefix& p) -> const TalkerObservation* {
       auto it = std::upper_bound(now.begin(), now.end(), p, [](const Prefix& q, const auto& e) { return q < e.first; });
       return it != now.begin() && std::prev(it)->first == p ? std::prev(it)->second : nullptr;

@@ -62,8 +62,10 @@ double SeriesDetector::update(double t, double x) {
   rp_.next();
   for (std::size_t k = 0; k < kComponents; ++k) {
     const double r = rp_.update(k, z_[k] * w[k], p_.rp_margin);
-    surprise_[k] = live && w[k] > 0 ? w[k] * std::log10(1.0 + r) : 0.0;
-    if (live && w[k] > 0) raw += w[k] * std::log1p(r);
+    // r is 0 on most rows (no component deviates past the lowest level),
+    // whose logs are exactly 0: not worth two library calls a component.
+    surprise_[k] = live && w[k] > 0 && r != 0 ? w[k] * std::log10(1.0 + r) : 0.0;
+    if (live && w[k] > 0 && r != 0) raw += w[k] * std::log1p(r);
   }
   raw /= std::log(10.0);
   raw -= std::log10(static_cast<double>(n_ - static_cast<std::uint64_t>(p_.warmup)) + p_.len_offset);

@@ -55,11 +55,15 @@ Traffic Traffic::from(const Observation& obs) {
   const auto& talkers = obs.talkers;
   std::vector<std::uint32_t> order(talkers.size());
   for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  // Most observations are of one interface: then only the hosts are compared.
+  const bool one_iface = std::all_of(talkers.begin(), talkers.end(),
+                                     [&](const TalkerObservation& tk) { return tk.iface == talkers.front().iface; });
   std::sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) {
     const auto& a = talkers[x];
     const auto& b = talkers[y];
-    if (const int c = a.iface.compare(b.iface)) return c < 0;
-    if (a.source != b.source) return a.source < b.source;
+    if (!one_iface)
+      if (const int c = a.iface.compare(b.iface)) return c < 0;
+    if (const auto c = a.source <=> b.source; c != 0) return c < 0;
     return x < y;
   });
   t.sources.reserve(order.size());
