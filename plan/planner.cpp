@@ -4,6 +4,8 @@
 #include "plan/guardrails.h"
 #include "plan/units.h"
 
+#include "knowledge/symptom_fill.h"
+
 #include <fnmatch.h>
 
 #include <algorithm>
@@ -425,11 +427,16 @@ class PlanBuilder {
     }
     if (!st_.owners.empty()) soon(cache_->owners_next_expiry_ns);
     cache_->quiet_until = next_deadline_;
-    cache_->quiet_symptoms = in_.all_symptoms();
-    if (in_.symptom_stamps && in_.symptom_stamps->size() == cache_->quiet_symptoms.size())
-      cache_->quiet_stamps = *in_.symptom_stamps;
-    else
+    // Stamped symptoms the remembered set already holds are not copied again.
+    const auto& now = in_.all_symptoms();
+    if (in_.symptom_stamps && in_.symptom_stamps->size() == now.size()) {
+      SymptomFill fill(cache_->quiet_symptoms, cache_->quiet_stamps);
+      for (std::size_t i = 0; i < now.size(); ++i) fill.put(now[i], (*in_.symptom_stamps)[i]).ts_ns = now[i].ts_ns;
+      fill.done();
+    } else {
+      cache_->quiet_symptoms = now;
       cache_->quiet_stamps.clear();
+    }
     cache_->quiet_policy = &p_;
     cache_->quiet_generation = in_.policy_generation;
   }
@@ -643,7 +650,11 @@ class PlanBuilder {
     const double clear_below = rule.when.clear_below.value_or(rule.when.min_score);
     const auto& symptoms = in_.all_symptoms();
     std::string key;
-    for (std::size_t i = 0; i < symptoms.size(); ++i) {
+    // A rule none of whose kinds is raised now matches no symptom: only its
+    // tracks are stepped (most rules, on most plans).
+    const bool any_kind = std::any_of(rule.when.kinds.begin(), rule.when.kinds.end(),
+                                      [&](SymptomKind k) { return raised_kinds() & kind_bit(k); });
+    for (std::size_t i = 0; any_kind && i < symptoms.size(); ++i) {
       const Symptom& s = symptoms[i];
       if (std::find(rule.when.kinds.begin(), rule.when.kinds.end(), s.kind) == rule.when.kinds.end()) continue;
       if (!filter_matches(rule.when.subject, s.subject)) continue;
@@ -1114,6 +1125,16 @@ class PlanBuilder {
   std::map<std::string, const Override*> pinned_;
   std::vector<std::pair<std::string, bool>> notes_;
   std::vector<std::optional<std::string>> subject_keys_;  // per symptom, made when first needed
+  std::optional<std::uint32_t> raised_kinds_;             // kind_bit of every symptom's kind, when first needed
+  static_assert(std::size(kAllSymptomKinds) <= 32, "a kind's bit must fit raised_kinds_");
+  static std::uint32_t kind_bit(SymptomKind k) { return 1u << static_cast<unsigned>(k); }
+  std::uint32_t raised_kinds() {
+    if (!raised_kinds_) {
+      raised_kinds_ = 0;
+      for (const auto& sy : in_.all_symptoms()) *raised_kinds_ |= kind_bit(sy.kind);
+    }
+    return *raised_kinds_;
+  }
   std::string scratch_key_;
   TimeNs next_deadline_ = kForever;  // the earliest time this plan may decide differently (quiet plans)
   std::size_t commits_ = 0;
