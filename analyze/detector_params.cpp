@@ -1,6 +1,9 @@
 #include "analyze/detector_params.h"
 
 #include <charconv>
+#include <cstring>
+#include <deque>
+#include <mutex>
 #include <sstream>
 #include <string>
 
@@ -28,6 +31,29 @@ bool DetectorParams::set(std::string_view key, std::string_view value) {
   REFLEX_PARAMS(X)
 #undef X
   return false;
+}
+
+bool DetectorParams::same_as(const DetectorParams& o) const {
+#define X(name) if (std::memcmp(&name, &o.name, sizeof name) != 0) return false;
+  REFLEX_PARAMS(X)
+#undef X
+  return true;
+}
+
+const DetectorParams& DetectorParams::interned(const DetectorParams& p) {
+  // Detectors are made one after another with the same settings (a
+  // source's gate, a NAB run's series): the last one found answers most
+  // calls without the lock. Distinct settings are few (the defaults, the
+  // signals', a cross-validation's candidates), so a list searched in
+  // order is enough; a deque keeps every element where it was.
+  thread_local const DetectorParams* last = nullptr;
+  if (last && last->same_as(p)) return *last;
+  static std::mutex mu;
+  static std::deque<DetectorParams> table;
+  std::lock_guard lock(mu);
+  for (const auto& q : table)
+    if (q.same_as(p)) return *(last = &q);
+  return *(last = &table.emplace_back(p));
 }
 
 std::string DetectorParams::to_string() const {

@@ -4,6 +4,7 @@
 // the score of a row depends only on that row and the ones before it. Memory is
 // fixed (no history buffer grows with the stream).
 
+#include "analyze/deep_box.h"
 #include "analyze/detector_params.h"
 #include "analyze/ewm.h"
 #include "analyze/return_period.h"
@@ -37,7 +38,7 @@ class SeriesDetector {
   const std::array<double, kComponents>& last_surprise() const { return surprise_; }
 
  private:
-  DetectorParams p_;
+  const DetectorParams* p_;  // interned: shared by every detector with these settings
   std::uint64_t n_ = 0;
   Ewm level_;        // long baseline of the value
   EwMean short_;     // short mean of the value
@@ -46,7 +47,9 @@ class SeriesDetector {
   Ewm mid_dev_;      // long baseline of (slower mean - level)
   EwMean var_short_; // short mean of squared deviation
   Ewm log_var_;      // long baseline of log(short var / long var)
-  SeasonalResidual season_;  // time of day
+  // Time of day, only where it weighs in (w_seas not 0): the Analyzer's
+  // signals have none, and its bins would be a second allocation per row.
+  DeepBox<SeasonalResidual> season_;
   std::array<double, kComponents> z_{};
   std::array<double, kComponents> surprise_{};
   ValueRange range_;

@@ -26,11 +26,15 @@ TimeNs wall_ns() {
 // Wall time of the stage: the loop's own CPU, whatever clock drives the loop.
 class StageTimer {
  public:
-  explicit StageTimer(TimeNs& slot) : slot_(slot), t0_(steady_ns()) {}
-  ~StageTimer() { slot_ = steady_ns() - t0_; }
+  StageTimer(TimeNs& slot, bool on) : slot_(on ? &slot : nullptr), t0_(on ? steady_ns() : 0) {}
+  ~StageTimer() {
+    if (slot_) *slot_ = steady_ns() - t0_;
+  }
+  StageTimer(const StageTimer&) = delete;
+  StageTimer& operator=(const StageTimer&) = delete;
 
  private:
-  TimeNs& slot_;
+  TimeNs* slot_;
   TimeNs t0_;
 };
 
@@ -141,7 +145,7 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
   // Analyze: transitions, folded into the active set.
   std::vector<SymptomEvent> events;
   {
-    StageTimer t(slot(Stage::analyze));
+    StageTimer t(slot(Stage::analyze), cfg_.time_stages);
     events = analyzer_.analyze(obs);
   }
   // The active set, in the last Snapshot's storage when no one else holds
@@ -181,7 +185,7 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
 
   execute::Prepared reviewed;
   {
-    StageTimer t(slot(Stage::review));
+    StageTimer t(slot(Stage::review), cfg_.time_stages);
     reviewed = executor_->review(*snap);
   }
   intents = reviewed.intents;
@@ -190,7 +194,7 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
   execute::Prepared prepared;
   if (policy.set) {
     {
-      StageTimer t(slot(Stage::plan));
+      StageTimer t(slot(Stage::plan), cfg_.time_stages);
       plan::PlanInput in;
       in.now_ns = now;
       in.snapshot_version = snap->version;
@@ -207,7 +211,7 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
     overrides_.note_plan(*plan);
     if (hooks_.planned) hooks_.planned(*plan, snap->symptoms);
     {
-      StageTimer t(slot(Stage::prepare));
+      StageTimer t(slot(Stage::prepare), cfg_.time_stages);
       prepared = executor_->prepare(*plan, *snap);
     }
     intents.insert(intents.end(), prepared.intents.begin(), prepared.intents.end());
@@ -221,7 +225,7 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
 
   // Durable before the kernel sees any of it.
   {
-    StageTimer t(slot(Stage::commit));
+    StageTimer t(slot(Stage::commit), cfg_.time_stages);
     Decisions d;
     d.ts_ns = now;
     const bool has_plan = plan && (!plan->actions.empty() || !plan->notes.empty());
@@ -237,7 +241,7 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
   // The kernel.
   std::vector<Outcome> applied;
   {
-    StageTimer t(slot(Stage::apply));
+    StageTimer t(slot(Stage::apply), cfg_.time_stages);
     const execute::Prepared& last = plan ? prepared : reviewed;
     if (last.desired && (last.changed || !last.intents.empty() || !reviewed.intents.empty()))
       applied = executor_->apply(last);
@@ -245,7 +249,7 @@ const TickInfo& Loop::step(Observation obs, TimeNs monitor_ns) {
   }
 
   {
-    StageTimer t(slot(Stage::record));
+    StageTimer t(slot(Stage::record), cfg_.time_stages);
     recorder_.record_observation(snap->observation);
     if (!events.empty()) recorder_.record_symptoms(events);
     for (const auto& e : events) {

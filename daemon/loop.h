@@ -51,6 +51,10 @@ struct LoopConfig {
   // In-memory history behind the /v1 lists (the store keeps everything).
   std::size_t keep_symptom_events = 512, keep_plans = 128, keep_actions = 512, keep_flows = 1024;
   std::string store_path;  // for the view only
+  // Each stage's wall time (/metrics, /v1/state). A simulator that runs
+  // a thousand loops in virtual time times the whole tick instead: a
+  // clock read costs as much as a quiet stage.
+  bool time_stages = true;
 };
 
 // What the loop needs to resume after a restart (from Knowledge).

@@ -51,6 +51,8 @@ class RealNodeLoop final : public NodeLoop {
     lc.reconcile_every = o.reconcile_every;
     // The view's in-memory lists: nobody reads them in the simulator.
     lc.keep_symptom_events = lc.keep_plans = lc.keep_actions = lc.keep_flows = 8;
+    // The report times node-ticks as a whole; no one reads a node's stages.
+    lc.time_stages = false;
     execute::ExecutorConfig ec;
     ec.ifaces = {o.iface};
     std::vector<execute::ActuatorPtr> acts;
