@@ -372,8 +372,8 @@ class PlanBuilder {
   }
 
   // ---- quiet plans ------------------------------------------------------------
-  // Only a plan with nothing from outside it (no outcome, override or
-  // operator action) can be skipped, and only when it is the last one's
+  // Only a plan with nothing from outside it (no override or operator
+  // action, no outcome that moves a track) can be skipped, and only when it is the last one's
   // inputs again: every track stepped on the same symptoms moves only when
   // one of its times passes.
   bool no_operator_input() const {
@@ -393,13 +393,37 @@ class PlanBuilder {
     }
     return true;
   }
+  // Outcomes a full plan would fold without changing what it decides: a
+  // success with no failure of its target to forgive, the end of an
+  // action's tracking (expired, dry run, skipped), an action not tracked.
+  // Most outcomes are these (every action is applied, then verified).
+  bool outcomes_inert() const {
+    for (const auto& o : in_.outcomes) {
+      auto it = st_.emitted.find(o.action_id);
+      if (it == st_.emitted.end()) continue;
+      switch (o.status) {
+        case OutcomeStatus::failed:
+        case OutcomeStatus::rolled_back: return false;
+        case OutcomeStatus::applied:
+        case OutcomeStatus::verified:
+          if (st_.backoff.count(it->second.backoff_key)) return false;
+          break;
+        case OutcomeStatus::expired:
+        case OutcomeStatus::dry_run:
+        case OutcomeStatus::skipped: break;
+      }
+    }
+    return true;
+  }
   bool still_quiet() {
     if (!cache_ || !cache_->quiet) return false;
-    const bool same = now_ < cache_->quiet_until && in_.outcomes.empty() && no_operator_input() &&
-                      cache_->quiet_policy == &p_ && cache_->quiet_generation == in_.policy_generation &&
+    const bool same = now_ < cache_->quiet_until && no_operator_input() && cache_->quiet_policy == &p_ &&
+                      cache_->quiet_generation == in_.policy_generation && outcomes_inert() &&
                       same_but_time(in_.all_symptoms(), in_.symptom_stamps, cache_->quiet_symptoms,
                                     cache_->quiet_stamps);
     if (!same) cache_->quiet = false;
+    // The state the full plan would leave: the ended actions forgotten.
+    if (same) fold_outcomes();
     cache_->quiet_plans += same;
     return same;
   }
@@ -446,12 +470,21 @@ class PlanBuilder {
     if (at > now_) next_deadline_ = std::min(next_deadline_, at);
   }
   // The earliest time one of the track's thresholds passes: its decision
-  // (and any candidate it makes) can change only then.
-  void track_deadlines(const Rule& rule, const TrackState& t) {
+  // (and any candidate it makes) can change only then. A quiet plan holds
+  // only while the symptoms stay the same, so the track stays present (or
+  // absent) and matching (or not) as it is now: a threshold only a step
+  // it cannot take reads is no deadline (a rung's hold on the last rung, or
+  // with the symptom short of the rule; the cooldown of a track that can
+  // neither fire, escalate nor clear). Each skipped threshold is a full plan
+  // a tick saved, on every node.
+  void track_deadlines(const Rule& rule, const TrackState& t, bool present, bool matching) {
+    const bool can_escalate = matching && t.level >= 0 && t.level < static_cast<int>(rule.ladder.size()) - 1;
+    const bool can_fire = matching && t.level < 0;
+    const bool can_clear = !present && t.level >= 0;
     if (t.pending_since) soon(*t.pending_since + rule.when.persist);
-    if (t.last_action_ns) soon(*t.last_action_ns + rule.cooldown);
+    if (t.last_action_ns && (can_fire || can_escalate || can_clear)) soon(*t.last_action_ns + rule.cooldown);
     if (t.level >= 0) {
-      soon(t.level_since + rule.ladder[static_cast<std::size_t>(t.level)].hold);
+      if (can_escalate) soon(t.level_since + rule.ladder[static_cast<std::size_t>(t.level)].hold);
       if (t.clear_since) soon(*t.clear_since + rule.clear_for);
       soon(t.renew_at_ns);
     } else if (t.clear_since) {
@@ -712,7 +745,7 @@ class PlanBuilder {
   void step_track(const Rule& rule, std::map<std::string, TrackState>::iterator at, const Group* g,
                   std::vector<Candidate>& out) {
     // Not forgotten: when could it next move (or its candidate change)?
-    if (step_track_once(rule, at, g, out) && cache_) track_deadlines(rule, at->second);
+    if (step_track_once(rule, at, g, out) && cache_) track_deadlines(rule, at->second, g && g->holds, g && g->strict);
   }
   // False when the track was forgotten (and `at` is gone).
   bool step_track_once(const Rule& rule, std::map<std::string, TrackState>::iterator at, const Group* g,

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace reflex::plan {
 namespace {
 
@@ -388,7 +390,8 @@ rules:
 // one of its times can pass: every plan and state must still be the pure
 // function's, tick for tick, through persistence, holds, cooldowns, TTL
 // renewals, a renewal that loses its target to a stronger rule's block
-// tick after tick, outcomes arriving, clearing and forgetting; and most
+// tick after tick, outcomes arriving (applications, verifications, a
+// rollback and its backoff, an expiry), clearing and forgetting; and most
 // ticks of the long quiet stretches must be skipped.
 // Stamped (as the loop's peer symptoms are): a symptom whose stamp is the
 // remembered one's is taken as the same without a compare, and one that
@@ -425,8 +428,12 @@ rules:
   };
   Planner planner;
   PlannerState st;
-  std::vector<Outcome> arrived;
-  int plans = 0;
+  // Each action is applied the next tick and verified five later, as the
+  // Executor reports them, but the first fleet block, rolled back (a
+  // failure the later success forgives) and the first watch shadow, expired.
+  std::map<TimeNs, std::vector<Outcome>> due;
+  int plans = 0, quiet_with_outcomes = 0;
+  bool rolled = false, expired = false;
   const TimeNs s = kNsPerSec;
   for (TimeNs now = 0; now < 1800 * s; now += s) {
     PlanInput in;
@@ -440,7 +447,7 @@ rules:
       f.since_ns = now >= 1000 * s ? 1000 * s : 100 * s;
       in.symptoms.push_back(f);
     }
-    in.outcomes = arrived;
+    if (auto d = due.find(now); d != due.end()) in.outcomes = d->second;
     // A stamp per content: 203.0.113.0/24 changes at 300 s and 700 s.
     std::vector<std::uint64_t> stamps;
     for (const auto& sy : in.symptoms) {
@@ -451,22 +458,36 @@ rules:
     if (stamped) in.symptom_stamps = &stamps;
     auto pure = make_plan(p, in, st);
     st = pure.state;
+    const auto quiet_before = planner.quiet_plans();
     auto plan = planner.plan(p, in);
     ASSERT_TRUE(plan == pure.plan) << "at " << now / s << " s: " << plan.actions.size() << " actions, "
                                    << pure.plan.actions.size() << " from the pure function";
     ASSERT_TRUE(planner.state() == st) << "at " << now / s << " s";
-    arrived.clear();
+    if (!in.outcomes.empty() && planner.quiet_plans() > quiet_before) ++quiet_with_outcomes;
     for (const auto& a : plan.actions) {
       Outcome o;
       o.action_id = a.id;
-      o.ts_ns = now;
-      arrived.push_back(o);
+      o.ts_ns = now + s;
+      due[now + s].push_back(o);
+      o.ts_ns = now + 6 * s;
+      o.status = OutcomeStatus::verified;
+      if (!rolled && a.rationale.rule_id == "agree") {
+        o.status = OutcomeStatus::rolled_back;
+        rolled = true;
+      } else if (!expired && a.rationale.rule_id == "watch") {
+        o.status = OutcomeStatus::expired;
+        expired = true;
+      }
+      due[now + 6 * s].push_back(o);
     }
     ++plans;
   }
-  // The stretches between changes and deadlines are most of the half hour.
+  EXPECT_TRUE(rolled && expired);
+  // The stretches between changes and deadlines are most of the half hour,
+  // and an outcome that moves no track (a verification) is one of them.
   EXPECT_GT(planner.quiet_plans(), static_cast<std::uint64_t>(plans) / 2);
   EXPECT_LT(planner.quiet_plans(), static_cast<std::uint64_t>(plans));
+  EXPECT_GT(quiet_with_outcomes, 0);
 }
 
 TEST(PlannerApi, AQuietPlanIsNotMadeAgainYetEveryPlanIsThePureFunctions) { quiet_plans_are_the_pure_functions(false); }
